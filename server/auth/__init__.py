@@ -1,0 +1,1 @@
+"""Accounts, WeChat login, tokens, and the role/org-scope guards."""

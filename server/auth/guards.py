@@ -1,0 +1,173 @@
+"""The current user, and the one authorisation guard: role R over org unit U's subtree.
+
+Every staff endpoint uses `staff_required(min_role)` on the view and then
+`scope.ensure(unit)` / `scope.clause(column)` in the service. Outside the subtree an
+object does not exist for the caller (404, never 403, never data); inside it, a
+role below the required one gets 403.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from copy import deepcopy
+from dataclasses import dataclass
+
+from flask import g, request
+from sqlalchemy import ColumnElement, select, true
+
+from server.auth.models import User
+from server.auth.tokens import TokenInvalid, decode_token
+from server.errors import Forbidden, NotFound, Unauthorized
+from server.extensions import db
+from server.org.models import ROLE_RANK, OrgUnit, StaffBinding
+
+_UNSET = object()
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def current_user_or_none() -> User | None:
+    """The authenticated user, or None without a (valid) token."""
+    cached = g.get("_fengchao_user", _UNSET)
+    if cached is not _UNSET:
+        return cached
+    user = None
+    token = _bearer()
+    if token:
+        try:
+            user_id, version = decode_token(token)
+        except TokenInvalid:
+            user_id = version = None
+        if user_id is not None:
+            candidate = db.session.get(User, user_id)
+            if candidate and candidate.is_active and candidate.token_version == version:
+                user = candidate
+    g._fengchao_user = user
+    if user is not None:
+        g.user_id = user.id
+    return user
+
+
+def current_user() -> User:
+    """The authenticated user; 401 with a code saying why otherwise."""
+    user = current_user_or_none()
+    if user is not None:
+        return user
+    token = _bearer()
+    if not token:
+        raise Unauthorized("auth.required", "请先登录")
+    try:
+        decode_token(token)
+    except TokenInvalid as exc:
+        if exc.reason == "expired":
+            raise Unauthorized("auth.token_expired", "登录已过期，请重新登录") from None
+        raise Unauthorized("auth.token_invalid", "登录凭证无效，请重新登录") from None
+    raise Unauthorized("auth.token_revoked", "登录已失效，请重新登录")
+
+
+def active_binding(user: User) -> StaffBinding | None:
+    """The user's active staff binding, if any (cached per request)."""
+    key = f"_binding_{user.id}"
+    if key not in g:
+        setattr(
+            g,
+            key,
+            db.session.execute(
+                select(StaffBinding).where(
+                    StaffBinding.user_id == user.id, StaffBinding.revoked_at.is_(None)
+                )
+            ).scalar_one_or_none(),
+        )
+    return getattr(g, key)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A staff member's reach: their role and the subtree below their unit."""
+
+    user: User
+    role: str
+    unit: OrgUnit
+
+    @property
+    def rank(self) -> int:
+        return ROLE_RANK[self.role]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def covers(self, unit: OrgUnit | None) -> bool:
+        return unit is not None and (self.is_admin or unit.path.startswith(self.unit.path))
+
+    def ensure(self, unit: OrgUnit | int | None, min_role: str | None = None) -> OrgUnit:
+        """The unit if it is in this scope (else 404) and the role suffices (else 403)."""
+        if isinstance(unit, int):
+            unit = db.session.get(OrgUnit, unit)
+        if not self.covers(unit):
+            raise NotFound()
+        if min_role and self.rank < ROLE_RANK[min_role]:
+            raise Forbidden()
+        return unit
+
+    def clause(self, org_unit_column) -> ColumnElement[bool]:
+        """A WHERE clause keeping rows whose org unit is in this subtree."""
+        if self.is_admin:
+            return true()
+        return org_unit_column.in_(
+            select(OrgUnit.id).where(OrgUnit.path.startswith(self.unit.path, autoescape=True))
+        )
+
+
+def current_scope(min_role: str = "grid_worker") -> Scope:
+    """The caller's staff scope; 403 for citizens and for roles below `min_role`."""
+    user = current_user()
+    binding = active_binding(user)
+    if binding is None or binding.rank < ROLE_RANK[min_role]:
+        raise Forbidden("auth.staff_only", "此功能仅限工作人员使用")
+    return Scope(user=user, role=binding.role, unit=binding.org_unit)
+
+
+def _document(func: Callable, staff: str | None) -> None:
+    doc = deepcopy(getattr(func, "_apidoc", {}))
+    manual = doc.setdefault("manual_doc", {})
+    manual["security"] = [{"bearerAuth": []}]
+    responses = manual.setdefault("responses", {})
+    responses["401"] = {"$ref": "#/components/responses/UNAUTHORIZED"}
+    if staff:
+        responses["403"] = {"$ref": "#/components/responses/FORBIDDEN"}
+    func._apidoc = doc
+
+
+def login_required(func: Callable) -> Callable:
+    """The view needs a logged-in user (401 otherwise)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        current_user()
+        return func(*args, **kwargs)
+
+    _document(wrapper, None)
+    return wrapper
+
+
+def staff_required(min_role: str = "grid_worker") -> Callable[[Callable], Callable]:
+    """The view needs a staff binding of at least `min_role` (403 otherwise)."""
+
+    def decorator(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            current_scope(min_role)
+            return func(*args, **kwargs)
+
+        _document(wrapper, min_role)
+        return wrapper
+
+    return decorator

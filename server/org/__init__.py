@@ -1,0 +1,1 @@
+"""The governance tree (district > street > community > grid > micro-grid) and staff binding."""

@@ -1,0 +1,183 @@
+"""The tree, staff invitations (one-time codes) and staff binding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from server.auth.guards import Scope
+from server.auth.models import User
+from server.clock import utcnow
+from server.errors import Conflict, DomainError, Forbidden, NotFound
+from server.extensions import db
+from server.org.models import (
+    LEVELS,
+    ROLE_LEVELS,
+    ROLE_NAMES,
+    ROLE_RANK,
+    OrgUnit,
+    StaffBinding,
+    StaffInvitation,
+)
+
+# No 0/O, 1/I/L: codes are read aloud and typed on phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def create_org_unit(
+    code: str, name: str, level: str, parent: OrgUnit | None, **extra: Any
+) -> OrgUnit:
+    """Add a unit below `parent` (a district has none); levels must nest in order."""
+    if level not in LEVELS:
+        raise DomainError("org.invalid_level", "层级无效", 422)
+    if parent is None and level != "district":
+        raise DomainError("org.parent_required", "只有区可以没有上级", 422)
+    if parent is not None and LEVELS.index(level) != LEVELS.index(parent.level) + 1:
+        raise DomainError(
+            "org.invalid_nesting", f"{parent.name}下只能建立下一级单位", 422
+        )
+    if db.session.execute(select(OrgUnit.id).where(OrgUnit.code == code)).first():
+        raise Conflict("org.code_taken", f"编码 {code} 已被使用")
+    unit = OrgUnit(code=code, name=name, level=level, parent=parent, **extra)
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = (parent.path if parent else "/") + f"{unit.id}/"
+    unit.depth = 0 if parent is None else parent.depth + 1
+    db.session.commit()
+    return unit
+
+
+def unit_by_code(code: str) -> OrgUnit:
+    unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
+    if unit is None:
+        raise NotFound("org.unknown_unit", f"找不到编码为 {code} 的单位")
+    return unit
+
+
+def _hash_code(code: str) -> str:
+    normalised = code.strip().upper().replace("-", "").replace(" ", "")
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def create_invitation(
+    unit: OrgUnit, role: str, inviter: Scope | None, *, allow_admin: bool = False
+) -> tuple[str, StaffInvitation]:
+    """A one-time code binding its user to `unit` as `role`; never more than the inviter holds.
+
+    `inviter` None means the operator's CLI (bootstrap), the only way to mint `admin`.
+    """
+    if role not in ROLE_RANK:
+        raise DomainError("invitation.invalid_role", "角色无效", 422)
+    if role == "admin" and not allow_admin:
+        raise Forbidden("invitation.admin_cli_only", "系统管理员只能由运维在服务器上邀请")
+    if inviter is not None:
+        inviter.ensure(unit)
+        if inviter.rank < ROLE_RANK["community_admin"]:
+            raise Forbidden("invitation.not_allowed", "您的角色不能邀请工作人员")
+        if ROLE_RANK[role] > inviter.rank:
+            raise Forbidden("invitation.exceeds_inviter", "不能邀请比自己权限更高的角色")
+    if unit.level not in ROLE_LEVELS[role]:
+        levels = "、".join(ROLE_LEVELS[role])
+        raise DomainError(
+            "invitation.level_mismatch",
+            f"{ROLE_NAMES[role]}只能绑定到以下层级：{levels}",
+            422,
+        )
+    code = _new_code()
+    ttl = dt.timedelta(hours=current_app.config["INVITATION_TTL_HOURS"])
+    invitation = StaffInvitation(
+        code_hash=_hash_code(code),
+        org_unit_id=unit.id,
+        role=role,
+        created_by_id=inviter.user.id if inviter else None,
+        expires_at=utcnow() + ttl,
+    )
+    db.session.add(invitation)
+    db.session.commit()
+    return code, invitation
+
+
+def bind_staff(user: User, code: str) -> StaffBinding:
+    """Redeem an invitation code: the user becomes staff of its unit (once, before expiry)."""
+    invitation = db.session.execute(
+        select(StaffInvitation).where(StaffInvitation.code_hash == _hash_code(code))
+    ).scalar_one_or_none()
+    if invitation is None:
+        raise DomainError("invitation.invalid", "邀请码无效，请核对后重新输入", 400)
+    if invitation.used_at is not None:
+        raise Conflict("invitation.used", "该邀请码已被使用，请向管理员索取新的邀请码")
+    if invitation.expires_at <= utcnow():
+        raise DomainError("invitation.expired", "邀请码已过期，请向管理员索取新的邀请码", 400)
+    # Claim the code with a conditional update: of two racing users only one wins.
+    claimed = db.session.execute(
+        update(StaffInvitation)
+        .where(StaffInvitation.id == invitation.id, StaffInvitation.used_at.is_(None))
+        .values(used_at=utcnow(), used_by_id=user.id)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise Conflict("invitation.used", "该邀请码已被使用，请向管理员索取新的邀请码")
+    now = utcnow()
+    db.session.execute(
+        update(StaffBinding)
+        .where(StaffBinding.user_id == user.id, StaffBinding.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    binding = StaffBinding(
+        user_id=user.id,
+        org_unit_id=invitation.org_unit_id,
+        role=invitation.role,
+        invitation_id=invitation.id,
+    )
+    db.session.add(binding)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same user binding twice at once
+        db.session.rollback()
+        raise Conflict("staff.binding_in_progress", "正在处理另一个绑定请求，请稍后刷新查看") from None
+    return binding
+
+
+def unbind_staff(binding: StaffBinding) -> None:
+    """End a binding and revoke the user's tokens."""
+    binding.revoked_at = utcnow()
+    user = db.session.get(User, binding.user_id)
+    user.token_version += 1
+    db.session.commit()
+
+
+def get_binding_in_scope(scope: Scope, binding_id: int) -> StaffBinding:
+    binding = db.session.get(StaffBinding, binding_id)
+    if binding is None or binding.revoked_at is not None or not scope.covers(binding.org_unit):
+        raise NotFound()
+    if binding.rank > scope.rank or (binding.user_id == scope.user.id and not scope.is_admin):
+        raise Forbidden("staff.cannot_unbind", "不能解除比自己权限更高或自己的绑定")
+    return binding
+
+
+def list_units(level: str | None, parent_id: int | None):
+    stmt = select(OrgUnit).order_by(OrgUnit.path)
+    if level:
+        stmt = stmt.where(OrgUnit.level == level)
+    if parent_id is not None:
+        stmt = stmt.where(OrgUnit.parent_id == parent_id)
+    return stmt
+
+
+def staff_in_scope(scope: Scope):
+    return (
+        select(StaffBinding)
+        .where(StaffBinding.revoked_at.is_(None), scope.clause(StaffBinding.org_unit_id))
+        .order_by(StaffBinding.id)
+    )
