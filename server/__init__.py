@@ -9,7 +9,7 @@ from flask import Flask, send_from_directory
 
 from server.config import ConfigError, check_production, load_settings
 from server.errors import register_error_handlers
-from server.extensions import FengchaoApi, db, migrate, redis_ext
+from server.extensions import FengchaoApi, db, limiter, limiter_storage_uri, migrate, redis_ext
 from server.logging_setup import setup_logging
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -51,6 +51,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_ext.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app))
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "fc-rl")
+    limiter.init_app(app)
     api = FengchaoApi(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -92,7 +92,7 @@ def dev(port: int, sandbox_port: int):
     from server.demo import seed_demo
 
     app = current_app._get_current_object()
-    upgrade()
+    upgrade(revision="heads")
     for line in seed_demo():
         click.echo(line)
     sandbox_url = app.config["WECHAT_API_BASE_URL"]

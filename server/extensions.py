@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 import redis as redis_lib
-from flask import Flask, current_app
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -95,6 +96,25 @@ def embedded_redis(path: str) -> redis_lib.Redis:
 
 
 redis_ext = RedisExtension()
+
+
+def _rate_limit_key() -> str:
+    """Per user when the request carries a valid token, else per client address."""
+    from server.auth.guards import current_user_or_none  # the guard imports this module
+
+    user = current_user_or_none()
+    return f"user:{user.id}" if user is not None else f"ip:{request.remote_addr}"
+
+
+# No global limits: each sensitive endpoint declares its own with @limiter.limit(...).
+limiter = Limiter(key_func=_rate_limit_key, headers_enabled=True, strategy="moving-window")
+
+
+def limiter_storage_uri(app: Flask) -> str:
+    if app.config.get("REDIS_URL"):
+        return app.config["REDIS_URL"]
+    path = app.extensions["redis"].connection_pool.connection_kwargs["path"]
+    return f"redis+unix://{path}"
 
 
 def get_redis() -> redis_lib.Redis:

@@ -73,7 +73,7 @@ def app(sandbox_server, instance_dir):
     with application.app_context():
         from flask_migrate import upgrade
 
-        upgrade()  # the schema comes from the migrations, as in production
+        upgrade(revision="heads")  # the schema comes from the migrations, as in production
     yield application
     with application.app_context():
         _db.session.remove()
