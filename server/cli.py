@@ -35,8 +35,11 @@ def invite_staff(org_unit: str, role: str):
         code, invitation = create_invitation(unit, role, None, allow_admin=True)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Invitation for {role} at {unit.name} ({unit.code}), valid until "
-               f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC. Bind in the mini-program: 我的 → 工作人员绑定.")
+    click.echo(
+        f"Invitation for {role} at {unit.name} ({unit.code}), valid until "
+        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC. "
+        "Bind in the mini-program: 我的 → 工作人员绑定."
+    )
     click.echo(code)
 
 
@@ -127,9 +130,9 @@ def register_cli(app: Flask) -> None:
     for command in (invite_staff, seed_demo_command, dev):
         app.cli.add_command(command)
     # extra commands contributed by domains
-    from server import CLI_COMMANDS
-
     import importlib
+
+    from server import CLI_COMMANDS
 
     for dotted in CLI_COMMANDS:
         module_name, _, attr = dotted.rpartition(".")

@@ -114,7 +114,10 @@ def check_production(config: Mapping) -> list[str]:
     problems = []
     if config["SECRET_KEY"] == DEFAULT_SECRET_KEY or len(config["SECRET_KEY"]) < 32:
         problems.append("SECRET_KEY is the default or shorter than 32 characters")
-    if config["PHONE_ENCRYPTION_KEY"] == DEFAULT_PHONE_KEY or len(config["PHONE_ENCRYPTION_KEY"]) < 32:
+    if (
+        config["PHONE_ENCRYPTION_KEY"] == DEFAULT_PHONE_KEY
+        or len(config["PHONE_ENCRYPTION_KEY"]) < 32
+    ):
         problems.append("PHONE_ENCRYPTION_KEY is the default or shorter than 32 characters")
     for name in ("WECHAT_APPID", "WECHAT_SECRET", "WECHAT_TOKEN"):
         if not config[name]:
@@ -122,11 +125,13 @@ def check_production(config: Mapping) -> list[str]:
     sandbox = config["WECHAT_API_BASE_URL"] != WECHAT_URL
     if sandbox and not config["ALLOW_SANDBOX_IN_PRODUCTION"]:
         problems.append(
-            "WECHAT_API_BASE_URL is not WeChat's own (set ALLOW_SANDBOX_IN_PRODUCTION=1 only in tests)"
+            "WECHAT_API_BASE_URL is not WeChat's own "
+            "(set ALLOW_SANDBOX_IN_PRODUCTION=1 only in tests)"
         )
-    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not config[
-        "ALLOW_SQLITE_IN_PRODUCTION"
-    ]:
+    if (
+        config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+        and not config["ALLOW_SQLITE_IN_PRODUCTION"]
+    ):
         problems.append("DATABASE_URL is SQLite (set ALLOW_SQLITE_IN_PRODUCTION=1 to accept it)")
     if not config["REDIS_URL"]:
         problems.append("REDIS_URL is not set (the embedded Redis is for development only)")

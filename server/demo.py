@@ -37,7 +37,6 @@ DEMO_USERS = [
 ]
 
 
-
 def _box(lat: float, lng: float, half: float) -> dict:
     ring = [
         [lng - half, lat - half],
@@ -53,7 +52,12 @@ def _unit(code, name, level, parent, lat, lng, half) -> OrgUnit:
     unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
     if unit is None:
         unit = create_org_unit(
-            code, name, level, parent, boundary=_box(lat, lng, half), center_lat=lat,
+            code,
+            name,
+            level,
+            parent,
+            boundary=_box(lat, lng, half),
+            center_lat=lat,
             center_lng=lng,
         )
     return unit
@@ -68,7 +72,12 @@ def seed_org() -> dict[str, OrgUnit]:
                 # Grids split the community west to east.
                 g_lng = lng - half + (2 * n - 1) * half / GRIDS_PER_COMMUNITY
                 units[f"{code}-G{n}"] = _unit(
-                    f"{code}-G{n}", f"{name}第{n}网格", "grid", units[code], lat, g_lng,
+                    f"{code}-G{n}",
+                    f"{name}第{n}网格",
+                    "grid",
+                    units[code],
+                    lat,
+                    g_lng,
                     half / GRIDS_PER_COMMUNITY,
                 )
     return units

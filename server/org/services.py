@@ -39,9 +39,7 @@ def create_org_unit(
     if parent is None and level != "district":
         raise DomainError("org.parent_required", "只有区可以没有上级", 422)
     if parent is not None and LEVELS.index(level) != LEVELS.index(parent.level) + 1:
-        raise DomainError(
-            "org.invalid_nesting", f"{parent.name}下只能建立下一级单位", 422
-        )
+        raise DomainError("org.invalid_nesting", f"{parent.name}下只能建立下一级单位", 422)
     if db.session.execute(select(OrgUnit.id).where(OrgUnit.code == code)).first():
         raise Conflict("org.code_taken", f"编码 {code} 已被使用")
     unit = OrgUnit(code=code, name=name, level=level, parent=parent, **extra)
@@ -145,7 +143,9 @@ def bind_staff(user: User, code: str) -> StaffBinding:
         db.session.commit()
     except IntegrityError:  # the same user binding twice at once
         db.session.rollback()
-        raise Conflict("staff.binding_in_progress", "正在处理另一个绑定请求，请稍后刷新查看") from None
+        raise Conflict(
+            "staff.binding_in_progress", "正在处理另一个绑定请求，请稍后刷新查看"
+        ) from None
     return binding
 
 

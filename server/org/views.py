@@ -79,8 +79,7 @@ class AdminOrgUnits(MethodView):
         elif not scope.is_admin:
             raise DomainError("org.parent_required", "请选择上级单位", 422)
         fields = {k: body.get(k) for k in ("boundary", "center_lat", "center_lng")}
-        return services.create_org_unit(body["code"], body["name"], body["level"], parent,
-                                        **fields)
+        return services.create_org_unit(body["code"], body["name"], body["level"], parent, **fields)
 
 
 @blp.route("/admin/invitations")
@@ -93,8 +92,12 @@ class Invitations(MethodView):
         scope = current_scope("community_admin")
         unit = scope.ensure(body["org_unit_id"])
         code, invitation = services.create_invitation(unit, body["role"], scope)
-        return {"code": code, "role": invitation.role, "org_unit_id": unit.id,
-                "expires_at": invitation.expires_at}
+        return {
+            "code": code,
+            "role": invitation.role,
+            "org_unit_id": unit.id,
+            "expires_at": invitation.expires_at,
+        }
 
 
 @blp.route("/admin/staff")
