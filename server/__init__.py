@@ -29,6 +29,11 @@ CLI_COMMANDS: list[str] = []
 DEMO_SEEDERS: list[str] = []
 # Processes `fengchao dev` (make run) starts beside the server ("module.function(app)").
 DEV_PROCESSES: list[str] = []
+# Periodic jobs run by the scheduler: ("module.function", every N seconds). Each job is
+# idempotent and safe to run on several nodes at once (it takes its own locks).
+PERIODIC_JOBS: list[tuple[str, int]] = []
+# Handlers for WeChat push events/messages by type ("module.function(message_dict)").
+WECHAT_EVENT_HANDLERS: dict[str, list[str]] = {}
 
 
 def create_app(overrides: dict | None = None) -> Flask:
