@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - refused in production
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-in-production"  # noqa: S105 - refused in production
 DEFAULT_PHONE_KEY = "dev-insecure-phone-key-change-me"
 SANDBOX_APPID = "wxsandbox0000000001"
 SANDBOX_SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's own, never WeChat's

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
 
-from flask import g, request
+from flask import g, has_request_context, request
 from sqlalchemy import ColumnElement, select, true
 
 from server.auth.models import User
@@ -35,7 +35,8 @@ def _bearer() -> str | None:
 
 def current_user_or_none() -> User | None:
     """The authenticated user, or None without a (valid) token."""
-    cached = g.get("_fengchao_user", _UNSET)
+    # Cached on the request (not on g: an app context may outlive one request).
+    cached = getattr(request, "_fengchao_user", _UNSET)
     if cached is not _UNSET:
         return cached
     user = None
@@ -49,9 +50,8 @@ def current_user_or_none() -> User | None:
             candidate = db.session.get(User, user_id)
             if candidate and candidate.is_active and candidate.token_version == version:
                 user = candidate
-    g._fengchao_user = user
-    if user is not None:
-        g.user_id = user.id
+    request._fengchao_user = user
+    g.user_id = user.id if user is not None else "-"
     return user
 
 
@@ -74,18 +74,15 @@ def current_user() -> User:
 
 def active_binding(user: User) -> StaffBinding | None:
     """The user's active staff binding, if any (cached per request)."""
-    key = f"_binding_{user.id}"
-    if key not in g:
-        setattr(
-            g,
-            key,
-            db.session.execute(
-                select(StaffBinding).where(
-                    StaffBinding.user_id == user.id, StaffBinding.revoked_at.is_(None)
-                )
-            ).scalar_one_or_none(),
-        )
-    return getattr(g, key)
+    stmt = select(StaffBinding).where(
+        StaffBinding.user_id == user.id, StaffBinding.revoked_at.is_(None)
+    )
+    if not has_request_context():
+        return db.session.execute(stmt).scalar_one_or_none()
+    key = f"_fengchao_binding_{user.id}"
+    if not hasattr(request, key):
+        setattr(request, key, db.session.execute(stmt).scalar_one_or_none())
+    return getattr(request, key)
 
 
 @dataclass(frozen=True)
