@@ -1,0 +1,3 @@
+Component({
+  properties: { text: { type: String, value: '加载中…' } },
+})

@@ -1,0 +1,58 @@
+// Camera or album, compressed before it is kept; the parent owns the list (for drafts).
+function chooseMedia(count) {
+  return new Promise((resolve, reject) => {
+    wx.chooseMedia({
+      count,
+      mediaType: ['image'],
+      sourceType: ['camera', 'album'],
+      sizeType: ['compressed'],
+      success: (res) => resolve((res.tempFiles || []).map((f) => f.tempFilePath)),
+      fail: reject,
+    })
+  })
+}
+
+function compress(src) {
+  return new Promise((resolve) => {
+    wx.compressImage({
+      src,
+      quality: 70,
+      compressedWidth: 1280,
+      success: (res) => resolve(res.tempFilePath),
+      fail: () => resolve(src), // keep the original rather than lose the photo
+    })
+  })
+}
+
+Component({
+  properties: {
+    photos: { type: Array, value: [] }, // [{path, uploadId}]
+    max: { type: Number, value: 6 },
+  },
+  methods: {
+    async onAdd() {
+      const left = this.data.max - this.data.photos.length
+      if (left <= 0) return
+      let paths
+      try {
+        paths = await chooseMedia(left)
+      } catch {
+        return // cancelled
+      }
+      const compressed = []
+      for (const p of paths) compressed.push(await compress(p))
+      const photos = this.data.photos.concat(compressed.map((path) => ({ path, uploadId: null })))
+      this.triggerEvent('change', { photos })
+    },
+    onRemove(e) {
+      const { index } = e.currentTarget.dataset
+      const photos = this.data.photos.filter((_, i) => i !== index)
+      this.triggerEvent('change', { photos })
+    },
+    onPreview(e) {
+      const { index } = e.currentTarget.dataset
+      const urls = this.data.photos.map((p) => p.path)
+      wx.previewImage({ urls, current: urls[index] })
+    },
+  },
+})

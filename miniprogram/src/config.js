@@ -1,0 +1,48 @@
+// API base URL per environment. The deployer sets RELEASE_API_BASE_URL (an https
+// domain registered as a request domain in the mini-program admin console).
+const RELEASE_API_BASE_URL = 'https://fengchao.example.com/api/v1'
+
+const BASE_URLS = {
+  develop: 'http://127.0.0.1:5000/api/v1', // `make run`
+  trial: RELEASE_API_BASE_URL,
+  release: RELEASE_API_BASE_URL,
+}
+
+// Subscribe-message template ids (mini-program admin console → 订阅消息). Empty ids are skipped.
+const SUBSCRIBE_TEMPLATES = {
+  reportProgress: '', // 上报处理进度
+  redemptionReady: '', // 兑换结果 / 核销提醒
+  activityReminder: '', // 活动提醒
+  workOrderAssigned: '', // 新工单提醒 (staff)
+}
+
+const REQUEST_TIMEOUT_MS = 15000
+
+let overrideBaseUrl = null
+
+function envVersion() {
+  try {
+    return wx.getAccountInfoSync().miniProgram.envVersion || 'develop'
+  } catch {
+    return 'develop'
+  }
+}
+
+function getBaseUrl() {
+  if (overrideBaseUrl) return overrideBaseUrl
+  return BASE_URLS[envVersion()] || BASE_URLS.develop
+}
+
+/** Override the base URL (tests, e2e, a debug switch); pass null to restore the default. */
+function setBaseUrl(url) {
+  overrideBaseUrl = url ? String(url).replace(/\/+$/, '') : null
+}
+
+module.exports = {
+  BASE_URLS,
+  RELEASE_API_BASE_URL,
+  SUBSCRIBE_TEMPLATES,
+  REQUEST_TIMEOUT_MS,
+  getBaseUrl,
+  setBaseUrl,
+}

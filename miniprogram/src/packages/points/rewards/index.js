@@ -1,0 +1,71 @@
+// Rewards and redeem. A redemption retried after a network failure reuses its
+// Idempotency-Key, so it can never be charged twice.
+const rewards = require('../../../services/rewards')
+const redemptions = require('../../../services/redemptions')
+const points = require('../../../services/points')
+const { NetworkError, newIdempotencyKey } = require('../../../services/request')
+const { askSubscribe } = require('../../../services/subscribe')
+const { loadList } = require('../../../utils/list')
+const { confirm, toastError } = require('../../../utils/ui')
+
+Page({
+  data: { items: [], balance: null, loading: true, error: '', redeemingId: null, voucher: null },
+
+  onLoad() {
+    this.pendingKeys = {}
+    return this.load()
+  },
+
+  onPullDownRefresh() {
+    return this.load()
+  },
+
+  async load() {
+    points
+      .myPoints()
+      .then((s) => this.setData({ balance: s.balance }))
+      .catch(() => {})
+    return loadList(this, (page) => rewards.listRewards({ page }))
+  },
+
+  onReachBottom() {
+    if (this.data.hasMore) return loadList(this, (page) => rewards.listRewards({ page }), { reset: false })
+    return undefined
+  },
+
+  async onRedeem(e) {
+    const { id } = e.currentTarget.dataset
+    const reward = this.data.items.find((r) => r.id === id)
+    if (!reward || this.data.redeemingId) return
+    const ok = await confirm('确认兑换', `使用 ${reward.cost} 积分兑换「${reward.name}」？`)
+    if (!ok) return
+    this.pendingKeys[id] = this.pendingKeys[id] || newIdempotencyKey()
+    this.setData({ redeemingId: id })
+    try {
+      const r = await redemptions.redeem(id, { idempotencyKey: this.pendingKeys[id] })
+      delete this.pendingKeys[id]
+      this.setData({
+        voucher: { code: r.code, name: reward.name, station: (r.station && r.station.name) || '' },
+        balance: r.balance !== undefined ? r.balance : this.data.balance,
+      })
+    } catch (err) {
+      if (!(err instanceof NetworkError)) delete this.pendingKeys[id]
+      toastError(err)
+    } finally {
+      this.setData({ redeemingId: null })
+    }
+  },
+
+  onSubscribe() {
+    return askSubscribe(['redemptionReady'])
+  },
+
+  onCloseVoucher() {
+    this.setData({ voucher: null })
+    return this.load()
+  },
+
+  onRetry() {
+    return this.load()
+  },
+})

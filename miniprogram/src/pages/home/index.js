@@ -1,0 +1,92 @@
+const stations = require('../../services/stations')
+const { getLocation } = require('../../utils/location')
+const { errorMessage } = require('../../utils/ui')
+
+Page({
+  data: {
+    services: stations.SERVICES,
+    service: '',
+    openNow: false,
+    showMap: false,
+    location: null,
+    stations: [],
+    markers: [],
+    loading: true,
+    error: '',
+  },
+
+  onLoad() {
+    return this.refresh()
+  },
+
+  onPullDownRefresh() {
+    return this.refresh({ relocate: true })
+  },
+
+  async refresh({ relocate = false } = {}) {
+    this.setData({ loading: !this.data.stations.length, error: '' })
+    try {
+      let location = this.data.location
+      if (!location || relocate) {
+        location = await getLocation()
+        this.setData({ location })
+      }
+      const res = await stations.nearby({
+        lat: location.lat,
+        lng: location.lng,
+        service: this.data.service || undefined,
+        openNow: this.data.openNow,
+      })
+      const list = (res && res.items) || []
+      this.setData({
+        stations: list,
+        markers: list.map((s, i) => ({
+          id: i,
+          latitude: s.lat,
+          longitude: s.lng,
+          title: s.name,
+          width: 32,
+          height: 32,
+          callout: { content: s.name, display: 'BYCLICK', padding: 8, borderRadius: 8 },
+        })),
+        loading: false,
+      })
+    } catch (err) {
+      this.setData({ loading: false, error: errorMessage(err) })
+    } finally {
+      wx.stopPullDownRefresh()
+    }
+  },
+
+  onServiceTap(e) {
+    const { code } = e.currentTarget.dataset
+    this.setData({ service: this.data.service === code ? '' : code })
+    return this.refresh()
+  },
+
+  onOpenNowChange(e) {
+    this.setData({ openNow: Boolean(e.detail) })
+    return this.refresh()
+  },
+
+  onToggleMap() {
+    this.setData({ showMap: !this.data.showMap })
+  },
+
+  onSelectStation(e) {
+    wx.navigateTo({ url: `/packages/station/detail/index?id=${e.detail.id}` })
+  },
+
+  onMarkerTap(e) {
+    const station = this.data.stations[e.detail.markerId]
+    if (station) wx.navigateTo({ url: `/packages/station/detail/index?id=${station.id}` })
+  },
+
+  onScan() {
+    wx.navigateTo({ url: '/packages/checkin/scan/index?start=1' })
+  },
+
+  onRetry() {
+    return this.refresh({ relocate: true })
+  },
+})

@@ -1,0 +1,64 @@
+const me = require('../../services/me')
+const { getCachedUser } = require('../../services/request')
+const { errorMessage } = require('../../utils/ui')
+
+const MENU = [
+  { key: 'reports', icon: '📝', name: '我的上报', url: '/packages/reports/mine/index' },
+  { key: 'redemptions', icon: '🎁', name: '我的兑换', url: '/packages/points/redemptions/index' },
+  { key: 'activities', icon: '🎉', name: '社区活动', url: '/packages/activities/list/index' },
+  { key: 'posts', icon: '🦺', name: '治理岗位认领', url: '/packages/activities/posts/index' },
+  { key: 'needs', icon: '💬', name: '困难与建议', url: '/packages/activities/needs/index' },
+  { key: 'hours', icon: '⏱', name: '志愿服务时长', url: '/packages/activities/service-hours/index' },
+  { key: 'notifications', icon: '🔔', name: '消息通知', url: '/packages/profile/notifications/index' },
+]
+const STAFF_MENU = [
+  { key: 'work-orders', icon: '📋', name: '工单处理', url: '/packages/staff/work-orders/index' },
+  { key: 'fulfil', icon: '✅', name: '扫码核销兑换', url: '/packages/staff/fulfil/index' },
+]
+
+function view(user) {
+  if (!user) return {}
+  return {
+    user,
+    roleName: me.ROLE_NAMES[user.role] || '未报到',
+    platformName: me.platformName(user.platform),
+    communityName: (user.community && user.community.name) || user.community_name || '',
+    registered: Boolean(user.community_id || user.community),
+    isStaff: me.isStaff(user),
+  }
+}
+
+Page({
+  data: { user: null, menu: MENU, staffMenu: STAFF_MENU, isStaff: false, registered: false, loading: true, error: '' },
+
+  onShow() {
+    const cached = getCachedUser()
+    if (cached) this.setData(view(cached))
+    return this.load()
+  },
+  onPullDownRefresh() {
+    return this.load()
+  },
+
+  async load() {
+    this.setData({ loading: !this.data.user, error: '' })
+    try {
+      const user = await me.getMe()
+      this.setData({ ...view(user), loading: false })
+    } catch (err) {
+      this.setData({ loading: false, error: this.data.user ? '' : errorMessage(err) })
+    } finally {
+      wx.stopPullDownRefresh()
+    }
+  },
+
+  onOpen(e) {
+    wx.navigateTo({ url: e.currentTarget.dataset.url })
+  },
+  onRegister() {
+    wx.navigateTo({ url: '/packages/profile/register/index' })
+  },
+  onRetry() {
+    return this.load()
+  },
+})

@@ -1,0 +1,41 @@
+const api = require('./request')
+
+/** 平台代码 ↔ 中文名 */
+const PLATFORMS = [
+  { code: 'meituan', name: '美团' },
+  { code: 'eleme', name: '饿了么' },
+  { code: 'sf', name: '顺丰' },
+  { code: 'jd', name: '京东' },
+  { code: 'shansong', name: '闪送' },
+  { code: 'other', name: '其他' },
+]
+
+const ROLE_NAMES = {
+  rider: '骑手/快递员',
+  resident: '居民',
+  grid_worker: '网格员',
+  community_admin: '社区工作者',
+  street_admin: '街道指挥中心',
+  admin: '系统管理员',
+}
+const STAFF_ROLES = ['grid_worker', 'community_admin', 'street_admin', 'admin']
+
+/** 获取我的资料 */
+async function getMe() {
+  const me = await api.get('/me')
+  api.setSession({ user: me })
+  return me
+}
+/** 更新资料 / 社区报到 {role, community_id, platform, display_name} */
+async function updateMe(patch) {
+  const me = await api.patch('/me', patch)
+  api.setSession({ user: me })
+  return me
+}
+/** 绑定手机号（getPhoneNumber 的 code），返回脱敏手机号 */
+const bindPhone = (code) => api.post('/me/phone', { code })
+
+const isStaff = (user) => Boolean(user && STAFF_ROLES.includes(user.role))
+const platformName = (code) => (PLATFORMS.find((p) => p.code === code) || {}).name || ''
+
+module.exports = { PLATFORMS, ROLE_NAMES, STAFF_ROLES, getMe, updateMe, bindPhone, isStaff, platformName }

@@ -1,0 +1,208 @@
+// The one HTTP wrapper: bearer token, one silent re-login on 401, the server's error
+// envelope as ApiError, transport failures as NetworkError, Idempotency-Key passthrough.
+const config = require('../config')
+
+const TOKEN_KEY = 'fengchao.token'
+const USER_KEY = 'fengchao.user'
+const NETWORK_MESSAGE = '网络不稳定，请稍后重试'
+
+class ApiError extends Error {
+  constructor({ code, message, status, details } = {}) {
+    super(message || '请求失败，请稍后重试')
+    this.name = 'ApiError'
+    this.code = code || 'unknown_error'
+    this.status = status || 0
+    this.details = details || {}
+  }
+}
+
+class NetworkError extends Error {
+  constructor(errMsg) {
+    super(NETWORK_MESSAGE)
+    this.name = 'NetworkError'
+    this.code = 'network_error'
+    this.errMsg = errMsg || ''
+    this.isTimeout = /timeout/i.test(this.errMsg)
+  }
+}
+
+function getToken() {
+  return wx.getStorageSync(TOKEN_KEY) || ''
+}
+
+function setSession({ token, user }) {
+  if (token) wx.setStorageSync(TOKEN_KEY, token)
+  if (user) wx.setStorageSync(USER_KEY, user)
+}
+
+function clearSession() {
+  wx.removeStorageSync(TOKEN_KEY)
+  wx.removeStorageSync(USER_KEY)
+}
+
+function getCachedUser() {
+  return wx.getStorageSync(USER_KEY) || null
+}
+
+/** A unique key for one logical money-like operation (reuse it when retrying that operation). */
+function newIdempotencyKey() {
+  const rnd = () => Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0')
+  return `${Date.now().toString(36)}-${rnd()}${rnd()}-${rnd()}`
+}
+
+function toQuery(params) {
+  if (!params) return ''
+  const parts = Object.keys(params)
+    .filter((k) => params[k] !== undefined && params[k] !== null && params[k] !== '')
+    .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k])}`)
+  return parts.length ? `?${parts.join('&')}` : ''
+}
+
+function toApiError(statusCode, data) {
+  let body = data
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body)
+    } catch {
+      body = null
+    }
+  }
+  if (body && typeof body === 'object' && body.code) {
+    return new ApiError({ ...body, status: body.status || statusCode })
+  }
+  const message = statusCode >= 500 ? '服务暂时不可用，请稍后重试' : '请求失败，请稍后重试'
+  return new ApiError({ code: `http_${statusCode}`, message, status: statusCode })
+}
+
+function wxRequest(options) {
+  return new Promise((resolve, reject) => {
+    wx.request({
+      timeout: config.REQUEST_TIMEOUT_MS,
+      ...options,
+      success: resolve,
+      fail: (err) => reject(new NetworkError(err && err.errMsg)),
+    })
+  })
+}
+
+function wxLogin() {
+  return new Promise((resolve, reject) => {
+    wx.login({
+      success: (res) => (res && res.code ? resolve(res.code) : reject(new ApiError({ code: 'auth.wx_login_failed', message: '微信登录失败，请重试' }))),
+      fail: (err) => reject(new NetworkError(err && err.errMsg)),
+    })
+  })
+}
+
+let loginInFlight = null
+
+/** wx.login → POST /auth/wechat-login → store the token. Concurrent callers share one login. */
+function login() {
+  if (!loginInFlight) {
+    loginInFlight = (async () => {
+      const code = await wxLogin()
+      const result = await request('POST', '/auth/wechat-login', { data: { code }, auth: false })
+      setSession(result)
+      return result
+    })().finally(() => {
+      loginInFlight = null
+    })
+  }
+  return loginInFlight
+}
+
+async function ensureLogin() {
+  if (getToken()) return getCachedUser()
+  const result = await login()
+  return result.user
+}
+
+/**
+ * request(method, path, { query, data, idempotencyKey, auth = true })
+ * Resolves with the response body; rejects with ApiError or NetworkError.
+ */
+async function request(method, path, options = {}) {
+  const { query, data, idempotencyKey, auth = true, retried = false } = options
+  const header = { 'Content-Type': 'application/json' }
+  const token = auth ? getToken() : ''
+  if (token) header.Authorization = `Bearer ${token}`
+  if (idempotencyKey) header['Idempotency-Key'] = idempotencyKey
+
+  const res = await wxRequest({
+    url: `${config.getBaseUrl()}${path}${toQuery(query)}`,
+    method,
+    header,
+    data: data === undefined ? undefined : data,
+  })
+
+  if (res.statusCode === 401 && auth && !retried) {
+    wx.removeStorageSync(TOKEN_KEY)
+    await login()
+    return request(method, path, { ...options, retried: true })
+  }
+  if (res.statusCode >= 200 && res.statusCode < 300) {
+    return res.data === '' ? null : res.data
+  }
+  throw toApiError(res.statusCode, res.data)
+}
+
+function wxUploadFile(options) {
+  return new Promise((resolve, reject) => {
+    wx.uploadFile({
+      timeout: 60000,
+      ...options,
+      success: resolve,
+      fail: (err) => reject(new NetworkError(err && err.errMsg)),
+    })
+  })
+}
+
+/** Multipart POST /uploads (field `file`); resolves with the server's upload record ({id, url, ...}). */
+async function uploadFile(filePath, { formData, retried = false } = {}) {
+  const header = {}
+  const token = getToken()
+  if (token) header.Authorization = `Bearer ${token}`
+  const res = await wxUploadFile({
+    url: `${config.getBaseUrl()}/uploads`,
+    filePath,
+    name: 'file',
+    formData: formData || {},
+    header,
+  })
+  if (res.statusCode === 401 && !retried) {
+    wx.removeStorageSync(TOKEN_KEY)
+    await login()
+    return uploadFile(filePath, { formData, retried: true })
+  }
+  if (res.statusCode >= 200 && res.statusCode < 300) {
+    return typeof res.data === 'string' ? JSON.parse(res.data) : res.data
+  }
+  throw toApiError(res.statusCode, res.data)
+}
+
+const get = (path, query, opts) => request('GET', path, { ...opts, query })
+const post = (path, data, opts) => request('POST', path, { ...opts, data: data || {} })
+const patch = (path, data, opts) => request('PATCH', path, { ...opts, data: data || {} })
+const del = (path, opts) => request('DELETE', path, { ...opts })
+
+module.exports = {
+  ApiError,
+  NetworkError,
+  NETWORK_MESSAGE,
+  TOKEN_KEY,
+  USER_KEY,
+  request,
+  get,
+  post,
+  patch,
+  del,
+  uploadFile,
+  login,
+  ensureLogin,
+  getToken,
+  setSession,
+  clearSession,
+  getCachedUser,
+  newIdempotencyKey,
+  toQuery,
+}

@@ -1,0 +1,25 @@
+const { mockServer, refusal, load, render, flush, pageText, loggedIn } = require('../helpers')
+
+const id = load('packages/activities/list/index')
+beforeEach(() => loggedIn())
+
+test('lists activities; tap opens detail', async () => {
+  mockServer({ 'GET /activities': () => ({ items: [{ id: 4, title: '红骑手公益课堂：交通安全', starts_at: '2024-05-10T06:00:00Z', points: 10, is_enrolled: true }], total: 1 }) })
+  const page = render(id)
+  await page.instance.onLoad()
+  await flush()
+  expect(pageText(page)).toContain('红骑手公益课堂')
+  expect(pageText(page)).toContain('2024-05-10 14:00')
+  expect(pageText(page)).toContain('已报名')
+  page.querySelector('.activity').dispatchEvent('tap')
+  await flush()
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/activities/detail/index?id=4' })
+})
+
+test('error state', async () => {
+  mockServer({ 'GET /activities': () => refusal('internal_error', '服务繁忙，请稍后再试', 500) })
+  const page = render(id)
+  await page.instance.onLoad()
+  await flush()
+  expect(pageText(page)).toContain('服务繁忙，请稍后再试')
+})

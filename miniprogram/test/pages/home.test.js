@@ -1,0 +1,65 @@
+const { mockServer, refusal, load, render, flush, text, all, pageText, loggedIn } = require('../helpers')
+
+const id = load('pages/home/index')
+
+const STATIONS = {
+  items: [
+    { id: 11, name: '经三路小哥驿站', kind: 'courier_station', lat: 34.75, lng: 113.63, distance_m: 320, is_open_now: true, services: ['rest', 'charging'] },
+    { id: 12, name: '花园路爱心角', kind: 'love_corner', lat: 34.76, lng: 113.64, distance_m: 1800, is_open_now: false, services: ['water'] },
+  ],
+  total: 2,
+  page: 1,
+  page_size: 20,
+}
+
+beforeEach(() => loggedIn())
+
+test('renders nearby stations from the current location', async () => {
+  const server = mockServer({ 'GET /stations/nearby': () => STATIONS })
+  const page = render(id)
+  await page.instance.onLoad({})
+  await flush()
+  const cards = all(page, '.list >>> .name')
+  expect(cards.map((c) => c.dom.textContent)).toEqual(['经三路小哥驿站', '花园路爱心角'])
+  expect(text(page, '.list >>> .distance')).toBe('320 米')
+  const q = server.callsTo('GET /stations/nearby')[0].query
+  expect(q).toMatchObject({ lat: '34.7466', lng: '113.6253' })
+  expect(q.service).toBeUndefined()
+  expect(wx.getLocation.mock.calls[0][0].type).toBe('gcj02')
+})
+
+test('service chip and open-now switch filter the search', async () => {
+  const server = mockServer({ 'GET /stations/nearby': () => STATIONS })
+  const page = render(id)
+  await page.instance.onLoad({})
+  all(page, '.service-chip')[1].dispatchEvent('tap') // 手机充电
+  await flush()
+  expect(server.callsTo('GET /stations/nearby')[1].query.service).toBe('charging')
+  await page.instance.onOpenNowChange({ detail: true })
+  const last = server.callsTo('GET /stations/nearby').pop()
+  expect(last.query).toMatchObject({ service: 'charging', open_now: '1' })
+})
+
+test('tapping a station opens its detail page', async () => {
+  mockServer({ 'GET /stations/nearby': () => STATIONS })
+  const page = render(id)
+  await page.instance.onLoad({})
+  await flush()
+  page.querySelector('.list >>> .card').dispatchEvent('tap')
+  await flush()
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/station/detail/index?id=11' })
+})
+
+test('shows the server message and retries on failure', async () => {
+  let fail = true
+  mockServer({ 'GET /stations/nearby': () => (fail ? refusal('internal_error', '服务繁忙，请稍后再试', 500) : STATIONS) })
+  const page = render(id)
+  await page.instance.onLoad({})
+  await flush()
+  expect(pageText(page)).toContain('服务繁忙，请稍后再试')
+  expect(page.querySelector('.list')).toBeUndefined()
+  fail = false
+  await page.instance.onRetry()
+  await flush()
+  expect(all(page, '.list >>> .name')).toHaveLength(2)
+})

@@ -1,0 +1,40 @@
+const { mockServer, refusal, load, render, flush, pageText, loggedIn } = require('../helpers')
+
+const id = load('pages/me/index')
+
+test('rider: profile, register banner when not registered, no staff menu', async () => {
+  loggedIn()
+  mockServer({ 'GET /me': () => ({ id: 1, role: 'rider', display_name: '王师傅', platform: 'meituan', community_id: null }) })
+  const page = render(id)
+  await page.instance.onShow()
+  await flush()
+  const t = pageText(page)
+  expect(t).toContain('王师傅')
+  expect(t).toContain('骑手/快递员 · 美团')
+  expect(t).toContain('完成社区报到')
+  expect(t).not.toContain('工单处理')
+  page.querySelector('.register-banner').dispatchEvent('tap')
+  await flush()
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/profile/register/index' })
+})
+
+test('grid worker sees the staff workbench', async () => {
+  loggedIn({ id: 2, role: 'grid_worker' })
+  mockServer({ 'GET /me': () => ({ id: 2, role: 'grid_worker', display_name: '李网格', community: { id: 3, name: '金水社区' } }) })
+  const page = render(id)
+  await page.instance.onShow()
+  await flush()
+  expect(pageText(page)).toContain('工单处理')
+  expect(pageText(page)).toContain('金水社区')
+  page.querySelector('.staff-menu .menu-item').dispatchEvent('tap')
+  await flush()
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/staff/work-orders/index' })
+})
+
+test('error without a cached user shows the message', async () => {
+  mockServer({ 'GET /me': () => refusal('internal_error', '服务繁忙，请稍后再试', 500) })
+  const page = render(id)
+  await page.instance.onShow()
+  await flush()
+  expect(pageText(page)).toContain('服务繁忙，请稍后再试')
+})

@@ -1,0 +1,146 @@
+const { mockServer, refusal, loggedIn, BASE } = require('../helpers')
+const api = require('../../src/services/request')
+const config = require('../../src/config')
+
+describe('request wrapper', () => {
+  test('sends the bearer token and resolves the body', async () => {
+    loggedIn()
+    const server = mockServer({ 'GET /me': () => ({ id: 1, role: 'rider' }) })
+    await expect(api.get('/me', { a: 1, b: undefined })).resolves.toEqual({ id: 1, role: 'rider' })
+    const call = server.callsTo('GET /me')[0]
+    expect(call.header.Authorization).toBe('Bearer tok-1')
+    expect(call.query).toEqual({ a: '1' })
+    expect(wx.request.mock.calls[0][0].url).toBe(`${BASE}/me?a=1`)
+  })
+
+  test('401 → one silent re-login via wx.login, token stored, original request retried', async () => {
+    wx.setStorageSync(api.TOKEN_KEY, 'expired')
+    const server = mockServer({
+      'GET /me/points': (req) =>
+        req.header.Authorization === 'Bearer fresh'
+          ? { balance: 12 }
+          : refusal('auth.token_expired', '登录已过期', 401),
+      'POST /auth/wechat-login': (req) => ({ token: 'fresh', is_new: false, user: { id: 7, role: 'rider', code: req.data.code } }),
+    })
+    await expect(api.get('/me/points')).resolves.toEqual({ balance: 12 })
+    expect(wx.login).toHaveBeenCalledTimes(1)
+    expect(server.callsTo('POST /auth/wechat-login')[0].data).toEqual({ code: 'wx-code-1' })
+    expect(server.callsTo('POST /auth/wechat-login')[0].header.Authorization).toBeUndefined()
+    expect(server.callsTo('GET /me/points')).toHaveLength(2)
+    expect(wx.getStorageSync(api.TOKEN_KEY)).toBe('fresh')
+    expect(wx.getStorageSync(api.USER_KEY)).toMatchObject({ id: 7 })
+  })
+
+  test('a second 401 after re-login is not retried again (no loop)', async () => {
+    loggedIn()
+    const server = mockServer({
+      'GET /me': () => refusal('auth.revoked', '账号已停用', 401),
+      'POST /auth/wechat-login': () => ({ token: 'fresh', user: { id: 1, role: 'rider' } }),
+    })
+    await expect(api.get('/me')).rejects.toMatchObject({ name: 'ApiError', code: 'auth.revoked', status: 401 })
+    expect(server.callsTo('GET /me')).toHaveLength(2)
+    expect(server.callsTo('POST /auth/wechat-login')).toHaveLength(1)
+  })
+
+  test('concurrent 401s share one login', async () => {
+    wx.setStorageSync(api.TOKEN_KEY, 'expired')
+    const server = mockServer({
+      'GET /a': (req) => (req.header.Authorization === 'Bearer fresh' ? { a: 1 } : refusal('auth.token_expired', '过期', 401)),
+      'GET /b': (req) => (req.header.Authorization === 'Bearer fresh' ? { b: 1 } : refusal('auth.token_expired', '过期', 401)),
+      'POST /auth/wechat-login': () => ({ token: 'fresh', user: { id: 1, role: 'rider' } }),
+    })
+    await expect(Promise.all([api.get('/a'), api.get('/b')])).resolves.toEqual([{ a: 1 }, { b: 1 }])
+    expect(server.callsTo('POST /auth/wechat-login')).toHaveLength(1)
+  })
+
+  test('the error envelope becomes an ApiError with code, message, status, details', async () => {
+    loggedIn()
+    mockServer({
+      'POST /checkins': () => refusal('checkin.out_of_range', '您距离驿站约 850 米，请到站后再扫码', 400, { distance_m: 850 }),
+    })
+    const err = await api.post('/checkins', { scene: 'S1' }).catch((e) => e)
+    expect(err).toBeInstanceOf(api.ApiError)
+    expect(err).toMatchObject({ code: 'checkin.out_of_range', message: '您距离驿站约 850 米，请到站后再扫码', status: 400, details: { distance_m: 850 } })
+  })
+
+  test('a non-JSON 502 still becomes an ApiError with a Chinese message', async () => {
+    loggedIn()
+    mockServer({ 'GET /me': () => ({ status: 502, body: '<html>Bad Gateway</html>' }) })
+    await expect(api.get('/me')).rejects.toMatchObject({ name: 'ApiError', code: 'http_502', status: 502, message: '服务暂时不可用，请稍后重试' })
+  })
+
+  test('wx.request fail (timeout) is a NetworkError with the Chinese message', async () => {
+    loggedIn()
+    mockServer({ 'GET /me': () => 'network' })
+    const err = await api.get('/me').catch((e) => e)
+    expect(err).toBeInstanceOf(api.NetworkError)
+    expect(err).not.toBeInstanceOf(api.ApiError)
+    expect(err.message).toBe('网络不稳定，请稍后重试')
+    expect(err.isTimeout).toBe(true)
+  })
+
+  test('Idempotency-Key is sent, and the same key is reused when the caller retries', async () => {
+    loggedIn()
+    let first = true
+    const server = mockServer({
+      'POST /redemptions': () => {
+        if (first) {
+          first = false
+          return 'network'
+        }
+        return { id: 3, code: 'AB12CD34', status: 'pending' }
+      },
+    })
+    const redemptions = require('../../src/services/redemptions')
+    const key = api.newIdempotencyKey()
+    await expect(redemptions.redeem(5, { idempotencyKey: key })).rejects.toBeInstanceOf(api.NetworkError)
+    await expect(redemptions.redeem(5, { idempotencyKey: key })).resolves.toMatchObject({ code: 'AB12CD34' })
+    const calls = server.callsTo('POST /redemptions')
+    expect(calls.map((c) => c.header['Idempotency-Key'])).toEqual([key, key])
+    expect(calls[0].data).toEqual({ reward_id: 5 })
+  })
+
+  test('the Idempotency-Key survives a silent re-login retry', async () => {
+    wx.setStorageSync(api.TOKEN_KEY, 'expired')
+    const server = mockServer({
+      'POST /checkins': (req) => (req.header.Authorization === 'Bearer fresh' ? { balance: 1 } : refusal('auth.token_expired', '过期', 401)),
+      'POST /auth/wechat-login': () => ({ token: 'fresh', user: { id: 1, role: 'rider' } }),
+    })
+    await api.post('/checkins', {}, { idempotencyKey: 'k-1' })
+    expect(server.callsTo('POST /checkins').map((c) => c.header['Idempotency-Key'])).toEqual(['k-1', 'k-1'])
+  })
+
+  test('fresh keys are unique', () => {
+    const keys = new Set(Array.from({ length: 500 }, () => api.newIdempotencyKey()))
+    expect(keys.size).toBe(500)
+  })
+
+  test('uploadFile posts multipart field `file` and parses the string body', async () => {
+    loggedIn()
+    const server = mockServer({ 'POST /uploads': () => ({ id: 'up-1', url: 'https://x/1.jpg' }) })
+    await expect(api.uploadFile('wxfile://a.jpg')).resolves.toEqual({ id: 'up-1', url: 'https://x/1.jpg' })
+    const opts = wx.uploadFile.mock.calls[0][0]
+    expect(opts).toMatchObject({ url: `${BASE}/uploads`, name: 'file', filePath: 'wxfile://a.jpg' })
+    expect(opts.header.Authorization).toBe('Bearer tok-1')
+    expect(server.callsTo('POST /uploads')).toHaveLength(1)
+  })
+
+  test('uploadFile refusal is an ApiError', async () => {
+    loggedIn()
+    mockServer({ 'POST /uploads': () => refusal('upload.too_large', '图片太大，请压缩后再传', 413) })
+    await expect(api.uploadFile('wxfile://a.jpg')).rejects.toMatchObject({ code: 'upload.too_large', status: 413 })
+  })
+})
+
+describe('config', () => {
+  afterEach(() => config.setBaseUrl(BASE))
+
+  test('develop points at the local `make run` server; setBaseUrl overrides', () => {
+    config.setBaseUrl(null)
+    expect(config.getBaseUrl()).toBe('http://127.0.0.1:5000/api/v1')
+    wx.getAccountInfoSync = jest.fn(() => ({ miniProgram: { envVersion: 'release' } }))
+    expect(config.getBaseUrl()).toBe(config.RELEASE_API_BASE_URL)
+    config.setBaseUrl('http://10.0.0.2:8000/api/v1/')
+    expect(config.getBaseUrl()).toBe('http://10.0.0.2:8000/api/v1')
+  })
+})
