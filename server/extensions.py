@@ -112,8 +112,10 @@ limiter = Limiter(key_func=_rate_limit_key, headers_enabled=True, strategy="movi
 
 
 def limiter_storage_uri(app: Flask) -> str:
-    if app.config.get("REDIS_URL"):
-        return app.config["REDIS_URL"]
+    url = app.config.get("REDIS_URL")
+    if url:
+        # redis-py says unix://, the limits library redis+unix://
+        return "redis+unix://" + url.removeprefix("unix://") if url.startswith("unix://") else url
     path = app.extensions["redis"].connection_pool.connection_kwargs["path"]
     return f"redis+unix://{path}"
 
