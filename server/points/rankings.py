@@ -1,0 +1,300 @@
+"""Rankings: points earned in a period, per community and per street, in Redis sorted sets.
+
+Redis is derived state. Each (scope unit, period) key is built from the ledger the first
+time it is read (or by `fengchao rankings rebuild`), flagged built by a marker key, and then
+kept current by awards committed afterwards. After a Redis flush the markers are gone and
+the next read rebuilds, so rankings are correct without Redis persistence.
+
+Score = points × F + (F − 1 − seconds since the period start of the member's last change):
+equal points rank whoever got there first higher (CTFd's rule). Doubles are exact below
+2^53, so a member's period points stay below 9 × 10^8 (month) or 9 × 10^5 (all time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from server.clock import local, local_month_start_utc, utcnow
+from server.errors import DomainError
+from server.extensions import db, get_redis
+
+log = logging.getLogger(__name__)
+
+ALL_TIME_EPOCH = dt.datetime(2025, 1, 1)  # naive UTC
+FACTOR = {"month": 10**7, "all": 10**10}
+UNITS_TTL_S = 600
+_PENDING = "fengchao_rank_updates"
+
+# KEYS: pairs of (zset, marker); ARGV: member, delta, then (factor, seconds) per pair.
+_ADD = """
+local member = ARGV[1]
+local delta = tonumber(ARGV[2])
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i + 1]) == 1 then
+    local factor = tonumber(ARGV[2 + i])
+    local secs = tonumber(ARGV[3 + i])
+    local current = redis.call('ZSCORE', KEYS[i], member)
+    local points = 0
+    if current then points = math.floor(tonumber(current) / factor) end
+    points = points + delta
+    if points > 0 then
+      redis.call('ZADD', KEYS[i], points * factor + (factor - 1 - secs), member)
+    else
+      redis.call('ZREM', KEYS[i], member)
+    end
+  end
+end
+return 1
+"""
+
+
+def period_info(period: str, now: dt.datetime | None = None) -> tuple[str, dt.datetime]:
+    """(key suffix, period start as naive UTC)."""
+    now = now or utcnow()
+    if period == "month":
+        here = local(now)
+        return f"m{here.year}{here.month:02d}", local_month_start_utc(now)
+    return "all", ALL_TIME_EPOCH
+
+
+def _keys(unit_id: int, period: str, now: dt.datetime | None = None) -> tuple[str, str]:
+    suffix, _ = period_info(period, now)
+    return f"rk:{suffix}:{unit_id}", f"rk:built:{suffix}:{unit_id}"
+
+
+def _secs(at: dt.datetime, start: dt.datetime, factor: int) -> int:
+    return max(0, min(factor - 1, int((at - start).total_seconds())))
+
+
+def score(points: int, at: dt.datetime, period: str, now: dt.datetime | None = None) -> float:
+    factor = FACTOR[period]
+    _, start = period_info(period, now or at)
+    return points * factor + (factor - 1 - _secs(at, start, factor))
+
+
+# ------------------------------------------------------------- updates after commit
+
+
+def after_commit_add(user_id: int, delta: int, at: dt.datetime) -> None:
+    """Queue a ranking change; it reaches Redis only if the transaction commits."""
+    db.session.info.setdefault(_PENDING, []).append((user_id, delta, at))
+
+
+@event.listens_for(Session, "after_commit")
+def _apply_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    try:
+        apply_changes(pending)
+    except Exception:  # Redis is derived: a failed update is repaired by a rebuild
+        log.exception("rankings update failed; run `fengchao rankings rebuild`")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _user_units(user_ids: set[int]) -> dict[int, tuple[int, int | None]]:
+    """(community, street) per user, cached briefly in Redis (a fresh connection on a miss)."""
+    redis = get_redis()
+    ids = sorted(user_ids)
+    cached = redis.mget([f"rk:units:{uid}" for uid in ids])
+    found: dict[int, tuple[int, int | None]] = {}
+    missing = []
+    for uid, value in zip(ids, cached, strict=True):
+        if value is None:
+            missing.append(uid)
+        elif value != "-":
+            community, _, street = value.partition(",")
+            found[uid] = (int(community), int(street) if street else None)
+    if missing:
+        from server.auth.models import User
+        from server.org.models import OrgUnit
+
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                select(User.id, User.community_id, OrgUnit.parent_id)
+                .outerjoin(OrgUnit, OrgUnit.id == User.community_id)
+                .where(User.id.in_(missing))
+            ).all()
+        pipe = redis.pipeline(transaction=False)
+        for uid, community, street in rows:
+            if community is None:
+                pipe.set(f"rk:units:{uid}", "-", ex=UNITS_TTL_S)
+                continue
+            found[uid] = (community, street)
+            pipe.set(f"rk:units:{uid}", f"{community},{street or ''}", ex=UNITS_TTL_S)
+        pipe.execute()
+    return found
+
+
+def apply_changes(changes: list[tuple[int, int, dt.datetime]]) -> None:
+    units = _user_units({uid for uid, _, _ in changes})
+    redis = get_redis()
+    script = current_app.extensions.get("fengchao_rank_script")
+    if script is None:
+        script = current_app.extensions["fengchao_rank_script"] = redis.register_script(_ADD)
+    pipe = redis.pipeline(transaction=False)
+    for user_id, delta, at in changes:
+        if user_id not in units:
+            continue
+        keys: list[str] = []
+        args: list[Any] = [user_id, delta]
+        for unit_id in units[user_id]:
+            if unit_id is None:
+                continue
+            for period in ("month", "all"):
+                keys.extend(_keys(unit_id, period, at))
+                factor = FACTOR[period]
+                args.extend([factor, _secs(at, period_info(period, at)[1], factor)])
+        script(keys=keys, args=args, client=pipe)
+    pipe.execute()
+
+
+# -------------------------------------------------------------------------- rebuild
+
+
+def _members_clause(unit_id: int):
+    """Users ranked in a unit: whose home community is the unit or below it."""
+    from server.auth.models import User
+    from server.org.models import OrgUnit
+
+    path = select(OrgUnit.path).where(OrgUnit.id == unit_id).scalar_subquery()
+    inside = select(OrgUnit.id).where(OrgUnit.path.startswith(path))
+    return User.community_id.in_(inside)
+
+
+def rebuild(unit_id: int, period: str, now: dt.datetime | None = None) -> int:
+    """Rebuild one ranking from the ledger; returns how many members it holds."""
+    from server.auth.models import User
+    from server.points.models import SPENDING_SOURCES, LedgerEntry
+
+    now = now or utcnow()
+    _, start = period_info(period, now)
+    key, marker = _keys(unit_id, period, now)
+    factor = FACTOR[period]
+    rows = db.session.execute(
+        select(
+            LedgerEntry.user_id,
+            func.sum(LedgerEntry.delta),
+            func.max(LedgerEntry.created_at),
+        )
+        .join(User, User.id == LedgerEntry.user_id)
+        .where(
+            _members_clause(unit_id),
+            LedgerEntry.source_type.not_in(SPENDING_SOURCES),
+            LedgerEntry.created_at >= start,
+        )
+        .group_by(LedgerEntry.user_id)
+    ).all()
+    mapping = {
+        str(uid): points * factor + (factor - 1 - _secs(at, start, factor))
+        for uid, points, at in rows
+        if points and points > 0
+    }
+    redis = get_redis()
+    temp = f"{key}:building:{utcnow().timestamp()}"
+    pipe = redis.pipeline(transaction=True)
+    if mapping:
+        pipe.zadd(temp, mapping)
+        pipe.rename(temp, key)
+    else:
+        pipe.delete(key)
+    pipe.set(marker, "1")
+    if period == "month":  # a month's ranking is kept a while after it ends, then dropped
+        pipe.expire(key, 3600 * 24 * 62)
+        pipe.expire(marker, 3600 * 24 * 62)
+    pipe.execute()
+    return len(mapping)
+
+
+def rebuild_all() -> list[tuple[int, str, int]]:
+    """Rebuild every community's and street's month and all-time rankings."""
+    from server.org.models import OrgUnit
+
+    done = []
+    units = db.session.execute(
+        select(OrgUnit.id).where(OrgUnit.level.in_(("community", "street"))).order_by(OrgUnit.id)
+    ).scalars()
+    for unit_id in list(units):
+        for period in ("month", "all"):
+            done.append((unit_id, period, rebuild(unit_id, period)))
+    return done
+
+
+# -------------------------------------------------------------------------- reading
+
+
+def mask_name(name: str | None) -> str:
+    name = (name or "").strip()
+    return (name[0] if name else "蜂") + "**"
+
+
+def rankings_for(user, scope: str, period: str, top: int) -> dict[str, Any]:
+    """Top N of the caller's community (or street) in the period, and the caller's own rank."""
+    from server.auth.models import User
+    from server.org.models import OrgUnit
+
+    if user.community_id is None:
+        raise DomainError(
+            "ranking.not_registered", "请先在「我的」中完成社区报到，再查看排行榜", 400
+        )
+    unit_id = user.community_id
+    if scope == "street":
+        unit_id = db.session.execute(
+            select(OrgUnit.parent_id).where(OrgUnit.id == user.community_id)
+        ).scalar_one()
+    now = utcnow()
+    key, marker = _keys(unit_id, period, now)
+    factor = FACTOR[period]
+    redis = get_redis()
+
+    def read():
+        pipe = redis.pipeline(transaction=False)
+        pipe.exists(marker)
+        pipe.zrevrange(key, 0, top - 1, withscores=True)
+        pipe.zrevrank(key, user.id)
+        pipe.zscore(key, user.id)
+        pipe.zcard(key)
+        return pipe.execute()
+
+    built, leaders, my_rank, my_score, size = read()
+    if not built:
+        rebuild(unit_id, period, now)
+        built, leaders, my_rank, my_score, size = read()
+    ids = [int(member) for member, _ in leaders]
+    names = {}
+    if ids:
+        names = dict(
+            db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
+        )
+    items = [
+        {
+            "rank": position,
+            "user_id": uid,
+            "display_name": mask_name(names.get(uid)),
+            "points": int(value // factor),
+            "is_me": uid == user.id,
+        }
+        for position, (uid, (_, value)) in enumerate(zip(ids, leaders, strict=True), start=1)
+    ]
+    return {
+        "scope": scope,
+        "period": period,
+        "unit_id": unit_id,
+        "items": items,
+        "total": size,
+        "me": {
+            "rank": None if my_rank is None else my_rank + 1,
+            "points": 0 if my_score is None else int(my_score // factor),
+            "display_name": mask_name(user.display_name),
+        },
+    }

@@ -1,0 +1,465 @@
+"""Rewards (积分超市) and redemptions: buy with points, fulfil at the station, cancel or expire.
+
+Creating a redemption is one transaction: lock the rider's account row and deduct the cost
+(conditional update, never below zero), count this month's redemptions of the reward (the
+account lock serialises one rider's purchases, so the monthly limit holds under races),
+decrement the stock (`UPDATE … WHERE stock > 0`), insert the redemption. Locks are always
+taken account first, then reward, so purchases, cancellations and expiries cannot deadlock.
+A pending redemption resolves exactly once: fulfil, cancel and expire are conditional
+updates on its status; cancel and expire refund points and stock through the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from server.auth.guards import Scope
+from server.clock import isoformat, utcnow
+from server.errors import Conflict, DomainError, NotFound
+from server.extensions import db
+from server.org.models import OrgUnit
+from server.points.models import Redemption, Reward
+from server.points.services import InsufficientPoints, apply_points, month_key
+
+log = logging.getLogger(__name__)
+
+REWARDS = Reward.__table__
+REDEMPTIONS = Redemption.__table__
+VOUCHER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+VOUCHER_LENGTH = 8
+ACTIVE = ("pending", "fulfilled")
+
+
+def _expiry_days() -> int:
+    return int(current_app.config.get("REDEMPTION_EXPIRY_DAYS", 7))
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(VOUCHER_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    text = code.strip().upper().replace("-", "").replace(" ", "")
+    return text.removeprefix("FC-VOUCHER:")
+
+
+# ---------------------------------------------------------------------------- rewards
+
+
+def create_reward(scope: Scope, values: dict[str, Any]) -> Reward:
+    """Add a reward to a community's (or a station's) catalog."""
+    from server.stations.models import Station
+
+    if values.get("station_id"):
+        station = db.session.get(Station, values["station_id"])
+        if station is None:
+            raise NotFound("station.not_found", "找不到该驿站")
+        scope.ensure(station.org_unit_id, "community_admin")
+        values.setdefault("org_unit_id", station.org_unit_id)
+        values["org_unit_id"] = values["org_unit_id"] or station.org_unit_id
+    if not values.get("org_unit_id"):
+        raise DomainError("reward.unit_required", "请选择奖品所属的社区或驿站", 422)
+    scope.ensure(values["org_unit_id"], "community_admin")
+    _check_window(values.get("starts_at"), values.get("ends_at"))
+    reward = Reward(**values)
+    db.session.add(reward)
+    db.session.commit()
+    return reward
+
+
+def _check_window(starts_at, ends_at) -> None:
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise DomainError("reward.invalid_window", "下架时间应晚于上架时间", 422)
+
+
+def reward_in_scope(scope: Scope, reward_id: int) -> Reward:
+    reward = db.session.get(Reward, reward_id)
+    if reward is None:
+        raise NotFound("reward.not_found", "找不到该奖品")
+    scope.ensure(reward.org_unit_id)
+    return reward
+
+
+def update_reward(scope: Scope, reward_id: int, values: dict[str, Any]) -> Reward:
+    """Edit a reward; `stock_delta` adds (or removes) stock atomically."""
+    reward = reward_in_scope(scope, reward_id)
+    scope.ensure(reward.org_unit_id, "community_admin")
+    if "org_unit_id" in values:
+        scope.ensure(values["org_unit_id"], "community_admin")
+    stock_delta = values.pop("stock_delta", None)
+    for key, value in values.items():
+        setattr(reward, key, value)
+    _check_window(reward.starts_at, reward.ends_at)
+    db.session.flush()
+    if stock_delta:
+        changed = db.session.execute(
+            update(REWARDS)
+            .where(REWARDS.c.id == reward.id, REWARDS.c.stock + stock_delta >= 0)
+            .values(stock=REWARDS.c.stock + stock_delta)
+        ).rowcount
+        if changed != 1:
+            db.session.rollback()
+            raise DomainError("reward.stock_negative", "库存不能减到 0 以下", 422)
+    db.session.commit()
+    db.session.refresh(reward)
+    return reward
+
+
+def public_reward(reward_id: int) -> Reward:
+    reward = db.session.get(Reward, reward_id)
+    if reward is None:
+        raise NotFound("reward.not_found", "找不到该奖品")
+    return reward
+
+
+def is_available(reward: Reward, now: dt.datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (
+        reward.is_active
+        and (reward.starts_at is None or reward.starts_at <= now)
+        and (reward.ends_at is None or now < reward.ends_at)
+    )
+
+
+def catalog(user, args: dict[str, Any]):
+    """Rewards a rider can see: those of their community and its units, and up the tree."""
+    now = utcnow()
+    stmt = (
+        select(Reward)
+        .where(
+            Reward.is_active.is_(True),
+            (Reward.starts_at.is_(None)) | (Reward.starts_at <= now),
+            (Reward.ends_at.is_(None)) | (Reward.ends_at > now),
+        )
+        .order_by(Reward.cost, Reward.id)
+    )
+    if args.get("station_id"):
+        stmt = stmt.where(Reward.station_id == args["station_id"])
+    unit_id = args.get("org_unit_id") or user.community_id
+    if unit_id:
+        path = select(OrgUnit.path).where(OrgUnit.id == unit_id).scalar_subquery()
+        ancestors = select(OrgUnit.id).where(path.startswith(OrgUnit.path))
+        below = select(OrgUnit.id).where(OrgUnit.path.startswith(path))
+        stmt = stmt.where(Reward.org_unit_id.in_(ancestors) | Reward.org_unit_id.in_(below))
+    return stmt
+
+
+def admin_rewards(scope: Scope, args: dict[str, Any]):
+    stmt = select(Reward).where(scope.clause(Reward.org_unit_id)).order_by(Reward.id.desc())
+    if args.get("station_id"):
+        stmt = stmt.where(Reward.station_id == args["station_id"])
+    if args.get("is_active") is not None:
+        stmt = stmt.where(Reward.is_active.is_(args["is_active"]))
+    return stmt
+
+
+# ------------------------------------------------------------------------ redemptions
+
+
+def _by_key(user_id: int, key: str) -> Redemption | None:
+    return db.session.execute(
+        select(Redemption).where(Redemption.user_id == user_id, Redemption.idempotency_key == key)
+    ).scalar_one_or_none()
+
+
+def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
+    """Buy a reward with points: (redemption, created); a replayed key returns the first."""
+    from server.notifications.services import notify
+
+    if key:
+        existing = _by_key(user.id, key)
+        if existing is not None:
+            return existing, False
+    reward = db.session.get(Reward, reward_id)
+    if reward is None:
+        raise NotFound("redemption.reward_not_found", "找不到该奖品")
+    now = utcnow()
+    if not is_available(reward, now):
+        raise DomainError(
+            "redemption.reward_inactive", f"「{reward.name}」已下架或不在兑换时间内", 400
+        )
+    if reward.stock <= 0:
+        raise Conflict("redemption.out_of_stock", f"「{reward.name}」已兑完，请选择其他奖品")
+    code = _new_code()
+    try:
+        apply_points(
+            user.id,
+            -reward.cost,
+            reason=f"兑换「{reward.name}」",
+            source_type="redemption",
+            source_id=code,
+            org_unit_id=reward.org_unit_id,
+        )
+    except InsufficientPoints as exc:
+        db.session.rollback()
+        balance = exc.details.get("balance", 0)
+        raise DomainError(
+            "redemption.insufficient_points",
+            f"积分不足：「{reward.name}」需要 {reward.cost} 分，您当前有 {balance} 分",
+            400,
+            {"balance": balance, "cost": reward.cost},
+        ) from None
+    # Under the account lock: a racing replay of this key has committed by now.
+    if key:
+        existing = _by_key(user.id, key)
+        if existing is not None:
+            db.session.rollback()
+            return existing, False
+    month = month_key(now)
+    if reward.monthly_limit_per_user:
+        taken = db.session.execute(
+            select(func.count())
+            .select_from(REDEMPTIONS)
+            .where(
+                REDEMPTIONS.c.user_id == user.id,
+                REDEMPTIONS.c.reward_id == reward.id,
+                REDEMPTIONS.c.month_key == month,
+                REDEMPTIONS.c.status.in_(ACTIVE),
+            )
+        ).scalar_one()
+        if taken >= reward.monthly_limit_per_user:
+            db.session.rollback()
+            raise Conflict(
+                "redemption.limit_reached",
+                f"「{reward.name}」每人每月限兑 {reward.monthly_limit_per_user} 次，本月已达上限",
+                details={"monthly_limit": reward.monthly_limit_per_user},
+            )
+    took = db.session.execute(
+        update(REWARDS)
+        .where(REWARDS.c.id == reward.id, REWARDS.c.stock > 0)
+        .values(stock=REWARDS.c.stock - 1)
+    ).rowcount
+    if took != 1:
+        db.session.rollback()
+        raise Conflict("redemption.out_of_stock", f"「{reward.name}」已兑完，请选择其他奖品")
+    redemption = Redemption(
+        user_id=user.id,
+        reward_id=reward.id,
+        org_unit_id=reward.org_unit_id,
+        station_id=reward.station_id,
+        reward_name=reward.name,
+        cost=reward.cost,
+        code=code,
+        status="pending",
+        idempotency_key=key,
+        month_key=month,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=_expiry_days()),
+    )
+    db.session.add(redemption)
+    db.session.flush()
+    notify(
+        user.id,
+        "redemption_created",
+        title="兑换成功，待领取",
+        body=f"您已用 {reward.cost} 积分兑换「{reward.name}」，兑换码 {code}，"
+        f"请在 {isoformat(redemption.expires_at)[:10]} 前到驿站出示兑换码领取。",
+        page=f"packages/points/redemption?id={redemption.id}",
+        data={"redemption_id": redemption.id, "code": code},
+        dedupe_key=f"redemption_created:{redemption.id}",
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same key raced past both checks (SQLite only)
+        db.session.rollback()
+        existing = _by_key(user.id, key) if key else None
+        if existing is None:
+            raise
+        return existing, False
+    return redemption, True
+
+
+def fulfil(scope: Scope, code: str) -> Redemption:
+    """Hand the goods over: staff of the reward's community scan or type the voucher."""
+    from server.notifications.services import notify
+
+    redemption = voucher_in_scope(scope, code)
+    now = utcnow()
+    changed = db.session.execute(
+        update(REDEMPTIONS)
+        .where(
+            REDEMPTIONS.c.id == redemption.id,
+            REDEMPTIONS.c.status == "pending",
+            REDEMPTIONS.c.expires_at > now,
+        )
+        .values(status="fulfilled", fulfilled_at=now, fulfilled_by_id=scope.user.id, closed_at=now)
+    ).rowcount
+    if changed != 1:
+        db.session.rollback()
+        db.session.refresh(redemption)
+        raise _not_pending(redemption, now)
+    notify(
+        redemption.user_id,
+        "redemption_fulfilled",
+        title="奖品已领取",
+        body=f"您兑换的「{redemption.reward_name}」已领取，感谢您为社区的付出！",
+        page=f"packages/points/redemption?id={redemption.id}",
+        data={"redemption_id": redemption.id},
+        dedupe_key=f"redemption_fulfilled:{redemption.id}",
+    )
+    db.session.commit()
+    db.session.refresh(redemption)
+    return redemption
+
+
+def _not_pending(redemption: Redemption, now: dt.datetime) -> DomainError:
+    if redemption.status == "fulfilled":
+        return Conflict("redemption.already_fulfilled", "该兑换码已核销，请勿重复发放")
+    if redemption.status in ("cancelled", "expired") or redemption.expires_at <= now:
+        return Conflict("redemption.not_pending", "该兑换已取消或过期，积分已退回")
+    return Conflict("redemption.not_pending", "该兑换当前不能操作，请刷新后重试")
+
+
+def voucher_in_scope(scope: Scope, code: str) -> Redemption:
+    redemption = db.session.execute(
+        select(Redemption).where(Redemption.code == normalise_code(code))
+    ).scalar_one_or_none()
+    if redemption is None:
+        raise NotFound("redemption.not_found", "兑换码不存在，请核对后重新输入")
+    scope.ensure(redemption.org_unit_id)
+    return redemption
+
+
+def _close_and_refund(redemption_id: int, status: str, now: dt.datetime) -> Redemption | None:
+    """Move a pending redemption to cancelled/expired and refund points and stock (no commit)."""
+    conditions = [REDEMPTIONS.c.id == redemption_id, REDEMPTIONS.c.status == "pending"]
+    if status == "expired":
+        conditions.append(REDEMPTIONS.c.expires_at <= now)
+    changed = db.session.execute(
+        update(REDEMPTIONS).where(*conditions).values(status=status, closed_at=now)
+    ).rowcount
+    if changed != 1:
+        return None
+    redemption = db.session.get(Redemption, redemption_id)
+    db.session.refresh(redemption)
+    word = "取消" if status == "cancelled" else "过期"
+    apply_points(
+        redemption.user_id,
+        redemption.cost,
+        reason=f"兑换{word}退回「{redemption.reward_name}」",
+        source_type="redemption_refund",
+        source_id=redemption.code,
+        org_unit_id=redemption.org_unit_id,
+    )
+    db.session.execute(
+        update(REWARDS)
+        .where(REWARDS.c.id == redemption.reward_id)
+        .values(stock=REWARDS.c.stock + 1)
+    )
+    from server.notifications.services import notify
+
+    notify(
+        redemption.user_id,
+        "redemption_refunded",
+        title=f"兑换已{word}，积分已退回",
+        body=f"您兑换的「{redemption.reward_name}」已{word}，"
+        f"{redemption.cost} 积分已退回您的账户。",
+        page="pages/points/index",
+        data={"redemption_id": redemption.id, "refunded": redemption.cost},
+        dedupe_key=f"redemption_refunded:{redemption.id}",
+    )
+    return redemption
+
+
+def cancel(user, redemption_id: int) -> Redemption:
+    """The rider cancels a pending redemption: points and stock come back."""
+    redemption = db.session.get(Redemption, redemption_id)
+    if redemption is None or redemption.user_id != user.id:
+        raise NotFound("redemption.not_found", "找不到该兑换记录")
+    now = utcnow()
+    closed = _close_and_refund(redemption.id, "cancelled", now)
+    if closed is None:
+        db.session.rollback()
+        db.session.refresh(redemption)
+        raise _not_pending(redemption, now)
+    db.session.commit()
+    db.session.refresh(closed)
+    return closed
+
+
+def expire_due(batch: int = 200) -> int:
+    """Expire pending redemptions past their deadline, one transaction each."""
+    now = utcnow()
+    count = 0
+    ids = db.session.execute(
+        select(REDEMPTIONS.c.id)
+        .where(REDEMPTIONS.c.status == "pending", REDEMPTIONS.c.expires_at <= now)
+        .order_by(REDEMPTIONS.c.expires_at)
+        .limit(batch)
+    ).scalars()
+    for redemption_id in list(ids):
+        try:
+            if _close_and_refund(redemption_id, "expired", now) is not None:
+                count += 1
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("expiring redemption %s failed", redemption_id)
+    return count
+
+
+def remind_expiring(within_hours: int = 24) -> int:
+    """Remind riders once, a day before their pending redemption expires."""
+    from server.notifications.services import notify
+
+    now = utcnow()
+    rows = db.session.execute(
+        select(Redemption)
+        .where(
+            Redemption.status == "pending",
+            Redemption.expiry_notified_at.is_(None),
+            Redemption.expires_at > now,
+            Redemption.expires_at <= now + dt.timedelta(hours=within_hours),
+        )
+        .limit(500)
+    ).scalars()
+    count = 0
+    for redemption in list(rows):
+        claimed = db.session.execute(
+            update(REDEMPTIONS)
+            .where(REDEMPTIONS.c.id == redemption.id, REDEMPTIONS.c.expiry_notified_at.is_(None))
+            .values(expiry_notified_at=now)
+        ).rowcount
+        if claimed == 1:
+            notify(
+                redemption.user_id,
+                "redemption_expiring",
+                title="兑换即将过期",
+                body=f"您兑换的「{redemption.reward_name}」将于 "
+                f"{isoformat(redemption.expires_at)[:16].replace('T', ' ')} 过期，"
+                f"请尽快到驿站出示兑换码 {redemption.code} 领取；过期后积分自动退回。",
+                page=f"packages/points/redemption?id={redemption.id}",
+                data={"redemption_id": redemption.id},
+                dedupe_key=f"redemption_expiring:{redemption.id}",
+            )
+            count += 1
+        db.session.commit()
+    return count
+
+
+def my_redemptions(user_id: int, status: str | None):
+    stmt = select(Redemption).where(Redemption.user_id == user_id).order_by(Redemption.id.desc())
+    if status:
+        stmt = stmt.where(Redemption.status == status)
+    return stmt
+
+
+def admin_redemptions(scope: Scope, args: dict[str, Any]):
+    stmt = (
+        select(Redemption)
+        .where(scope.clause(Redemption.org_unit_id))
+        .order_by(Redemption.id.desc())
+    )
+    for field in ("status", "reward_id", "station_id", "user_id"):
+        if args.get(field):
+            stmt = stmt.where(getattr(Redemption, field) == args[field])
+    if args.get("code"):
+        stmt = stmt.where(Redemption.code == normalise_code(args["code"]))
+    return stmt

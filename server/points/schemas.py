@@ -1,0 +1,192 @@
+"""Schemas for points, rewards, redemptions, adjustments and rankings."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from server.http import LocalDateTime, PageQuerySchema
+from server.points.models import REDEMPTION_STATUSES, RULES
+from server.stations.schemas import patch_of
+
+
+class LedgerEntrySchema(Schema):
+    id = fields.Integer()
+    delta = fields.Integer()
+    balance_after = fields.Integer()
+    reason = fields.String()
+    source_type = fields.String()
+    source_id = fields.String()
+    rule = fields.String(allow_none=True)
+    created_at = LocalDateTime()
+
+
+class LedgerPageSchema(Schema):
+    items = fields.List(fields.Nested(LedgerEntrySchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class MyPointsSchema(Schema):
+    balance = fields.Integer(required=True)
+    earned_this_month = fields.Integer(required=True)
+    lifetime_earned = fields.Integer(required=True)
+    ledger = fields.Nested(LedgerPageSchema, required=True)
+
+
+class RewardWriteSchema(Schema):
+    org_unit_id = fields.Integer(allow_none=True)
+    station_id = fields.Integer(allow_none=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    description = fields.String(allow_none=True, validate=validate.Length(max=500))
+    image_url = fields.String(allow_none=True, validate=validate.Length(max=512))
+    cost = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
+    stock = fields.Integer(required=True, validate=validate.Range(min=0, max=1_000_000))
+    monthly_limit_per_user = fields.Integer(
+        allow_none=True, validate=validate.Range(min=1, max=1000)
+    )
+    starts_at = fields.DateTime(allow_none=True)
+    ends_at = fields.DateTime(allow_none=True)
+    is_active = fields.Boolean(load_default=True)
+
+
+class RewardPatchBase(RewardWriteSchema):
+    stock_delta = fields.Integer(
+        validate=validate.Range(min=-1_000_000, max=1_000_000),
+        metadata={"description": "add (or remove) stock atomically"},
+    )
+
+
+RewardPatchSchema = patch_of(RewardPatchBase, "RewardPatchSchema")
+
+
+class RewardSchema(Schema):
+    id = fields.Integer()
+    org_unit_id = fields.Integer()
+    station_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    image_url = fields.String(allow_none=True)
+    cost = fields.Integer()
+    stock = fields.Integer()
+    monthly_limit_per_user = fields.Integer(allow_none=True)
+    starts_at = LocalDateTime(allow_none=True)
+    ends_at = LocalDateTime(allow_none=True)
+    is_active = fields.Boolean()
+
+
+class RewardQuerySchema(PageQuerySchema):
+    org_unit_id = fields.Integer()
+    station_id = fields.Integer()
+
+
+class AdminRewardQuerySchema(PageQuerySchema):
+    station_id = fields.Integer()
+    is_active = fields.Boolean()
+
+
+class RedeemSchema(Schema):
+    reward_id = fields.Integer(required=True)
+
+
+class RedemptionSchema(Schema):
+    id = fields.Integer()
+    code = fields.String(metadata={"description": "the voucher staff type or scan"})
+    qr_payload = fields.String()
+    status = fields.String(metadata={"description": " | ".join(REDEMPTION_STATUSES)})
+    reward_id = fields.Integer()
+    reward_name = fields.String()
+    cost = fields.Integer()
+    org_unit_id = fields.Integer()
+    station_id = fields.Integer(allow_none=True)
+    created_at = LocalDateTime()
+    expires_at = LocalDateTime()
+    fulfilled_at = LocalDateTime(allow_none=True)
+    closed_at = LocalDateTime(allow_none=True)
+    balance = fields.Integer(metadata={"description": "the balance after this action"})
+
+
+class AdminRedemptionSchema(RedemptionSchema):
+    user_id = fields.Integer()
+    fulfilled_by_id = fields.Integer(allow_none=True)
+
+
+class MyRedemptionQuerySchema(PageQuerySchema):
+    status = fields.String(validate=validate.OneOf(REDEMPTION_STATUSES))
+
+
+class AdminRedemptionQuerySchema(PageQuerySchema):
+    status = fields.String(validate=validate.OneOf(REDEMPTION_STATUSES))
+    reward_id = fields.Integer()
+    station_id = fields.Integer()
+    user_id = fields.Integer()
+    code = fields.String(validate=validate.Length(max=32))
+
+
+class AdjustmentRequestSchema(Schema):
+    user_id = fields.Integer(required=True)
+    delta = fields.Integer(required=True, validate=validate.Range(min=-100_000, max=100_000))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
+
+
+class AdjustmentSchema(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    delta = fields.Integer()
+    reason = fields.String()
+    org_unit_id = fields.Integer()
+    created_by_id = fields.Integer()
+    created_at = LocalDateTime()
+    balance = fields.Integer()
+
+
+class AdjustmentQuerySchema(PageQuerySchema):
+    user_id = fields.Integer()
+
+
+class RuleSchema(Schema):
+    org_unit_id = fields.Integer(required=True)
+    rule = fields.String(required=True, validate=validate.OneOf(RULES))
+    points = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000))
+    daily_cap = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100_000))
+
+
+class EffectiveRuleSchema(Schema):
+    rule = fields.String()
+    name = fields.String()
+    points = fields.Integer()
+    daily_cap = fields.Integer(allow_none=True)
+
+
+class RuleQuerySchema(Schema):
+    org_unit_id = fields.Integer(required=True)
+
+
+class RankingQuerySchema(Schema):
+    scope = fields.String(
+        load_default="community", validate=validate.OneOf(["community", "street"])
+    )
+    period = fields.String(load_default="month", validate=validate.OneOf(["month", "all"]))
+    top = fields.Integer(load_default=15, validate=validate.Range(min=1, max=50))
+
+
+class RankingItemSchema(Schema):
+    rank = fields.Integer()
+    display_name = fields.String(metadata={"example": "张**"})
+    points = fields.Integer()
+    is_me = fields.Boolean()
+
+
+class MyRankSchema(Schema):
+    rank = fields.Integer(allow_none=True)
+    points = fields.Integer()
+    display_name = fields.String()
+
+
+class RankingSchema(Schema):
+    scope = fields.String()
+    period = fields.String()
+    unit_id = fields.Integer()
+    items = fields.List(fields.Nested(RankingItemSchema))
+    total = fields.Integer()
+    me = fields.Nested(MyRankSchema)

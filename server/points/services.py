@@ -1,0 +1,510 @@
+"""The points ledger: awards and spends in the caller's transaction, earning rules,
+my points, manual adjustments and the ledger check.
+
+Every change is one `LedgerEntry` plus one conditional update of the user's
+`PointsAccount` row (balance, earned counters), made under that row's lock so awards
+for one user are serialised on both PostgreSQL and SQLite. The business key
+(user, source_type, source_id) is unique: a source awards once, even when two requests
+race (INSERT … ON CONFLICT DO NOTHING decides).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import make_transient_to_detached
+
+from server.clock import local_today, utcnow
+from server.errors import DomainError, NotFound
+from server.extensions import db
+from server.org.models import OrgUnit
+from server.points import rankings
+from server.points.models import (
+    RULES,
+    SPENDING_SOURCES,
+    EarningRule,
+    LedgerEntry,
+    PointsAccount,
+    PointsAdjustment,
+)
+
+log = logging.getLogger(__name__)
+
+ACCOUNTS = PointsAccount.__table__
+LEDGER = LedgerEntry.__table__
+
+# (points, daily cap per user) when no unit up the tree has a rule of its own.
+DEFAULT_RULES: dict[str, tuple[int, int | None]] = {
+    "checkin": (5, 20),
+    "clue_accepted": (10, 50),
+    "clue_confirmed": (2, 10),
+    "clue_self_handled": (5, 20),
+    "activity_attendance": (20, 60),
+    "post_duty": (10, 30),
+}
+RULE_NAMES = {
+    "checkin": "驿站打卡",
+    "clue_accepted": "线索被采纳",
+    "clue_confirmed": "线索确认（重复上报）",
+    "clue_self_handled": "小事自处理",
+    "activity_attendance": "参加活动",
+    "post_duty": "治理岗位履职",
+}
+
+
+class InsufficientPoints(DomainError):
+    code = "points.insufficient"
+    message = "积分不足"
+    status = 400
+
+
+def _insert(table):
+    """INSERT with ON CONFLICT support for the session's dialect."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def month_key(now: dt.datetime | None = None) -> int:
+    today = local_today(now)
+    return today.year * 100 + today.month
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    rule: str
+    points: int
+    daily_cap: int | None
+
+
+def rule_config(org_unit_id: int | None, rule: str) -> RuleConfig:
+    """The rule for a unit: its own, else the nearest ancestor's, else the default in code."""
+    if rule not in DEFAULT_RULES:
+        raise ValueError(f"unknown earning rule {rule!r}")
+    if org_unit_id is not None:
+        target = select(OrgUnit.path).where(OrgUnit.id == org_unit_id).scalar_subquery()
+        row = db.session.execute(
+            select(EarningRule.points, EarningRule.daily_cap)
+            .join(OrgUnit, OrgUnit.id == EarningRule.org_unit_id)
+            .where(EarningRule.rule == rule, target.startswith(OrgUnit.path))
+            .order_by(OrgUnit.depth.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            return RuleConfig(rule, row.points, row.daily_cap)
+    points, cap = DEFAULT_RULES[rule]
+    return RuleConfig(rule, points, cap)
+
+
+def rule_points(org_unit_id: int, rule: str) -> int:
+    """Points the earning rule gives in this unit (inherited up the tree, defaults in code)."""
+    return rule_config(org_unit_id, rule).points
+
+
+def set_rule(org_unit_id: int, rule: str, points: int, daily_cap: int | None) -> EarningRule:
+    """Create or change a unit's earning rule (flush, no commit)."""
+    if rule not in RULES:
+        raise DomainError("points.unknown_rule", "积分规则不存在", 422)
+    existing = db.session.execute(
+        select(EarningRule).where(EarningRule.org_unit_id == org_unit_id, EarningRule.rule == rule)
+    ).scalar_one_or_none()
+    if existing is None:
+        existing = EarningRule(org_unit_id=org_unit_id, rule=rule)
+        db.session.add(existing)
+    existing.points = points
+    existing.daily_cap = daily_cap
+    db.session.flush()
+    return existing
+
+
+# ---------------------------------------------------------------------------- ledger
+
+
+@dataclass
+class AwardResult:
+    entry: LedgerEntry | None
+    outcome: str  # "awarded" | "duplicate" | "capped"
+    balance: int
+
+
+def _lock_account(user_id: int):
+    """Take the account row's lock (creating the row on first use): its current values."""
+    lock = (
+        update(ACCOUNTS)
+        .where(ACCOUNTS.c.user_id == user_id)
+        .values(version=ACCOUNTS.c.version + 1)
+        .returning(
+            ACCOUNTS.c.balance,
+            ACCOUNTS.c.month_key,
+            ACCOUNTS.c.month_earned,
+            ACCOUNTS.c.lifetime_earned,
+        )
+    )
+    row = db.session.execute(lock).first()
+    if row is None:
+        db.session.execute(
+            _insert(ACCOUNTS)
+            .values(
+                user_id=user_id,
+                balance=0,
+                lifetime_earned=0,
+                month_key=0,
+                month_earned=0,
+                entries_count=0,
+                version=0,
+                updated_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+        )
+        row = db.session.execute(lock).first()
+    return row
+
+
+def apply_points(
+    user_id: int,
+    delta: int,
+    *,
+    reason: str,
+    source_type: str,
+    source_id: str | int,
+    org_unit_id: int | None = None,
+    rule: str | None = None,
+    points_rule: RuleConfig | None = None,
+) -> AwardResult:
+    """award_points with the outcome spelled out (awarded, duplicate, capped) and the balance."""
+    now = utcnow()
+    today = local_today(now)
+    source_id = str(source_id)
+    account = _lock_account(user_id)
+    if rule is not None and delta > 0:
+        config = points_rule or rule_config(org_unit_id, rule)
+        if config.daily_cap is not None:
+            used = db.session.execute(
+                select(func.coalesce(func.sum(LEDGER.c.delta), 0)).where(
+                    LEDGER.c.user_id == user_id, LEDGER.c.rule == rule, LEDGER.c.day == today
+                )
+            ).scalar_one()
+            remaining = config.daily_cap - int(used)
+            if remaining <= 0:
+                return AwardResult(None, "capped", account.balance)
+            delta = min(delta, remaining)
+    balance_after = account.balance + delta
+    if balance_after < 0:
+        raise InsufficientPoints(
+            message=f"积分不足：需要 {-delta} 分，当前余额 {account.balance} 分",
+            details={"balance": account.balance, "needed": -delta},
+        )
+    inserted = db.session.execute(
+        _insert(LEDGER)
+        .values(
+            user_id=user_id,
+            delta=delta,
+            balance_after=balance_after,
+            reason=reason[:200],
+            source_type=source_type,
+            source_id=source_id,
+            rule=rule,
+            org_unit_id=org_unit_id,
+            day=today,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(LEDGER.c.id)
+    ).first()
+    if inserted is None:
+        return AwardResult(None, "duplicate", account.balance)
+    values: dict[str, Any] = {
+        "balance": ACCOUNTS.c.balance + delta,
+        "entries_count": ACCOUNTS.c.entries_count + 1,
+        "updated_at": now,
+    }
+    earning = source_type not in SPENDING_SOURCES and delta != 0
+    if earning:
+        current_month = today.year * 100 + today.month
+        month_earned = account.month_earned if account.month_key == current_month else 0
+        values.update(
+            lifetime_earned=ACCOUNTS.c.lifetime_earned + delta,
+            month_key=current_month,
+            month_earned=month_earned + delta,
+            earned_changed_at=now,
+        )
+    changed = db.session.execute(
+        update(ACCOUNTS)
+        .where(ACCOUNTS.c.user_id == user_id, ACCOUNTS.c.balance + delta >= 0)
+        .values(**values)
+    ).rowcount
+    if changed != 1:  # cannot happen under the lock; refuse rather than go negative
+        raise InsufficientPoints()
+    entry = LedgerEntry(
+        id=inserted.id,
+        user_id=user_id,
+        delta=delta,
+        balance_after=balance_after,
+        reason=reason[:200],
+        source_type=source_type,
+        source_id=source_id,
+        rule=rule,
+        org_unit_id=org_unit_id,
+        day=today,
+        created_at=now,
+    )
+    make_transient_to_detached(entry)
+    db.session.add(entry)
+    if earning:
+        rankings.after_commit_add(user_id, delta, now)
+    return AwardResult(entry, "awarded", balance_after)
+
+
+def award_points(
+    user_id: int,
+    delta: int,
+    *,
+    reason: str,
+    source_type: str,
+    source_id: str | int,
+    org_unit_id: int | None = None,
+    rule: str | None = None,
+) -> LedgerEntry | None:
+    """Add a ledger entry and update the balance in the caller's transaction (no commit).
+
+    Returns None, changing nothing, when this (user, source_type, source_id) already has an
+    entry, or when `rule`'s per-day cap for the user is used up; a partly used cap reduces
+    the award to what is left. A change that would make the balance negative raises
+    `points.insufficient`.
+    """
+    return apply_points(
+        user_id,
+        delta,
+        reason=reason,
+        source_type=source_type,
+        source_id=source_id,
+        org_unit_id=org_unit_id,
+        rule=rule,
+    ).entry
+
+
+# -------------------------------------------------------------------------- reading
+
+
+def account_summary(user_id: int) -> dict[str, Any]:
+    """Balance, earned this month and lifetime, from the account row (never the ledger sum)."""
+    row = db.session.execute(
+        select(
+            ACCOUNTS.c.balance,
+            ACCOUNTS.c.month_key,
+            ACCOUNTS.c.month_earned,
+            ACCOUNTS.c.lifetime_earned,
+            ACCOUNTS.c.entries_count,
+        ).where(ACCOUNTS.c.user_id == user_id)
+    ).first()
+    if row is None:
+        return {"balance": 0, "earned_this_month": 0, "lifetime_earned": 0, "entries": 0}
+    return {
+        "balance": row.balance,
+        "earned_this_month": row.month_earned if row.month_key == month_key() else 0,
+        "lifetime_earned": row.lifetime_earned,
+        "entries": row.entries_count,
+    }
+
+
+def my_points(user_id: int, page: int, page_size: int) -> dict[str, Any]:
+    """My balance and counters with one page of my ledger (newest first)."""
+    summary = account_summary(user_id)
+    items = []
+    if summary["entries"] > (page - 1) * page_size:
+        items = list(
+            db.session.execute(
+                select(LedgerEntry)
+                .where(LedgerEntry.user_id == user_id)
+                .order_by(LedgerEntry.id.desc())
+                .limit(page_size)
+                .offset((page - 1) * page_size)
+            ).scalars()
+        )
+    return {
+        "balance": summary["balance"],
+        "earned_this_month": summary["earned_this_month"],
+        "lifetime_earned": summary["lifetime_earned"],
+        "ledger": {
+            "items": items,
+            "total": summary["entries"],
+            "page": page,
+            "page_size": page_size,
+        },
+    }
+
+
+def balance_of(user_id: int) -> int:
+    return account_summary(user_id)["balance"]
+
+
+# ---------------------------------------------------------------------- adjustments
+
+
+def adjust_points(scope, user_id: int, delta: int, reason: str, key: str | None):
+    """A staff grant or deduction for a user in the caller's subtree (audited, notified)."""
+    from server.auth.models import User
+    from server.notifications.services import notify
+
+    if key:
+        existing = db.session.execute(
+            select(PointsAdjustment).where(
+                PointsAdjustment.created_by_id == scope.user.id,
+                PointsAdjustment.idempotency_key == key,
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing, balance_of(existing.user_id)
+    user = db.session.get(User, user_id)
+    if user is None or user.community_id is None:
+        raise NotFound("points.unknown_user", "找不到该用户，或该用户尚未在社区报到")
+    scope.ensure(user.community_id, "community_admin")
+    if delta == 0:
+        raise DomainError("points.zero_adjustment", "调整分值不能为 0", 422)
+    adjustment = PointsAdjustment(
+        user_id=user_id,
+        delta=delta,
+        reason=reason,
+        org_unit_id=user.community_id,
+        created_by_id=scope.user.id,
+        idempotency_key=key,
+    )
+    db.session.add(adjustment)
+    db.session.flush()
+    try:
+        result = apply_points(
+            user_id,
+            delta,
+            reason=f"人工调整：{reason}",
+            source_type="adjustment",
+            source_id=adjustment.id,
+            org_unit_id=user.community_id,
+        )
+    except InsufficientPoints as exc:
+        db.session.rollback()
+        raise DomainError(
+            "points.adjustment_exceeds_balance",
+            f"扣减后余额将为负数：该用户当前余额 {exc.details.get('balance', 0)} 分",
+            400,
+            exc.details,
+        ) from None
+    verb = "增加" if delta > 0 else "扣减"
+    notify(
+        user_id,
+        "points_adjusted",
+        title="积分变动通知",
+        body=f"工作人员为您{verb}了 {abs(delta)} 积分，原因：{reason}。"
+        f"当前余额 {result.balance} 分。",
+        page="pages/points/index",
+        data={"delta": delta, "balance": result.balance, "reason": reason},
+        dedupe_key=f"points_adjusted:{adjustment.id}",
+    )
+    log.info(
+        "points adjusted",
+        extra={"target_user_id": user_id, "delta": delta, "by": scope.user.id},
+    )
+    db.session.commit()
+    return adjustment, result.balance
+
+
+# ---------------------------------------------------------------------------- verify
+
+
+def verify_ledger() -> list[str]:
+    """Every account: balance = sum of entries, counters agree, no negative running balance."""
+    problems: list[str] = []
+    sums = {
+        row.user_id: row
+        for row in db.session.execute(
+            select(
+                LEDGER.c.user_id,
+                func.sum(LEDGER.c.delta).label("total"),
+                func.count().label("n"),
+            ).group_by(LEDGER.c.user_id)
+        )
+    }
+    earned = dict(
+        db.session.execute(
+            select(LEDGER.c.user_id, func.sum(LEDGER.c.delta))
+            .where(LEDGER.c.source_type.not_in(SPENDING_SOURCES))
+            .group_by(LEDGER.c.user_id)
+        ).all()
+    )
+    accounts = {row.user_id: row for row in db.session.execute(select(ACCOUNTS))}
+    for user_id in sorted(set(sums) | set(accounts)):
+        account, total = accounts.get(user_id), sums.get(user_id)
+        balance = account.balance if account else 0
+        ledger_total = int(total.total) if total else 0
+        if balance != ledger_total:
+            problems.append(f"user {user_id}: balance {balance} != ledger sum {ledger_total}")
+        if balance < 0:
+            problems.append(f"user {user_id}: negative balance {balance}")
+        if account and total and account.entries_count != total.n:
+            problems.append(
+                f"user {user_id}: entries_count {account.entries_count} != {total.n} entries"
+            )
+        if account and account.lifetime_earned != int(earned.get(user_id) or 0):
+            problems.append(
+                f"user {user_id}: lifetime_earned {account.lifetime_earned} != "
+                f"{int(earned.get(user_id) or 0)} in the ledger"
+            )
+    # The running balance, entry by entry, in order: never negative, balance_after agrees.
+    running: dict[int, int] = {}
+    stream = db.session.execute(
+        select(LEDGER.c.id, LEDGER.c.user_id, LEDGER.c.delta, LEDGER.c.balance_after)
+        .order_by(LEDGER.c.user_id, LEDGER.c.id)
+        .execution_options(yield_per=5000)
+    )
+    for row in stream:
+        value = running.get(row.user_id, 0) + row.delta
+        running[row.user_id] = value
+        if value < 0:
+            problems.append(f"user {row.user_id}: running balance {value} at entry {row.id}")
+        if value != row.balance_after:
+            problems.append(
+                f"user {row.user_id}: entry {row.id} balance_after {row.balance_after} "
+                f"!= running {value}"
+            )
+    return problems
+
+
+def list_adjustments(scope, args: dict[str, Any]):
+    stmt = (
+        select(PointsAdjustment)
+        .where(scope.clause(PointsAdjustment.org_unit_id))
+        .order_by(PointsAdjustment.id.desc())
+    )
+    if args.get("user_id"):
+        stmt = stmt.where(PointsAdjustment.user_id == args["user_id"])
+    return stmt
+
+
+def effective_rules(org_unit_id: int) -> list[dict[str, Any]]:
+    """Every rule as it applies in a unit (its own, inherited, or the default)."""
+    if db.session.get(OrgUnit, org_unit_id) is None:
+        raise NotFound()
+    return [
+        {"rule": rule, "name": RULE_NAMES[rule], **_as_dict(rule_config(org_unit_id, rule))}
+        for rule in RULES
+    ]
+
+
+def _as_dict(config: RuleConfig) -> dict[str, Any]:
+    return {"points": config.points, "daily_cap": config.daily_cap}
+
+
+def put_rule(scope, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Set a unit's earning rule (community admins and above, in their subtree)."""
+    scope.ensure(values["org_unit_id"], "community_admin")
+    set_rule(values["org_unit_id"], values["rule"], values["points"], values.get("daily_cap"))
+    db.session.commit()
+    return effective_rules(values["org_unit_id"])

@@ -1,0 +1,218 @@
+"""My points, rankings, the rewards catalog, redemptions, and points management for staff."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.auth.guards import current_scope, current_user, login_required, staff_required
+from server.http import IDEMPOTENCY_HEADER_DOC, PageQuerySchema, idempotency_key, page_of, paginate
+from server.points import rankings, redemptions, services
+from server.points.schemas import (
+    AdjustmentQuerySchema,
+    AdjustmentRequestSchema,
+    AdjustmentSchema,
+    AdminRedemptionQuerySchema,
+    AdminRedemptionSchema,
+    AdminRewardQuerySchema,
+    EffectiveRuleSchema,
+    MyPointsSchema,
+    MyRedemptionQuerySchema,
+    RankingQuerySchema,
+    RankingSchema,
+    RedeemSchema,
+    RedemptionSchema,
+    RewardPatchSchema,
+    RewardQuerySchema,
+    RewardSchema,
+    RewardWriteSchema,
+    RuleQuerySchema,
+    RuleSchema,
+)
+
+blp = Blueprint("points", __name__, url_prefix="/api/v1", description="积分、兑换与排行")
+
+IDEMPOTENCY_DOC = [{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER_DOC.items()]
+
+
+def _with_balance(redemption, balance: int | None = None) -> dict:
+    data = {c.name: getattr(redemption, c.name) for c in redemption.__table__.columns}
+    data["qr_payload"] = redemption.qr_payload
+    data["balance"] = balance if balance is not None else services.balance_of(redemption.user_id)
+    return data
+
+
+@blp.route("/me/points")
+class MyPoints(MethodView):
+    @login_required
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, MyPointsSchema)
+    def get(self, args):
+        """My balance, earned this month and in all, and a page of my ledger."""
+        return services.my_points(current_user().id, args["page"], args["page_size"])
+
+
+@blp.route("/rankings")
+class Rankings(MethodView):
+    @login_required
+    @blp.arguments(RankingQuerySchema, location="query")
+    @blp.response(200, RankingSchema)
+    def get(self, args):
+        """Top N by points earned in the period in my community or street, and my own rank."""
+        return rankings.rankings_for(current_user(), args["scope"], args["period"], args["top"])
+
+
+@blp.route("/rewards")
+class Rewards(MethodView):
+    @login_required
+    @blp.arguments(RewardQuerySchema, location="query")
+    @blp.response(200, page_of(RewardSchema))
+    def get(self, args):
+        """Rewards I can redeem now (my community's, its stations', and the street's)."""
+        stmt = redemptions.catalog(current_user(), args)
+        return paginate(stmt, args["page"], args["page_size"])
+
+
+@blp.route("/rewards/<int:reward_id>")
+class RewardDetail(MethodView):
+    @blp.response(200, RewardSchema)
+    def get(self, reward_id):
+        """One reward."""
+        return redemptions.public_reward(reward_id)
+
+
+@blp.route("/redemptions")
+class Redemptions(MethodView):
+    @login_required
+    @blp.arguments(RedeemSchema)
+    @blp.response(201, RedemptionSchema)
+    @blp.doc(parameters=IDEMPOTENCY_DOC)
+    def post(self, body):
+        """Redeem a reward with points: pending until staff at the station fulfil it."""
+        user = current_user()
+        redemption, _ = redemptions.redeem(user, body["reward_id"], idempotency_key())
+        return _with_balance(redemption)
+
+
+@blp.route("/me/redemptions")
+class MyRedemptions(MethodView):
+    @login_required
+    @blp.arguments(MyRedemptionQuerySchema, location="query")
+    @blp.response(200, page_of(RedemptionSchema))
+    def get(self, args):
+        """My redemptions, newest first."""
+        stmt = redemptions.my_redemptions(current_user().id, args.get("status"))
+        return paginate(stmt, args["page"], args["page_size"])
+
+
+@blp.route("/redemptions/<int:redemption_id>/cancel")
+class CancelRedemption(MethodView):
+    @login_required
+    @blp.response(200, RedemptionSchema)
+    def post(self, redemption_id):
+        """Cancel my pending redemption: the points and the stock come back."""
+        return _with_balance(redemptions.cancel(current_user(), redemption_id))
+
+
+@blp.route("/redemptions/<string:code>/fulfil")
+class FulfilRedemption(MethodView):
+    @staff_required("grid_worker")
+    @blp.response(200, AdminRedemptionSchema)
+    def post(self, code):
+        """Hand over the goods for a voucher (staff of the reward's community)."""
+        return _with_balance(redemptions.fulfil(current_scope(), code))
+
+
+@blp.route("/admin/redemptions")
+class AdminRedemptions(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(AdminRedemptionQuerySchema, location="query")
+    @blp.response(200, page_of(AdminRedemptionSchema))
+    def get(self, args):
+        """Redemptions in my subtree, filtered."""
+        stmt = redemptions.admin_redemptions(current_scope(), args)
+        return paginate(stmt, args["page"], args["page_size"])
+
+
+@blp.route("/admin/redemptions/<string:code>")
+class AdminRedemption(MethodView):
+    @staff_required("grid_worker")
+    @blp.response(200, AdminRedemptionSchema)
+    def get(self, code):
+        """Look a voucher up before handing the goods over."""
+        return redemptions.voucher_in_scope(current_scope(), code)
+
+
+@blp.route("/admin/rewards")
+class AdminRewards(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(AdminRewardQuerySchema, location="query")
+    @blp.response(200, page_of(RewardSchema))
+    def get(self, args):
+        """Rewards in my subtree."""
+        return paginate(
+            redemptions.admin_rewards(current_scope(), args), args["page"], args["page_size"]
+        )
+
+    @staff_required("community_admin")
+    @blp.arguments(RewardWriteSchema)
+    @blp.response(201, RewardSchema)
+    def post(self, body):
+        """Add a reward to a community's or a station's catalog."""
+        return redemptions.create_reward(current_scope("community_admin"), body)
+
+
+@blp.route("/admin/rewards/<int:reward_id>")
+class AdminReward(MethodView):
+    @staff_required("community_admin")
+    @blp.arguments(RewardPatchSchema)
+    @blp.response(200, RewardSchema)
+    def patch(self, body, reward_id):
+        """Edit a reward (`stock_delta` restocks atomically; `is_active: false` withdraws it)."""
+        return redemptions.update_reward(current_scope("community_admin"), reward_id, body)
+
+
+@blp.route("/admin/points/adjustments")
+class Adjustments(MethodView):
+    @staff_required("community_admin")
+    @blp.arguments(AdjustmentQuerySchema, location="query")
+    @blp.response(200, page_of(AdjustmentSchema))
+    def get(self, args):
+        """Manual adjustments in my subtree (the audit trail)."""
+        stmt = services.list_adjustments(current_scope("community_admin"), args)
+        return paginate(stmt, args["page"], args["page_size"])
+
+    @staff_required("community_admin")
+    @blp.arguments(AdjustmentRequestSchema)
+    @blp.response(201, AdjustmentSchema)
+    @blp.doc(parameters=IDEMPOTENCY_DOC)
+    def post(self, body):
+        """Grant (delta > 0) or deduct (delta < 0) a rider's points, with a reason."""
+        adjustment, balance = services.adjust_points(
+            current_scope("community_admin"),
+            body["user_id"],
+            body["delta"],
+            body["reason"],
+            idempotency_key(),
+        )
+        data = {c.name: getattr(adjustment, c.name) for c in adjustment.__table__.columns}
+        data["balance"] = balance
+        return data
+
+
+@blp.route("/admin/points/rules")
+class Rules(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(RuleQuerySchema, location="query")
+    @blp.response(200, EffectiveRuleSchema(many=True))
+    def get(self, args):
+        """The earning rules as they apply in a unit of my subtree."""
+        current_scope().ensure(args["org_unit_id"])
+        return services.effective_rules(args["org_unit_id"])
+
+    @staff_required("community_admin")
+    @blp.arguments(RuleSchema)
+    @blp.response(200, EffectiveRuleSchema(many=True))
+    def put(self, body):
+        """Set a unit's points and daily cap for one rule."""
+        return services.put_rule(current_scope("community_admin"), body)

@@ -1,0 +1,374 @@
+"""QR check-in at a station: the anti-cheating checks, the award, and the attempt log.
+
+Order of the checks (the first failure answers): rate limit → scene (malformed, unknown
+station, forged or rotated) → station inactive → rider not registered → location accuracy
+→ distance → impossible travel since the previous check-in → closed now → already rewarded
+here today → daily cap. Every refusal is recorded with its reason (a rate-limited burst
+records its first refusal per minute only, so a flood cannot fill the table).
+
+Checking in while the station is closed is allowed and recorded (status "closed") but
+earns nothing and does not use up the day's reward at that station: the rider may come
+back when it is open. The reward is awarded once per (rider, station, Shanghai day): a
+Redis SET NX turns most duplicates away cheaply and the ledger's unique business key
+(`checkin`, "<station>:<yyyymmdd>") is the real gate, race-safe without Redis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from server.clock import local_today, utcnow
+from server.errors import DomainError
+from server.extensions import db, get_redis
+from server.geo import distance_m
+from server.points.services import account_summary, apply_points, rule_config
+from server.stations import hours as opening
+from server.stations.models import KINDS, SERVICES, CheckIn, Station
+from server.stations.scenes import SceneInvalid, parse_scene, verify_scene
+
+CHECKINS = CheckIn.__table__
+MAX_SPEED_KMH = 60.0
+MIN_TRAVEL_CHECK_M = 1000.0
+
+
+class CheckinRefused(DomainError):
+    status = 400
+
+    def __init__(self, code, message, status=None, details=None, *, record=True):
+        super().__init__(code, message, status, details)
+        self.record = record
+
+
+def _settings() -> tuple[int, float]:
+    config = current_app.config
+    return (
+        int(config.get("CHECKIN_RATE_PER_MINUTE", 10)),
+        float(config.get("CHECKIN_MAX_ACCURACY_M", 150)),
+    )
+
+
+def _rate_limit(user_id: int, now: dt.datetime, per_minute: int) -> None:
+    key = f"ci:rl:{user_id}:{int(now.timestamp()) // 60}"
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, 120)
+    count = pipe.execute()[0]
+    if count > per_minute:
+        raise CheckinRefused(
+            "checkin.rate_limited",
+            "打卡太频繁了，请一分钟后再试",
+            429,
+            {"limit_per_minute": per_minute},
+            record=count == per_minute + 1,
+        )
+
+
+def _station_view(station, is_open: bool) -> dict[str, Any]:
+    return {
+        "id": station.id,
+        "name": station.name,
+        "kind": station.kind,
+        "kind_name": KINDS.get(station.kind, station.kind),
+        "address": station.address,
+        "services": station.services or [],
+        "service_names": [SERVICES.get(s, s) for s in station.services or []],
+        "opening_hours": station.opening_hours,
+        "is_open_now": is_open,
+        "contact_phone": station.contact_phone,
+    }
+
+
+def _replay(user, key: str) -> dict[str, Any] | None:
+    checkin = db.session.execute(
+        select(CheckIn).where(
+            CheckIn.user_id == user.id,
+            CheckIn.idempotency_key == key,
+        )
+    ).scalar_one_or_none()
+    if checkin is None:
+        return None
+    station = db.session.get(Station, checkin.station_id)
+    return {
+        "checkin": checkin,
+        "points_awarded": checkin.points_awarded,
+        "balance": account_summary(user.id)["balance"],
+        "station": _station_view(station, opening.is_open(station.opening_hours)),
+        "message": "已打卡（重复提交）",
+        "replayed": True,
+    }
+
+
+def perform_check_in(user, scene: str, lat: float, lng: float, accuracy: float, key=None):
+    """Check the rider in at the station named by a scanned scene; award the day's points."""
+    now = utcnow()
+    today = local_today(now)
+    attempt: dict[str, Any] = {
+        "user_id": user.id,
+        "org_unit_id": user.community_id,
+        "lat": lat,
+        "lng": lng,
+        "accuracy": accuracy,
+        "scene": (scene or "")[:64],
+        "day": today,
+        "created_at": now,
+    }
+    try:
+        if key:
+            replay = _replay(user, key)
+            if replay is not None:
+                return replay
+        return _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt)
+    except IntegrityError:  # the same Idempotency-Key raced in twice: answer with the first
+        db.session.rollback()
+        replay = _replay(user, key) if key else None
+        if replay is None:
+            raise
+        return replay
+    except CheckinRefused as refusal:
+        db.session.rollback()
+        if key and refusal.code == "checkin.already_checked_in":
+            replay = _replay(user, key)
+            if replay is not None:
+                return replay
+        if refusal.record:
+            details = dict(refusal.details)
+            attempt.pop("idempotency_key", None)
+            db.session.execute(
+                insert(CHECKINS).values(
+                    status="refused",
+                    reason=refusal.code.removeprefix("checkin."),
+                    points_awarded=0,
+                    details=details or None,
+                    **attempt,
+                )
+            )
+            db.session.commit()
+        raise
+
+
+def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
+    per_minute, max_accuracy = _settings()
+    _rate_limit(user.id, now, per_minute)
+    try:
+        kind, station_id, _ = parse_scene(scene)
+    except SceneInvalid:
+        raise CheckinRefused(
+            "checkin.invalid_scene", "无法识别的二维码，请扫描驿站张贴的打卡码"
+        ) from None
+    if kind != "s":
+        raise CheckinRefused("checkin.invalid_scene", "这不是驿站打卡码；活动签到请在活动页面扫码")
+    station = db.session.get(Station, station_id)
+    if station is None or not verify_scene(scene, station.qr_secret):
+        if station is not None:
+            attempt["station_id"] = station.id
+            attempt["org_unit_id"] = station.org_unit_id
+        raise CheckinRefused(
+            "checkin.invalid_scene",
+            "该二维码无效或已更换，请扫描驿站现场张贴的最新二维码",
+        )
+    attempt["station_id"] = station.id
+    attempt["org_unit_id"] = station.org_unit_id
+    if not station.is_active:
+        raise CheckinRefused("checkin.station_inactive", f"{station.name}已停用，暂不能打卡")
+    if user.community_id is None:
+        raise CheckinRefused(
+            "checkin.not_registered",
+            "您还没有在社区报到，请先到「我的 → 社区报到」选择所在社区后再打卡",
+            403,
+        )
+    if accuracy > max_accuracy:
+        raise CheckinRefused(
+            "checkin.poor_accuracy",
+            f"定位精度不足（约 {round(accuracy)} 米），请到开阔处、打开 GPS 后重新扫码",
+            details={"accuracy_m": round(accuracy), "max_accuracy_m": round(max_accuracy)},
+        )
+    distance = distance_m(lat, lng, station.lat, station.lng)
+    attempt["distance_m"] = round(distance, 1)
+    if distance > station.checkin_radius_m:
+        raise CheckinRefused(
+            "checkin.out_of_range",
+            f"您距离{station.name}约 {round(distance)} 米，"
+            f"请到站后（{station.checkin_radius_m} 米内）再扫码",
+            details={"distance_m": round(distance), "radius_m": station.checkin_radius_m},
+        )
+    previous = db.session.execute(
+        select(CHECKINS.c.lat, CHECKINS.c.lng, CHECKINS.c.created_at)
+        .where(CHECKINS.c.user_id == user.id, CHECKINS.c.status != "refused")
+        .order_by(CHECKINS.c.id.desc())
+        .limit(1)
+    ).first()
+    if previous is not None and previous.lat is not None:
+        moved = distance_m(previous.lat, previous.lng, lat, lng)
+        seconds = max((now - previous.created_at).total_seconds(), 1.0)
+        speed = moved / seconds * 3.6
+        if moved > MIN_TRAVEL_CHECK_M and speed > MAX_SPEED_KMH:
+            raise CheckinRefused(
+                "checkin.impossible_travel",
+                f"距上次打卡仅 {round(seconds / 60)} 分钟却相距 {moved / 1000:.1f} 公里，"
+                "位置异常，请稍后在驿站现场重新扫码",
+                details={"distance_m": round(moved), "speed_kmh": round(speed)},
+            )
+    is_open = opening.is_open(station.opening_hours, now)
+    attempt["idempotency_key"] = key
+    if not is_open:
+        checkin_id = db.session.execute(
+            insert(CHECKINS)
+            .values(status="closed", points_awarded=0, **attempt)
+            .returning(CHECKINS.c.id)
+        ).scalar_one()
+        db.session.commit()
+        return _result(user, station, checkin_id, 0, None, False, attempt)
+
+    redis = get_redis()
+    done_key = f"ci:done:{user.id}:{station.id}:{today:%Y%m%d}"
+    already = CheckinRefused(
+        "checkin.already_checked_in",
+        f"您今天已在{station.name}打过卡，明天再来吧",
+        409,
+    )
+    fresh = bool(redis.set(done_key, "1", nx=True, ex=2 * 24 * 3600))
+    if not fresh and not key:
+        raise already
+    # With an Idempotency-Key a possible replay goes on to the account lock, which waits for
+    # the first request to commit, so the duplicate can answer with the first result.
+    try:
+        config = rule_config(station.org_unit_id, "checkin")
+        award = apply_points(
+            user.id,
+            config.points,
+            reason=f"{station.name}打卡",
+            source_type="checkin",
+            source_id=f"{station.id}:{today:%Y%m%d}",
+            org_unit_id=station.org_unit_id,
+            rule="checkin",
+            points_rule=config,
+        )
+        if award.outcome == "duplicate":
+            raise already
+        if award.outcome == "capped":
+            if fresh:
+                redis.delete(done_key)
+            raise CheckinRefused(
+                "checkin.daily_cap_reached",
+                f"今天的打卡积分已达上限（{config.daily_cap} 分），明天再来吧",
+                details={"daily_cap": config.daily_cap},
+            )
+        points = award.entry.delta
+        checkin_id = db.session.execute(
+            insert(CHECKINS)
+            .values(status="ok", points_awarded=points, **attempt)
+            .returning(CHECKINS.c.id)
+        ).scalar_one()
+        db.session.commit()
+    except CheckinRefused:
+        raise
+    except BaseException:
+        if fresh:
+            redis.delete(done_key)
+        raise
+    return _result(user, station, checkin_id, points, award.balance, True, attempt)
+
+
+def _result(user, station, checkin_id, points, balance, is_open, attempt) -> dict[str, Any]:
+    if balance is None:
+        balance = account_summary(user.id)["balance"]
+    checkin = {
+        "id": checkin_id,
+        "station_id": station.id,
+        "station_name": station.name,
+        "status": "ok" if is_open else "closed",
+        "reason": None,
+        "points_awarded": points,
+        "distance_m": attempt.get("distance_m"),
+        "created_at": attempt["created_at"],
+    }
+    if is_open:
+        message = f"打卡成功，获得 {points} 积分" if points else "打卡成功"
+    else:
+        message = f"打卡已记录；{station.name}现在不在营业时间，本次不计积分"
+    return {
+        "checkin": checkin,
+        "points_awarded": points,
+        "balance": balance,
+        "station": _station_view(station, is_open),
+        "message": message,
+        "replayed": False,
+    }
+
+
+def my_checkins(user_id: int):
+    return select(CheckIn).where(CheckIn.user_id == user_id).order_by(CheckIn.id.desc())
+
+
+def admin_checkins(scope, args: dict[str, Any]):
+    """Check-ins and refused attempts in the caller's subtree, filtered."""
+    stmt = select(CheckIn).where(scope.clause(CheckIn.org_unit_id)).order_by(CheckIn.id.desc())
+    if args.get("station_id"):
+        stmt = stmt.where(CheckIn.station_id == args["station_id"])
+    if args.get("user_id"):
+        stmt = stmt.where(CheckIn.user_id == args["user_id"])
+    if args.get("status"):
+        stmt = stmt.where(CheckIn.status == args["status"])
+    if args.get("reason"):
+        stmt = stmt.where(CheckIn.reason == args["reason"])
+    if args.get("date_from"):
+        stmt = stmt.where(CheckIn.day >= args["date_from"])
+    if args.get("date_to"):
+        stmt = stmt.where(CheckIn.day <= args["date_to"])
+    return stmt
+
+
+def with_station_names(items: list[CheckIn]) -> list[dict[str, Any]]:
+    """Check-in rows as dicts with their station's name (one query for the page)."""
+    ids = {c.station_id for c in items if c.station_id}
+    names = {}
+    if ids:
+        names = dict(
+            db.session.execute(select(Station.id, Station.name).where(Station.id.in_(ids))).all()
+        )
+    rows = []
+    for checkin in items:
+        row = {column.name: getattr(checkin, column.name) for column in CHECKINS.columns}
+        row["station_name"] = names.get(checkin.station_id)
+        rows.append(row)
+    return rows
+
+
+CSV_MAX_ROWS = 50_000
+CSV_COLUMNS = (
+    ("id", "编号"),
+    ("created_at", "时间"),
+    ("user_id", "用户ID"),
+    ("station_id", "驿站ID"),
+    ("station_name", "驿站"),
+    ("status", "结果"),
+    ("reason", "拒绝原因"),
+    ("points_awarded", "积分"),
+    ("distance_m", "距离(米)"),
+    ("accuracy", "定位精度(米)"),
+    ("lat", "纬度"),
+    ("lng", "经度"),
+)
+
+
+def export_csv(stmt) -> str:
+    """The filtered check-ins as CSV (UTF-8 with a BOM so Excel shows the Chinese)."""
+    import csv
+    import io
+
+    from server.clock import isoformat
+
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow([title for _, title in CSV_COLUMNS])
+    batch: list[CheckIn] = list(db.session.execute(stmt.limit(CSV_MAX_ROWS)).scalars())
+    for row in with_station_names(batch):
+        row["created_at"] = isoformat(row["created_at"])
+        writer.writerow(["" if row[c] is None else row[c] for c, _ in CSV_COLUMNS])
+    return buffer.getvalue()

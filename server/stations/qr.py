@@ -1,0 +1,201 @@
+"""A station's mini-program code (wxacode.getUnlimited) and its printable poster.
+
+The code comes from WeChat (the sandbox in development) and is cached in Redis per
+(station, secret, width), so printing a batch of posters does not spend WeChat's quota;
+rotating the secret changes the cache key. The poster is an A5 sheet with the station's
+name and kind above the code: as PDF (text set in the reader's built-in Chinese font
+STSong-Light, so it needs no font file here) or as PNG (needs a CJK font file; set
+POSTER_FONT_PATH, otherwise common system fonts are tried and, failing those, the PNG
+carries the code and an ASCII caption only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zlib
+from pathlib import Path
+
+from flask import current_app
+from PIL import Image, ImageDraw, ImageFont
+
+from server.errors import DomainError, ServiceUnavailable
+from server.extensions import get_raw_redis
+from server.stations.models import KINDS, Station
+from server.stations.services import scene_of
+
+DEFAULT_PAGE = "packages/checkin/scan/index"
+CACHE_TTL_S = 7 * 24 * 3600
+FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+
+
+def station_code_jpeg(station: Station, width: int = 430) -> bytes:
+    """The station's mini-program code as WeChat returns it (JPEG), cached."""
+    from server.wechat import get_client
+    from server.wechat.api import get_wxacode_unlimited
+    from server.wechat.errors import WeChatError, WeChatUnavailable
+
+    scene = scene_of(station)
+    digest = hashlib.sha256(f"{scene}:{width}".encode()).hexdigest()[:16]
+    key = f"st:qr:{station.id}:{digest}"
+    raw = get_raw_redis()
+    cached = raw.get(key)
+    if cached:
+        return cached
+    page = current_app.config.get("STATION_QR_PAGE", DEFAULT_PAGE)
+    env_version = current_app.config.get("WXACODE_ENV_VERSION", "release")
+    try:
+        image = get_wxacode_unlimited(
+            get_client(), scene, page=page, width=width, env_version=env_version
+        )
+    except WeChatUnavailable:
+        raise ServiceUnavailable(
+            "station.qrcode_unavailable", "微信服务暂时不可用，请稍后再生成二维码"
+        ) from None
+    except WeChatError as exc:
+        raise DomainError(
+            "station.qrcode_failed",
+            f"微信未能生成小程序码（错误码 {exc.errcode}），请联系管理员",
+            502,
+            {"errcode": exc.errcode},
+        ) from None
+    raw.set(key, image, ex=CACHE_TTL_S)
+    return image
+
+
+def station_code_png(station: Station, width: int = 430) -> bytes:
+    image = Image.open(io.BytesIO(station_code_jpeg(station, width)))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="PNG", optimize=True)
+    image.close()
+    return out.getvalue()
+
+
+def _font(size: int):
+    configured = current_app.config.get("POSTER_FONT_PATH")
+    for path in ([configured] if configured else []) + list(FONT_CANDIDATES):
+        if path and Path(path).exists():
+            return ImageFont.truetype(path, size), True
+    return ImageFont.load_default(size=size), False
+
+
+def poster_png(station: Station) -> bytes:
+    """A5 at 150 dpi (874 × 1240): name, kind, the code, how to use it."""
+    width, height = 874, 1240
+    code = Image.open(io.BytesIO(station_code_jpeg(station, 640))).convert("RGB")
+    canvas = Image.new("RGB", (width, height), (255, 248, 230))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, width, 170), fill=(230, 120, 20))
+    title_font, has_cjk = _font(64)
+    small_font, _ = _font(34)
+    if has_cjk:
+        title, subtitle = station.name, f"{KINDS.get(station.kind, '')} · 骑手扫码打卡领积分"
+        footer = "打开微信扫一扫 · 到站 200 米内打卡"
+    else:  # no CJK font here: keep the poster legible rather than print boxes
+        title, subtitle = f"Fengchao station #{station.id}", "Scan to check in"
+        footer = "WeChat > Scan"
+    draw.text((width // 2, 85), title, font=title_font, fill="white", anchor="mm")
+    draw.text((width // 2, 230), subtitle, font=small_font, fill=(90, 60, 20), anchor="mm")
+    canvas.paste(code, ((width - code.width) // 2, 290))
+    draw.text(
+        (width // 2, 290 + code.height + 60),
+        footer,
+        font=small_font,
+        fill=(90, 60, 20),
+        anchor="mm",
+    )
+    out = io.BytesIO()
+    canvas.save(out, format="PNG", optimize=True)
+    code.close()
+    return out.getvalue()
+
+
+def _pdf_text(text: str) -> str:
+    """A PDF hex string in UCS-2 big-endian for the UniGB-UCS2-H encoding."""
+    return "<" + text.encode("utf-16-be").hex().upper() + ">"
+
+
+def poster_pdf(station: Station) -> bytes:
+    """A5 PDF (420 × 595 pt): Chinese text in STSong-Light (no embedded font), the code."""
+    jpeg = station_code_jpeg(station, 640)
+    with Image.open(io.BytesIO(jpeg)) as image:
+        px_w, px_h = image.size
+        if image.mode != "RGB":
+            jpeg_buffer = io.BytesIO()
+            image.convert("RGB").save(jpeg_buffer, format="JPEG", quality=92)
+            jpeg = jpeg_buffer.getvalue()
+    page_w, page_h = 420, 595
+    side = 300
+    x, y = (page_w - side) / 2, 150
+
+    def centred(text: str, size: int, top: float) -> str:
+        # CJK glyphs are one em wide; ASCII about half.
+        width = sum(size if ord(ch) > 0x2E80 else size * 0.5 for ch in text)
+        return f"BT /F1 {size} Tf {(page_w - width) / 2:.1f} {top:.1f} Td {_pdf_text(text)} Tj ET\n"
+
+    kind = KINDS.get(station.kind, "")
+    content = (
+        "0.9 0.47 0.08 rg 0 505 420 90 re f\n"
+        "1 1 1 rg\n"
+        + centred(station.name[:18], 26, 545)
+        + "0.35 0.24 0.08 rg\n"
+        + centred(f"{kind} · 骑手扫码打卡领积分", 14, 470)
+        + f"q {side} 0 0 {side} {x:.1f} {y} cm /Im1 Do Q\n"
+        + centred("打开微信扫一扫，到站后扫码打卡", 13, 110)
+        + centred((station.address or "")[:28], 11, 85)
+    ).encode()
+    compressed = zlib.compress(content)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_w} {page_h}] "
+            "/Resources << /Font << /F1 4 0 R >> /XObject << /Im1 6 0 R >> >> "
+            "/Contents 7 0 R >>"
+        ).encode(),
+        (
+            b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light "
+            b"/Encoding /UniGB-UCS2-H /DescendantFonts [5 0 R] >>"
+        ),
+        (
+            b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
+            b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> "
+            b"/FontDescriptor 8 0 R /DW 1000 >>"
+        ),
+        (
+            f"<< /Type /XObject /Subtype /Image /Width {px_w} /Height {px_h} "
+            f"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode "
+            f"/Length {len(jpeg)} >>\nstream\n"
+        ).encode()
+        + jpeg
+        + b"\nendstream",
+        f"<< /Length {len(compressed)} /Filter /FlateDecode >>\nstream\n".encode()
+        + compressed
+        + b"\nendstream",
+        (
+            b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 "
+            b"/FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 "
+            b"/CapHeight 880 /StemV 93 >>"
+        ),
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return out.getvalue()

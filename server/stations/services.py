@@ -1,0 +1,244 @@
+"""Stations: staff management, the nearby search (Redis GEO) and QR codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from server.auth.guards import Scope
+from server.clock import utcnow
+from server.errors import DomainError, NotFound
+from server.extensions import db, get_redis
+from server.org.models import OrgUnit
+from server.stations import hours as opening
+from server.stations.models import KINDS, SERVICES, Station
+from server.stations.scenes import make_scene, new_secret
+
+log = logging.getLogger(__name__)
+
+GEO_KEY = "st:geo"
+GEO_BUILT = "st:geo:built"
+NEARBY_DEFAULT_RADIUS_M = 3000
+NEARBY_MAX_RADIUS_M = 50_000
+NEARBY_SCAN = 300  # candidates read from the GEO index before filtering by service/open
+
+STATION_FIELDS = (
+    "org_unit_id",
+    "name",
+    "kind",
+    "address",
+    "lat",
+    "lng",
+    "services",
+    "opening_hours",
+    "contact_name",
+    "contact_phone",
+    "checkin_radius_m",
+    "is_active",
+    "photos",
+    "description",
+)
+
+
+def _check_fields(values: dict[str, Any]) -> dict[str, Any]:
+    if "kind" in values and values["kind"] not in KINDS:
+        raise DomainError(
+            "station.invalid_kind",
+            "驿站类型无效，应为：" + "、".join(f"{k}（{v}）" for k, v in KINDS.items()),
+            422,
+        )
+    if "services" in values:
+        unknown = [s for s in values["services"] if s not in SERVICES]
+        if unknown:
+            raise DomainError(
+                "station.invalid_service",
+                f"未知的服务项目：{', '.join(unknown)}",
+                422,
+                {"valid": list(SERVICES)},
+            )
+        values["services"] = list(dict.fromkeys(values["services"]))
+    if "opening_hours" in values:
+        try:
+            values["opening_hours"] = opening.validate(values["opening_hours"])
+        except ValueError as exc:
+            raise DomainError("station.invalid_hours", str(exc), 422) from None
+    return values
+
+
+def create_station(scope: Scope, values: dict[str, Any]) -> Station:
+    """Add a station to a unit in the caller's subtree (community admins and above)."""
+    unit = scope.ensure(values["org_unit_id"], "community_admin")
+    if unit.level not in ("community", "grid", "micro_grid", "street"):
+        raise DomainError("station.invalid_unit", "驿站应属于街道、社区或网格", 422)
+    values = _check_fields(dict(values))
+    station = Station(qr_secret=new_secret(), **{k: values[k] for k in values})
+    db.session.add(station)
+    db.session.commit()
+    sync_geo(station)
+    return station
+
+
+def station_in_scope(scope: Scope, station_id: int, min_role: str | None = None) -> Station:
+    station = db.session.get(Station, station_id)
+    if station is None:
+        raise NotFound("station.not_found", "找不到该驿站")
+    scope.ensure(station.org_unit_id, min_role)
+    return station
+
+
+def update_station(scope: Scope, station_id: int, values: dict[str, Any]) -> Station:
+    """Edit a station (moving it keeps it inside the caller's subtree)."""
+    station = station_in_scope(scope, station_id, "community_admin")
+    if "org_unit_id" in values:
+        scope.ensure(values["org_unit_id"], "community_admin")
+    values = _check_fields(dict(values))
+    for key, value in values.items():
+        setattr(station, key, value)
+    db.session.commit()
+    sync_geo(station)
+    return station
+
+
+def rotate_qr(scope: Scope, station_id: int) -> Station:
+    """A new QR secret: every code printed before stops working."""
+    station = station_in_scope(scope, station_id, "community_admin")
+    station.qr_secret = new_secret()
+    station.qr_rotated_at = utcnow()
+    db.session.commit()
+    log.info("station QR rotated", extra={"station_id": station.id})
+    return station
+
+
+def scene_of(station: Station) -> str:
+    return make_scene("s", station.id, station.qr_secret)
+
+
+def list_stations(scope: Scope, args: dict[str, Any]):
+    stmt = select(Station).where(scope.clause(Station.org_unit_id)).order_by(Station.id)
+    if args.get("org_unit_id"):
+        unit = scope.ensure(args["org_unit_id"])
+        stmt = stmt.where(
+            Station.org_unit_id.in_(
+                select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))
+            )
+        )
+    if args.get("is_active") is not None:
+        stmt = stmt.where(Station.is_active.is_(args["is_active"]))
+    if args.get("q"):
+        stmt = stmt.where(Station.name.contains(args["q"], autoescape=True))
+    return stmt
+
+
+def public_station(station_id: int) -> Station:
+    station = db.session.get(Station, station_id)
+    if station is None or not station.is_active:
+        raise NotFound("station.not_found", "找不到该驿站，可能已停用")
+    return station
+
+
+# ------------------------------------------------------------------------ geo index
+
+
+def sync_geo(station: Station) -> None:
+    """Keep the GEO index in step with one station (after its commit)."""
+    redis = get_redis()
+    if not redis.exists(GEO_BUILT):
+        return  # the next search rebuilds the whole index
+    if station.is_active:
+        redis.geoadd(GEO_KEY, (station.lng, station.lat, station.id))
+    else:
+        redis.zrem(GEO_KEY, station.id)
+
+
+def rebuild_geo() -> int:
+    rows = db.session.execute(
+        select(Station.id, Station.lng, Station.lat).where(Station.is_active.is_(True))
+    ).all()
+    redis = get_redis()
+    temp = f"{GEO_KEY}:building:{utcnow().timestamp()}"
+    pipe = redis.pipeline(transaction=True)
+    if rows:
+        values: list[Any] = []
+        for sid, lng, lat in rows:
+            values.extend((lng, lat, sid))
+        pipe.geoadd(temp, values)
+        pipe.rename(temp, GEO_KEY)
+    else:
+        pipe.delete(GEO_KEY)
+    pipe.set(GEO_BUILT, "1")
+    pipe.execute()
+    return len(rows)
+
+
+def nearby(
+    lat: float,
+    lng: float,
+    radius_m: int | None = None,
+    service: str | None = None,
+    open_now: bool = False,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """Active stations by distance, with distance, open-now and services."""
+    radius = min(radius_m or NEARBY_DEFAULT_RADIUS_M, NEARBY_MAX_RADIUS_M)
+    redis = get_redis()
+    if not redis.exists(GEO_BUILT):
+        rebuild_geo()
+    found = redis.geosearch(
+        GEO_KEY,
+        longitude=lng,
+        latitude=lat,
+        radius=radius,
+        unit="m",
+        sort="ASC",
+        count=NEARBY_SCAN,
+        withdist=True,
+    )
+    if not found:
+        return []
+    distances = {int(member): dist for member, dist in found}
+    columns = (
+        Station.id,
+        Station.name,
+        Station.kind,
+        Station.address,
+        Station.lat,
+        Station.lng,
+        Station.services,
+        Station.opening_hours,
+        Station.contact_phone,
+        Station.photos,
+        Station.is_active,
+    )
+    rows = db.session.execute(select(*columns).where(Station.id.in_(list(distances)))).all()
+    now = utcnow()
+    results = []
+    for row in rows:
+        if not row.is_active:
+            continue
+        services = row.services or []
+        if service and service not in services:
+            continue
+        is_open = opening.is_open(row.opening_hours, now)
+        if open_now and not is_open:
+            continue
+        results.append(
+            {
+                "id": row.id,
+                "name": row.name,
+                "kind": row.kind,
+                "kind_name": KINDS.get(row.kind, row.kind),
+                "address": row.address,
+                "lat": row.lat,
+                "lng": row.lng,
+                "distance_m": round(distances[row.id]),
+                "is_open_now": is_open,
+                "services": services,
+                "opening_hours": row.opening_hours,
+                "contact_phone": row.contact_phone,
+                "photo": (row.photos or [None])[0],
+            }
+        )
+    results.sort(key=lambda item: (item["distance_m"], item["id"]))
+    return results[:limit]

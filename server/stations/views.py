@@ -1,0 +1,169 @@
+"""Stations for riders (nearby, detail), check-in, and station management for staff."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.auth.guards import current_scope, current_user, login_required, staff_required
+from server.http import IDEMPOTENCY_HEADER_DOC, PageQuerySchema, idempotency_key, page_of, paginate
+from server.stations import checkins, qr, services
+from server.stations.schemas import (
+    AdminCheckinQuerySchema,
+    AdminCheckinSchema,
+    AdminStationQuerySchema,
+    AdminStationSchema,
+    CheckinRequestSchema,
+    CheckinResultSchema,
+    CheckinSchema,
+    NearbyQuerySchema,
+    NearbyResultSchema,
+    QrQuerySchema,
+    StationPatchSchema,
+    StationSchema,
+    StationWriteSchema,
+)
+
+blp = Blueprint("stations", __name__, url_prefix="/api/v1", description="驿站与扫码打卡")
+
+
+@blp.route("/stations/nearby")
+class NearbyStations(MethodView):
+    @blp.arguments(NearbyQuerySchema, location="query")
+    @blp.response(200, NearbyResultSchema)
+    def get(self, args):
+        """Active stations near a point, nearest first, with distance, open-now and services."""
+        return {"items": services.nearby(**args)}
+
+
+@blp.route("/stations/<int:station_id>")
+class StationDetail(MethodView):
+    @blp.response(200, StationSchema)
+    def get(self, station_id):
+        """One active station."""
+        return services.public_station(station_id)
+
+
+@blp.route("/checkins")
+class Checkins(MethodView):
+    @login_required
+    @blp.arguments(CheckinRequestSchema)
+    @blp.response(201, CheckinResultSchema)
+    @blp.doc(
+        parameters=[{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER_DOC.items()]
+    )
+    def post(self, body):
+        """Check in at a station by its scanned scene and the rider's location."""
+        return checkins.perform_check_in(current_user(), key=idempotency_key(), **body)
+
+
+@blp.route("/me/checkins")
+class MyCheckins(MethodView):
+    @login_required
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, page_of(CheckinSchema))
+    def get(self, args):
+        """My check-ins, newest first (refused attempts included, with their reason)."""
+        page = paginate(checkins.my_checkins(current_user().id), args["page"], args["page_size"])
+        page["items"] = checkins.with_station_names(page["items"])
+        return page
+
+
+@blp.route("/admin/stations")
+class AdminStations(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(AdminStationQuerySchema, location="query")
+    @blp.response(200, page_of(AdminStationSchema))
+    def get(self, args):
+        """Stations in my subtree."""
+        stmt = services.list_stations(current_scope(), args)
+        return paginate(stmt, args["page"], args["page_size"])
+
+    @staff_required("community_admin")
+    @blp.arguments(StationWriteSchema)
+    @blp.response(201, AdminStationSchema)
+    def post(self, body):
+        """Add a station (community admins and above, within their subtree)."""
+        return services.create_station(current_scope("community_admin"), body)
+
+
+@blp.route("/admin/stations/<int:station_id>")
+class AdminStation(MethodView):
+    @staff_required("grid_worker")
+    @blp.response(200, AdminStationSchema)
+    def get(self, station_id):
+        """A station with its current signed QR scene."""
+        return services.station_in_scope(current_scope(), station_id)
+
+    @staff_required("community_admin")
+    @blp.arguments(StationPatchSchema)
+    @blp.response(200, AdminStationSchema)
+    def patch(self, body, station_id):
+        """Edit a station; `is_active: false` deactivates it."""
+        return services.update_station(current_scope("community_admin"), station_id, body)
+
+    @staff_required("community_admin")
+    @blp.response(200, AdminStationSchema)
+    def delete(self, station_id):
+        """Deactivate a station (history is kept)."""
+        return services.update_station(
+            current_scope("community_admin"), station_id, {"is_active": False}
+        )
+
+
+@blp.route("/admin/stations/<int:station_id>/rotate-qr")
+class RotateQr(MethodView):
+    @staff_required("community_admin")
+    @blp.response(200, AdminStationSchema)
+    def post(self, station_id):
+        """Rotate the station's QR secret: codes printed before stop working."""
+        return services.rotate_qr(current_scope("community_admin"), station_id)
+
+
+@blp.route("/admin/stations/<int:station_id>/qrcode.png")
+class StationQrPng(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(QrQuerySchema, location="query")
+    @blp.response(200, content_type="image/png")
+    def get(self, args, station_id):
+        """The station's mini-program code (PNG); `variant=poster` gives the printable poster."""
+        station = services.station_in_scope(current_scope(), station_id)
+        if args["variant"] == "poster":
+            data = qr.poster_png(station)
+        else:
+            data = qr.station_code_png(station, args["width"])
+        return Response(data, mimetype="image/png")
+
+
+@blp.route("/admin/stations/<int:station_id>/poster.pdf")
+class StationPosterPdf(MethodView):
+    @staff_required("grid_worker")
+    @blp.response(200, content_type="application/pdf")
+    def get(self, station_id):
+        """A printable A5 poster (PDF): the station's name and its code."""
+        station = services.station_in_scope(current_scope(), station_id)
+        response = Response(qr.poster_pdf(station), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="station-{station.id}.pdf"'
+        return response
+
+
+@blp.route("/admin/checkins")
+class AdminCheckins(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(AdminCheckinQuerySchema, location="query")
+    @blp.response(200, page_of(AdminCheckinSchema))
+    def get(self, args):
+        """Check-ins and refused attempts in my subtree; `format=csv` exports them all."""
+        stmt = checkins.admin_checkins(current_scope(), args)
+        if args["format"] == "csv":
+            return _csv(stmt)
+        page = paginate(stmt, args["page"], args["page_size"])
+        page["items"] = checkins.with_station_names(page["items"])
+        return page
+
+
+def _csv(stmt) -> Response:
+    response = Response(checkins.export_csv(stmt), mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = 'attachment; filename="checkins.csv"'
+    return response

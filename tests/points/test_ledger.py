@@ -1,0 +1,200 @@
+"""The ledger: award_points semantics, caps, verify, manual adjustments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, update
+
+from server import clock
+from server.errors import DomainError
+from server.points.models import LedgerEntry, PointsAccount, PointsAdjustment
+from server.points.services import (
+    account_summary,
+    award_points,
+    rule_points,
+    set_rule,
+    verify_ledger,
+)
+from tests.factories import give_points
+
+
+def test_award_once_per_source_and_never_negative(login, db):
+    user = login("rider").user_id
+    entry = award_points(
+        user, 10, reason="线索", source_type="report", source_id=7, rule="clue_accepted"
+    )
+    assert entry is not None and entry.id and entry.balance_after == 10
+    assert award_points(user, 10, reason="线索", source_type="report", source_id="7") is None
+    db.session.commit()
+    spent = award_points(user, -4, reason="扣", source_type="test", source_id="a")
+    assert spent.balance_after == 6
+    with pytest.raises(DomainError) as info:
+        award_points(user, -7, reason="扣", source_type="test", source_id="b")
+    assert info.value.code == "points.insufficient"
+    db.session.rollback()
+    assert account_summary(user) == {
+        "balance": 10,
+        "earned_this_month": 10,
+        "lifetime_earned": 10,
+        "entries": 1,
+    }
+
+
+def test_award_stays_in_the_callers_transaction(login, db):
+    user = login("rider").user_id
+    award_points(user, 10, reason="x", source_type="test", source_id=1)
+    db.session.rollback()
+    assert account_summary(user)["balance"] == 0
+    assert db.session.scalar(select(LedgerEntry.id)) is None
+
+
+def test_daily_cap_per_rule_reduces_then_skips(login, db, units):
+    user = login("rider").user_id
+    set_rule(units["A"].id, "post_duty", 10, 25)
+    db.session.commit()
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    amounts = []
+    for n in range(4):
+        entry = award_points(
+            user,
+            10,
+            reason="岗位",
+            source_type="duty",
+            source_id=n,
+            org_unit_id=units["A"].id,
+            rule="post_duty",
+        )
+        amounts.append(entry.delta if entry else None)
+    assert amounts == [10, 10, 5, None]
+    clock.freeze(dt.datetime(2026, 11, 19, 4, 0))
+    again = award_points(
+        user,
+        10,
+        reason="岗位",
+        source_type="duty",
+        source_id=9,
+        org_unit_id=units["A"].id,
+        rule="post_duty",
+    )
+    assert again.delta == 10
+
+
+def test_rule_points_inherit_and_default(units, db):
+    assert rule_points(units["A1"].id, "checkin") == 5  # the default in code
+    set_rule(units["S1"].id, "checkin", 7, None)
+    set_rule(units["A"].id, "checkin", 9, None)
+    db.session.commit()
+    assert rule_points(units["A1"].id, "checkin") == 9
+    assert rule_points(units["B1"].id, "checkin") == 7
+    assert rule_points(units["C1"].id, "checkin") == 5
+    assert rule_points(units["A"].id, "activity_attendance") == 20
+
+
+def test_verify_finds_tampering_and_the_cli_exits_non_zero(login, db, app):
+    user = login("rider").user_id
+    give_points(user, 20)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["points", "verify"]).exit_code == 0
+    db.session.execute(
+        update(PointsAccount).where(PointsAccount.user_id == user).values(balance=25)
+    )
+    db.session.commit()
+    problems = verify_ledger()
+    assert any("balance 25 != ledger sum 20" in p for p in problems)
+    result = runner.invoke(args=["points", "verify"])
+    assert result.exit_code != 0
+
+
+def test_earned_this_month_resets_with_the_month(login, db):
+    user = login("rider").user_id
+    clock.freeze(dt.datetime(2026, 10, 31, 4, 0))
+    give_points(user, 20, source_id="oct")
+    clock.freeze(dt.datetime(2026, 11, 2, 4, 0))
+    assert account_summary(user)["earned_this_month"] == 0
+    give_points(user, 5, source_id="nov")
+    summary = account_summary(user)
+    assert (summary["earned_this_month"], summary["lifetime_earned"]) == (5, 25)
+
+
+def test_my_points_pages_the_ledger(client, login):
+    rider = login("rider")
+    for n in range(5):
+        give_points(rider.user_id, 1, source_id=f"s{n}")
+    page = client.get("/api/v1/me/points?page=2&page_size=2", headers=rider).get_json()
+    assert page["ledger"]["total"] == 5 and len(page["ledger"]["items"]) == 2
+    assert page["ledger"]["items"][0]["balance_after"] == 3
+
+
+def test_manual_adjustment_is_scoped_audited_and_notified(client, login, db):
+    rider = login("rider", "A")
+    admin = login("community_admin", "A")
+    body = {"user_id": rider.user_id, "delta": 15, "reason": "协助疏导交通"}
+    made = client.post("/api/v1/admin/points/adjustments", json=body, headers=admin)
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["balance"] == 15
+    deduct = {"user_id": rider.user_id, "delta": -20, "reason": "撤销重复发放"}
+    response = client.post("/api/v1/admin/points/adjustments", json=deduct, headers=admin)
+    assert response.get_json()["code"] == "points.adjustment_exceeds_balance"
+    deduct["delta"] = -5
+    assert (
+        client.post("/api/v1/admin/points/adjustments", json=deduct, headers=admin).get_json()[
+            "balance"
+        ]
+        == 10
+    )
+    outsider = login("community_admin", "C")
+    assert (
+        client.post("/api/v1/admin/points/adjustments", json=body, headers=outsider).status_code
+        == 404
+    )
+    grid = login("grid_worker", "A")
+    assert (
+        client.post("/api/v1/admin/points/adjustments", json=body, headers=grid).status_code == 403
+    )
+    audit = client.get("/api/v1/admin/points/adjustments", headers=admin).get_json()
+    assert audit["total"] == 2
+    rows = db.session.execute(select(PointsAdjustment)).scalars().all()
+    assert {r.created_by_id for r in rows} == {admin.user_id}
+    from server.notifications.models import Notification
+
+    kinds = (
+        db.session.execute(select(Notification.kind).where(Notification.user_id == rider.user_id))
+        .scalars()
+        .all()
+    )
+    assert kinds.count("points_adjusted") == 2
+    # a deduction is a reversal: it lowers earned figures as well as the balance
+    mine = client.get("/api/v1/me/points", headers=rider).get_json()
+    assert (mine["balance"], mine["lifetime_earned"]) == (10, 10)
+    assert verify_ledger() == []
+
+
+def test_adjustment_replay_with_idempotency_key(client, login):
+    rider = login("rider", "A")
+    admin = login("community_admin", "A")
+    body = {"user_id": rider.user_id, "delta": 5, "reason": "活动补录"}
+    headers = {**admin, "Idempotency-Key": "adj-000000001"}
+    first = client.post("/api/v1/admin/points/adjustments", json=body, headers=headers)
+    again = client.post("/api/v1/admin/points/adjustments", json=body, headers=headers)
+    assert first.get_json()["id"] == again.get_json()["id"]
+    assert account_summary(rider.user_id)["balance"] == 5
+
+
+def test_staff_set_rules(client, login, units):
+    admin = login("community_admin", "A")
+    response = client.put(
+        "/api/v1/admin/points/rules",
+        json={"org_unit_id": units["A"].id, "rule": "checkin", "points": 3, "daily_cap": 9},
+        headers=admin,
+    )
+    assert response.status_code == 200
+    rules = {r["rule"]: r for r in response.get_json()}
+    assert (rules["checkin"]["points"], rules["checkin"]["daily_cap"]) == (3, 9)
+    assert (
+        client.get(
+            f"/api/v1/admin/points/rules?org_unit_id={units['C'].id}", headers=admin
+        ).status_code
+        == 404
+    )

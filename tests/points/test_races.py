@@ -1,0 +1,168 @@
+"""Races with real threads on the real database: stock, balance, duplicate check-ins."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from server import clock
+from server.points.models import LedgerEntry, Redemption, Reward
+from server.stations.services import scene_of
+from tests.factories import give_points, make_reward, make_station
+
+
+def _outcome(response):
+    body = response.get_json()
+    return response.status_code, body.get("code") if response.status_code >= 400 else "ok"
+
+
+def test_fifty_riders_five_in_stock(client, login, units, db, concurrently, verify_ledger_cli):
+    reward = make_reward(units["A"], name="蓝牙耳机", cost=30, stock=5)
+    reward_id = reward.id
+    riders = [login("rider") for _ in range(50)]
+    for n, rider in enumerate(riders):
+        give_points(rider.user_id, 100, source_id=f"seed-{n}")
+
+    def buy(c, i):
+        return _outcome(
+            c.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=riders[i])
+        )
+
+    outcomes = Counter(concurrently(50, buy))
+    assert outcomes == {(201, "ok"): 5, (409, "redemption.out_of_stock"): 45}, outcomes
+    db.session.expire_all()
+    assert db.session.get(Reward, reward_id).stock == 0
+    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 5
+    spent = db.session.scalar(select(func.count()).where(LedgerEntry.source_type == "redemption"))
+    assert spent == 5
+    verify_ledger_cli()
+
+
+def test_one_rider_twenty_at_once_with_points_for_one(
+    client, login, units, db, concurrently, verify_ledger_cli
+):
+    reward = make_reward(units["A"], name="充电宝", cost=50, stock=100)
+    reward_id = reward.id
+    rider = login("rider")
+    give_points(rider.user_id, 50)
+
+    def buy(c, i):
+        return _outcome(c.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=rider))
+
+    outcomes = Counter(concurrently(20, buy))
+    assert outcomes == {(201, "ok"): 1, (400, "redemption.insufficient_points"): 19}, outcomes
+    db.session.expire_all()
+    assert db.session.get(Reward, reward_id).stock == 99
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 0
+    verify_ledger_cli()
+
+
+def test_one_rider_same_idempotency_key_at_once(client, login, units, db, concurrently):
+    reward = make_reward(units["A"], cost=10, stock=100)
+    reward_id = reward.id
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    headers = {**rider, "Idempotency-Key": "redeem-key-0001"}
+
+    def buy(c, i):
+        response = c.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=headers)
+        return response.status_code, response.get_json()["id"]
+
+    results = concurrently(10, buy)
+    assert {status for status, _ in results} == {201}
+    assert len({rid for _, rid in results}) == 1
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 90
+
+
+def test_twenty_duplicate_check_ins_award_once(
+    client, login, units, db, concurrently, verify_ledger_cli
+):
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    station = make_station(units["A"])
+    rider = login("rider")
+    body = {"scene": scene_of(station), "lat": station.lat, "lng": station.lng, "accuracy": 10}
+
+    def scan(c, i):
+        return _outcome(c.post("/api/v1/checkins", json=body, headers=rider))
+
+    outcomes = Counter(concurrently(20, scan))
+    assert outcomes[(201, "ok")] == 1, outcomes
+    assert set(outcomes) <= {
+        (201, "ok"),
+        (409, "checkin.already_checked_in"),
+        (429, "checkin.rate_limited"),
+    }
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5
+    entries = db.session.scalar(
+        select(func.count()).where(
+            LedgerEntry.user_id == rider.user_id, LedgerEntry.source_type == "checkin"
+        )
+    )
+    assert entries == 1
+    verify_ledger_cli()
+
+
+def test_duplicate_check_ins_without_redis_dedupe_still_award_once(
+    client, login, units, db, concurrently, redis, monkeypatch
+):
+    """The ledger's unique key is the real gate: Redis forgetting must not double-award."""
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    station = make_station(units["A"])
+    rider = login("rider")
+    body = {"scene": scene_of(station), "lat": station.lat, "lng": station.lng, "accuracy": 10}
+    from redis import Redis
+
+    real_set = Redis.set
+
+    def forgetful_set(self, name, value, *args, **kwargs):
+        if str(name).startswith("ci:done:"):
+            return True  # as if every request found the key absent
+        return real_set(self, name, value, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "set", forgetful_set)
+
+    def scan(c, i):
+        return _outcome(c.post("/api/v1/checkins", json=body, headers=rider))
+
+    outcomes = Counter(concurrently(8, scan))
+    assert outcomes[(201, "ok")] == 1, outcomes
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5
+
+
+def test_concurrent_awards_from_distinct_sources_all_land(app, login, db, concurrently):
+    from server.extensions import db as _db
+    from server.points.services import award_points
+
+    rider = login("rider")
+
+    def award(c, i):
+        with app.app_context():
+            award_points(rider.user_id, 3, reason="并发", source_type="test", source_id=i)
+            award_points(rider.user_id, 3, reason="重复", source_type="test", source_id=i)
+            _db.session.commit()
+        return True
+
+    concurrently(12, award)
+    from server.points.services import account_summary, verify_ledger
+
+    assert account_summary(rider.user_id)["balance"] == 36
+    assert verify_ledger() == []
+
+
+def test_same_check_in_key_at_once_answers_with_the_first(client, login, units, concurrently):
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    station = make_station(units["A"])
+    rider = login("rider")
+    body = {"scene": scene_of(station), "lat": station.lat, "lng": station.lng, "accuracy": 10}
+    headers = {**rider, "Idempotency-Key": "scan-key-000001"}
+
+    def scan(c, i):
+        response = c.post("/api/v1/checkins", json=body, headers=headers)
+        return response.status_code, response.get_json()["checkin"]["id"]
+
+    results = concurrently(6, scan)
+    assert {status for status, _ in results} == {201}
+    assert len({checkin_id for _, checkin_id in results}) == 1
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5

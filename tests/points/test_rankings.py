@@ -1,0 +1,108 @@
+"""Rankings: earned in the period, ties to whoever got there first, reversals, Redis flush."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from server import clock
+from server.extensions import db as _db
+from server.points.services import award_points
+
+T0 = dt.datetime(2026, 11, 18, 2, 0)
+
+
+def earn(user_id, points, source, at):
+    clock.freeze(at)
+    award_points(user_id, points, reason="测试", source_type="test", source_id=source)
+    _db.session.commit()
+
+
+def ranking(client, auth, **query):
+    params = "&".join(f"{k}={v}" for k, v in query.items())
+    response = client.get(f"/api/v1/rankings?{params}", headers=auth)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_ranks_by_points_earned_with_ties_to_whoever_got_there_first(client, login, redis):
+    zhang = login("rider", display_name="张三丰")
+    li = login("rider", display_name="李四")
+    wang = login("rider", display_name="王五")
+    clock.freeze(T0)
+    ranking(client, zhang)  # builds the (empty) ranking; later awards update it
+    earn(li.user_id, 10, "l1", T0 + dt.timedelta(minutes=1))
+    earn(zhang.user_id, 10, "z1", T0 + dt.timedelta(minutes=2))
+    earn(wang.user_id, 4, "w1", T0 + dt.timedelta(minutes=3))
+    body = ranking(client, wang)
+    assert [(i["rank"], i["display_name"], i["points"]) for i in body["items"]] == [
+        (1, "李**", 10),
+        (2, "张**", 10),
+        (3, "王**", 4),
+    ]
+    assert body["me"] == {"rank": 3, "points": 4, "display_name": "王**"}
+    assert "user_id" not in body["items"][0]
+    # a rebuild from the ledger agrees, tie included
+    redis.flushdb()
+    assert [i["display_name"] for i in ranking(client, wang)["items"]] == ["李**", "张**", "王**"]
+
+
+def test_spending_does_not_change_rank_but_reversals_do(client, login):
+    zhang = login("rider", display_name="张三")
+    li = login("rider", display_name="李四")
+    ranking(client, zhang)
+    earn(zhang.user_id, 20, "z", T0)
+    earn(li.user_id, 15, "l", T0)
+    clock.freeze(T0)
+    award_points(zhang.user_id, -5, reason="兑换", source_type="redemption", source_id="X")
+    _db.session.commit()
+    assert ranking(client, li)["items"][0]["display_name"] == "张**"
+    award_points(zhang.user_id, -10, reason="撤销", source_type="adjustment", source_id="1")
+    _db.session.commit()
+    body = ranking(client, li)
+    assert [(i["display_name"], i["points"]) for i in body["items"]] == [("李**", 15), ("张**", 10)]
+    award_points(zhang.user_id, -5, reason="撤销", source_type="adjustment", source_id="2")
+    _db.session.rollback()  # a rolled-back reversal never reaches Redis
+    assert ranking(client, li)["items"][1]["points"] == 10
+
+
+def test_month_and_all_time_and_street_scope(client, login, units, redis):
+    a = login("rider", "A", display_name="赵一")
+    b = login("rider", "B", display_name="钱二")
+    earn(a.user_id, 30, "a-oct", dt.datetime(2026, 10, 20, 4, 0))
+    earn(b.user_id, 5, "b-nov", T0)
+    clock.freeze(T0 + dt.timedelta(hours=1))
+    month = ranking(client, a, scope="street", period="month")
+    assert [(i["display_name"], i["points"]) for i in month["items"]] == [("钱**", 5)]
+    assert month["unit_id"] == units["S1"].id
+    everything = ranking(client, a, scope="street", period="all")
+    assert [(i["display_name"], i["points"]) for i in everything["items"]] == [
+        ("赵**", 30),
+        ("钱**", 5),
+    ]
+    community = ranking(client, a, scope="community", period="all")
+    assert [i["display_name"] for i in community["items"]] == ["赵**"]
+    # kept current incrementally once built, and identical after a flush + rebuild
+    earn(b.user_id, 40, "b-nov-2", T0 + dt.timedelta(hours=2))
+    before = ranking(client, a, scope="street", period="all")["items"]
+    redis.flushdb()
+    assert ranking(client, a, scope="street", period="all")["items"] == before
+    assert before[0]["display_name"] == "钱**"
+
+
+def test_top_n_and_the_callers_rank_outside_it(client, login):
+    riders = [login("rider", display_name=f"骑手{n}") for n in range(5)]
+    for n, rider in enumerate(riders):
+        earn(rider.user_id, 10 + n, f"r{n}", T0)
+    body = ranking(client, riders[0], top=3)
+    assert [i["points"] for i in body["items"]] == [14, 13, 12]
+    assert body["me"]["rank"] == 5 and body["total"] == 5
+
+
+def test_rebuild_cli(app, login, redis):
+    rider = login("rider")
+    earn(rider.user_id, 10, "x", T0)
+    result = app.test_cli_runner().invoke(args=["rankings", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "rebuilt" in result.output
+    keys = redis.keys("rk:all:*")
+    assert keys

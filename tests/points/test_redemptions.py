@@ -1,0 +1,259 @@
+"""Rewards and redemptions: errors, fulfil, cancel, expiry, scope, notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from server import clock
+from server.points.models import Redemption, Reward
+from server.points.services import account_summary, verify_ledger
+from tests.factories import give_points, make_reward, make_station
+
+NOON = dt.datetime(2026, 11, 18, 4, 0)
+
+
+@pytest.fixture(autouse=True)
+def _noon():
+    clock.freeze(NOON)
+
+
+def redeem(client, auth, reward_id, key=None):
+    headers = {**auth, **({"Idempotency-Key": key} if key else {})}
+    return client.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=headers)
+
+
+def balance(client, auth):
+    return client.get("/api/v1/me/points", headers=auth).get_json()["balance"]
+
+
+def refused(response, status, code):
+    body = response.get_json()
+    assert (response.status_code, body["code"]) == (status, code), body
+    return body
+
+
+def notifications_of(db, user_id, kind):
+    from server.notifications.models import Notification
+
+    return (
+        db.session.execute(
+            select(Notification).where(Notification.user_id == user_id, Notification.kind == kind)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def test_redeem_deducts_points_and_stock_and_makes_a_voucher(client, login, units, db):
+    reward = make_reward(units["A"], name="洗衣液", cost=60, stock=3)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    response = redeem(client, rider, reward.id)
+    body = response.get_json()
+    assert response.status_code == 201, body
+    assert body["status"] == "pending" and body["balance"] == 40
+    assert len(body["code"]) == 8 and body["qr_payload"] == f"fc-voucher:{body['code']}"
+    assert body["expires_at"].startswith("2026-11-25")
+    db.session.expire_all()
+    assert db.session.get(Reward, reward.id).stock == 2
+    assert len(notifications_of(db, rider.user_id, "redemption_created")) == 1
+    mine = client.get("/api/v1/me/redemptions", headers=rider).get_json()
+    assert mine["total"] == 1 and mine["items"][0]["code"] == body["code"]
+    # spending is not earning
+    points = client.get("/api/v1/me/points", headers=rider).get_json()
+    assert points["lifetime_earned"] == 100 and points["earned_this_month"] == 100
+
+
+def test_insufficient_points(client, login, units):
+    reward = make_reward(units["A"], cost=60)
+    rider = login("rider")
+    give_points(rider.user_id, 59)
+    body = refused(redeem(client, rider, reward.id), 400, "redemption.insufficient_points")
+    assert body["details"] == {"balance": 59, "cost": 60}
+    assert balance(client, rider) == 59
+
+
+def test_out_of_stock(client, login, units):
+    reward = make_reward(units["A"], stock=0)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    refused(redeem(client, rider, reward.id), 409, "redemption.out_of_stock")
+    assert balance(client, rider) == 100
+
+
+def test_monthly_limit(client, login, units):
+    clock.freeze(dt.datetime(2026, 11, 30, 4, 0))
+    reward = make_reward(units["A"], cost=10, monthly_limit_per_user=2)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    assert redeem(client, rider, reward.id).status_code == 201
+    assert redeem(client, rider, reward.id).status_code == 201
+    refused(redeem(client, rider, reward.id), 409, "redemption.limit_reached")
+    assert balance(client, rider) == 80
+    clock.freeze(dt.datetime(2026, 12, 1, 4, 0))  # a new month
+    assert redeem(client, rider, reward.id).status_code == 201
+
+
+def test_inactive_reward_and_window(client, login, units):
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    withdrawn = make_reward(units["A"], is_active=False)
+    refused(redeem(client, rider, withdrawn.id), 400, "redemption.reward_inactive")
+    later = make_reward(units["A"], starts_at=NOON + dt.timedelta(days=1))
+    refused(redeem(client, rider, later.id), 400, "redemption.reward_inactive")
+    over = make_reward(units["A"], ends_at=NOON - dt.timedelta(seconds=1))
+    refused(redeem(client, rider, over.id), 400, "redemption.reward_inactive")
+    refused(redeem(client, rider, 999999), 404, "redemption.reward_not_found")
+
+
+def test_idempotent_replay_returns_the_first(client, login, units):
+    reward = make_reward(units["A"], cost=10)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    first = redeem(client, rider, reward.id, key="buy-0000001").get_json()
+    again = redeem(client, rider, reward.id, key="buy-0000001").get_json()
+    assert again["id"] == first["id"] and balance(client, rider) == 90
+
+
+def test_fulfil_by_staff_of_the_community_only(client, login, units, db):
+    reward = make_reward(units["A"], cost=10)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    code = redeem(client, rider, reward.id).get_json()["code"]
+    outsider = login("community_admin", "B")
+    refused(client.post(f"/api/v1/redemptions/{code}/fulfil", headers=outsider), 404, "not_found")
+    refused(
+        client.post(f"/api/v1/redemptions/{code}/fulfil", headers=rider), 403, "auth.staff_only"
+    )
+    staff = login("grid_worker", "A")
+    looked_up = client.get(f"/api/v1/admin/redemptions/{code.lower()}", headers=staff)
+    assert looked_up.get_json()["status"] == "pending"
+    done = client.post(f"/api/v1/redemptions/{code}/fulfil", headers=staff)
+    assert done.status_code == 200 and done.get_json()["status"] == "fulfilled"
+    refused(
+        client.post(f"/api/v1/redemptions/{code}/fulfil", headers=staff),
+        409,
+        "redemption.already_fulfilled",
+    )
+    refused(
+        client.post(f"/api/v1/redemptions/{done.get_json()['id']}/cancel", headers=rider),
+        409,
+        "redemption.already_fulfilled",
+    )
+    assert len(notifications_of(db, rider.user_id, "redemption_fulfilled")) == 1
+    listed = client.get("/api/v1/admin/redemptions?status=fulfilled", headers=staff).get_json()
+    assert listed["total"] == 1
+
+
+def test_cancel_refunds_points_and_stock(client, login, units, db):
+    reward = make_reward(units["A"], cost=30, stock=1)
+    rider = login("rider")
+    give_points(rider.user_id, 30)
+    made = redeem(client, rider, reward.id).get_json()
+    other = login("rider")
+    refused(
+        client.post(f"/api/v1/redemptions/{made['id']}/cancel", headers=other),
+        404,
+        "redemption.not_found",
+    )
+    cancelled = client.post(f"/api/v1/redemptions/{made['id']}/cancel", headers=rider)
+    assert cancelled.status_code == 200
+    assert cancelled.get_json()["status"] == "cancelled" and cancelled.get_json()["balance"] == 30
+    db.session.expire_all()
+    assert db.session.get(Reward, reward.id).stock == 1
+    refused(
+        client.post(f"/api/v1/redemptions/{made['id']}/cancel", headers=rider),
+        409,
+        "redemption.not_pending",
+    )
+    assert len(notifications_of(db, rider.user_id, "redemption_refunded")) == 1
+    # the refund is not earning: the ranking and lifetime figures are unchanged
+    points = client.get("/api/v1/me/points", headers=rider).get_json()
+    assert points["lifetime_earned"] == 30
+    assert verify_ledger() == []
+
+
+def test_expiry_job_refunds_once_and_reminds_first(client, login, units, db, app):
+    from server.points.tasks import expire_redemptions
+
+    reward = make_reward(units["A"], cost=30, stock=1)
+    rider = login("rider")
+    give_points(rider.user_id, 30)
+    made = redeem(client, rider, reward.id).get_json()
+    clock.freeze(NOON + dt.timedelta(days=6, hours=1))
+    assert expire_redemptions() == {"expired": 0, "reminded": 1}
+    assert expire_redemptions() == {"expired": 0, "reminded": 0}
+    assert len(notifications_of(db, rider.user_id, "redemption_expiring")) == 1
+    clock.freeze(NOON + dt.timedelta(days=7, seconds=1))
+    staff = login("grid_worker", "A")
+    refused(
+        client.post(f"/api/v1/redemptions/{made['code']}/fulfil", headers=staff),
+        409,
+        "redemption.not_pending",
+    )
+    assert expire_redemptions() == {"expired": 1, "reminded": 0}
+    assert expire_redemptions() == {"expired": 0, "reminded": 0}
+    assert account_summary(rider.user_id)["balance"] == 30
+    db.session.expire_all()
+    assert db.session.get(Reward, reward.id).stock == 1
+    assert db.session.get(Redemption, made["id"]).status == "expired"
+    assert verify_ledger() == []
+
+
+def test_expiry_job_is_registered():
+    from server import PERIODIC_JOBS
+
+    assert ("server.points.tasks.expire_redemptions", 3600) in PERIODIC_JOBS
+
+
+def test_staff_manage_rewards_in_scope(client, login, units, db):
+    admin = login("community_admin", "A")
+    station = make_station(units["A1"])
+    created = client.post(
+        "/api/v1/admin/rewards",
+        json={
+            "station_id": station.id,
+            "name": "旅行杯",
+            "cost": 80,
+            "stock": 5,
+            "monthly_limit_per_user": 1,
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.get_json()
+    reward = created.get_json()
+    assert reward["org_unit_id"] == units["A1"].id and reward["station_id"] == station.id
+    restocked = client.patch(
+        f"/api/v1/admin/rewards/{reward['id']}", json={"stock_delta": 3}, headers=admin
+    )
+    assert restocked.get_json()["stock"] == 8
+    refused(
+        client.patch(
+            f"/api/v1/admin/rewards/{reward['id']}", json={"stock_delta": -9}, headers=admin
+        ),
+        422,
+        "reward.stock_negative",
+    )
+    elsewhere = client.post(
+        "/api/v1/admin/rewards",
+        json={"org_unit_id": units["C"].id, "name": "x", "cost": 1, "stock": 1},
+        headers=admin,
+    )
+    assert elsewhere.status_code == 404
+    grid = login("grid_worker", "A")
+    assert (
+        client.post(
+            "/api/v1/admin/rewards",
+            json={"org_unit_id": units["A"].id, "name": "x", "cost": 1, "stock": 1},
+            headers=grid,
+        ).status_code
+        == 403
+    )
+    rider = login("rider", "A")
+    catalog = client.get("/api/v1/rewards", headers=rider).get_json()
+    assert [r["name"] for r in catalog["items"]] == ["旅行杯"]
+    far = login("rider", "C")
+    assert client.get("/api/v1/rewards", headers=far).get_json()["total"] == 0

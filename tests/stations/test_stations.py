@@ -1,0 +1,169 @@
+"""Stations: staff management in scope, nearby search, opening hours, QR codes, scenes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zlib
+
+import pytest
+from flask import current_app
+from PIL import Image
+
+from server import clock
+from server.stations.hours import is_open
+from server.stations.scenes import WECHAT_SCENE_RE, make_scene, parse_scene, verify_scene
+from tests.factories import make_station
+
+NOON = dt.datetime(2026, 11, 18, 4, 0)  # Wednesday 12:00 in Shanghai
+
+STATION = {
+    "name": "兴华街暖心驿站",
+    "kind": "warm",
+    "address": "兴华南街 12 号",
+    "lat": 34.7233,
+    "lng": 113.6458,
+    "services": ["rest", "water", "charging"],
+    "opening_hours": {"wed": ["08:00-20:00"], "sat": ["20:00-02:00"]},
+    "checkin_radius_m": 150,
+}
+
+
+def test_staff_create_edit_deactivate_in_scope(client, login, units, redis):
+    admin = login("community_admin", "A")
+    created = client.post(
+        "/api/v1/admin/stations", json={**STATION, "org_unit_id": units["A1"].id}, headers=admin
+    )
+    assert created.status_code == 201, created.get_json()
+    station = created.get_json()
+    assert station["qr_scene"].startswith("s") and len(station["qr_scene"]) <= 32
+    assert station["kind_name"] == "暖心驿站"
+    sid = station["id"]
+    patched = client.patch(
+        f"/api/v1/admin/stations/{sid}", json={"checkin_radius_m": 300}, headers=admin
+    )
+    assert patched.get_json()["checkin_radius_m"] == 300
+    assert patched.get_json()["name"] == STATION["name"]  # untouched fields stay
+    other = login("community_admin", "C")
+    assert client.get(f"/api/v1/admin/stations/{sid}", headers=other).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/admin/stations", json={**STATION, "org_unit_id": units["C"].id}, headers=admin
+        ).status_code
+        == 404
+    )
+    grid = login("grid_worker", "A")
+    assert client.get(f"/api/v1/admin/stations/{sid}", headers=grid).status_code == 200
+    assert (
+        client.patch(f"/api/v1/admin/stations/{sid}", json={"name": "x"}, headers=grid).status_code
+        == 403
+    )
+    listed = client.get("/api/v1/admin/stations", headers=grid).get_json()
+    assert listed["total"] == 1
+    bad = client.patch(
+        f"/api/v1/admin/stations/{sid}", json={"opening_hours": {"wed": ["8-20"]}}, headers=admin
+    )
+    assert bad.get_json()["code"] == "station.invalid_hours"
+    assert client.delete(f"/api/v1/admin/stations/{sid}", headers=admin).status_code == 200
+    assert client.get(f"/api/v1/stations/{sid}").status_code == 404
+    near = client.get(f"/api/v1/stations/nearby?lat={STATION['lat']}&lng={STATION['lng']}")
+    assert near.get_json()["items"] == []
+
+
+def test_nearby_sorted_by_distance_with_filters(client, units, redis):
+    clock.freeze(NOON)
+    base = units["A"]
+    near = make_station(base, name="近", services=["water"])
+    mid = make_station(base, name="中", lat=base.center_lat + 0.005, services=["tyre_pump"])
+    make_station(base, name="远", lat=base.center_lat + 0.2)
+    make_station(
+        base, name="关", lat=base.center_lat + 0.001, opening_hours={"wed": ["18:00-22:00"]}
+    )
+    make_station(base, name="停", is_active=False)
+    url = f"/api/v1/stations/nearby?lat={base.center_lat}&lng={base.center_lng}&radius_m=2000"
+    items = client.get(url).get_json()["items"]
+    assert [i["name"] for i in items] == ["近", "关", "中"]
+    assert items[0]["distance_m"] == 0 and 540 < items[2]["distance_m"] < 570
+    assert items[1]["is_open_now"] is False
+    assert [i["name"] for i in client.get(url + "&open_now=true").get_json()["items"]] == [
+        "近",
+        "中",
+    ]
+    assert [i["id"] for i in client.get(url + "&service=tyre_pump").get_json()["items"]] == [mid.id]
+    redis.flushdb()  # the GEO index is rebuilt from the database
+    assert client.get(url).get_json()["items"][0]["id"] == near.id
+    detail = client.get(f"/api/v1/stations/{near.id}").get_json()
+    assert detail["services"] == ["water"] and "qr_scene" not in detail
+
+
+def test_opening_hours_including_overnight():
+    hours = {"fri": ["20:00-02:00"], "mon": ["08:00-12:00", "14:00-18:00"], "sun": ["00:00-24:00"]}
+    shanghai = dt.timedelta(hours=8)
+
+    def at(y, m, d, hh, mm=0):
+        return dt.datetime(y, m, d, hh, mm) - shanghai
+
+    assert is_open(hours, at(2026, 11, 20, 21))  # Friday night
+    assert is_open(hours, at(2026, 11, 21, 1, 59))  # Saturday small hours, Friday's range
+    assert not is_open(hours, at(2026, 11, 21, 2, 0))
+    assert not is_open(hours, at(2026, 11, 21, 21))  # Saturday has no hours
+    assert is_open(hours, at(2026, 11, 23, 9)) and not is_open(hours, at(2026, 11, 23, 13))
+    assert is_open(hours, at(2026, 11, 22, 23, 59))  # all of Sunday
+    assert is_open(None, at(2026, 11, 22, 3))
+
+
+def test_scenes_are_short_signed_and_bound_to_the_app_secret(app):
+    scene = make_scene("s", 123456789, "per-station-secret")
+    assert len(scene) <= 32 and WECHAT_SCENE_RE.match(scene)
+    assert parse_scene(scene)[:2] == ("s", 123456789)
+    assert verify_scene(scene, "per-station-secret")
+    assert not verify_scene(scene, "another-secret")
+    assert not verify_scene("garbage", "per-station-secret")
+    original = current_app.config["SECRET_KEY"]
+    current_app.config["SECRET_KEY"] = "a-different-deployment-secret-key-xxxxxxxx"
+    try:
+        assert not verify_scene(scene, "per-station-secret")  # the DB secret alone is not enough
+    finally:
+        current_app.config["SECRET_KEY"] = original
+    with pytest.raises(Exception) as info:
+        parse_scene("s1.%%%")
+    assert info.value.code == "scene.invalid"
+
+
+def test_qrcode_png_through_the_sandbox_and_posters(client, login, units, sandbox):
+    station = make_station(units["A"], name="淮北街社区小哥驿站")
+    staff = login("grid_worker", "A")
+    scene = client.get(f"/api/v1/admin/stations/{station.id}", headers=staff).get_json()["qr_scene"]
+    png = client.get(f"/api/v1/admin/stations/{station.id}/qrcode.png", headers=staff)
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    assert Image.open(io.BytesIO(png.data)).format == "PNG"
+    calls = sandbox.calls(path="/wxa/getwxacodeunlimit")
+    assert calls and calls[-1]["body"]["scene"] == scene
+    # cached: a second download does not call WeChat again
+    client.get(f"/api/v1/admin/stations/{station.id}/qrcode.png", headers=staff)
+    assert len(sandbox.calls(path="/wxa/getwxacodeunlimit")) == len(calls)
+    poster = client.get(
+        f"/api/v1/admin/stations/{station.id}/qrcode.png?variant=poster", headers=staff
+    )
+    assert poster.status_code == 200
+    assert Image.open(io.BytesIO(poster.data)).size == (874, 1240)
+    pdf = client.get(f"/api/v1/admin/stations/{station.id}/poster.pdf", headers=staff)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-1.4")
+    content = pdf.data.split(b"/FlateDecode >>\nstream\n")[1].split(b"\nendstream")[0]
+    assert "淮北街".encode("utf-16-be").hex().upper().encode() in zlib.decompress(content)
+    outsider = login("grid_worker", "C")
+    assert (
+        client.get(f"/api/v1/admin/stations/{station.id}/qrcode.png", headers=outsider).status_code
+        == 404
+    )
+
+
+def test_demo_seed_is_idempotent(app):
+    from server.demo import seed_demo
+
+    first = seed_demo()
+    second = seed_demo()
+    assert any("stations: 12 (12 new)" in line for line in first)
+    assert any("stations: 12 (0 new)" in line for line in second)
+    assert any("rewards: 10 (0 new)" in line for line in second)
+    assert any('"scene": "s' in line for line in first)
