@@ -1,0 +1,95 @@
+"""The outbox seen by a system admin: failed and stuck notifications, retry, a test send."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, func, or_, select
+
+from server.auth.models import User
+from server.clock import utcnow
+from server.errors import Conflict, NotFound
+from server.extensions import db
+from server.notifications.config import setting
+from server.notifications.models import Notification
+from server.notifications.services import PENDING_KEY, notify
+
+# A due pending row no worker took for this long is stuck (no worker, or Redis down).
+PENDING_STUCK_AFTER = dt.timedelta(minutes=10)
+
+
+def stuck_clause(now: dt.datetime):
+    lease = dt.timedelta(seconds=setting("NOTIFY_SENDING_LEASE_SECONDS"))
+    return or_(
+        and_(Notification.status == "sending", Notification.claimed_at < now - lease),
+        and_(
+            Notification.status == "pending",
+            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+            Notification.updated_at < now - PENDING_STUCK_AFTER,
+        ),
+    )
+
+
+def outbox_query(status: str):
+    """Notifications by delivery state; `problems` = failed or stuck; newest first."""
+    now = utcnow()
+    stmt = select(Notification)
+    if status == "problems":
+        stmt = stmt.where(or_(Notification.status == "failed", stuck_clause(now)))
+    elif status == "stuck":
+        stmt = stmt.where(stuck_clause(now))
+    else:
+        stmt = stmt.where(Notification.status == status)
+    return stmt.order_by(Notification.updated_at.desc(), Notification.id.desc())
+
+
+def is_stuck(row: Notification, now: dt.datetime | None = None) -> bool:
+    now = now or utcnow()
+    if row.status == "sending":
+        lease = dt.timedelta(seconds=setting("NOTIFY_SENDING_LEASE_SECONDS"))
+        return row.claimed_at is not None and row.claimed_at < now - lease
+    if row.status == "pending":
+        due = row.next_attempt_at is None or row.next_attempt_at <= now
+        return due and row.updated_at < now - PENDING_STUCK_AFTER
+    return False
+
+
+def outbox_summary() -> dict:
+    """How many notifications are in each delivery state, and how many are stuck."""
+    counts = dict(
+        db.session.execute(
+            select(Notification.status, func.count(Notification.id)).group_by(Notification.status)
+        ).all()
+    )
+    stuck = db.session.execute(
+        select(func.count(Notification.id)).where(stuck_clause(utcnow()))
+    ).scalar_one()
+    return {"counts": counts, "stuck": stuck}
+
+
+def retry(notification_id: int) -> Notification:
+    """Put a failed (or stuck) notification back in the outbox, now."""
+    row = db.session.get(Notification, notification_id)
+    if row is None:
+        raise NotFound("notification.not_found", "未找到该消息")
+    if row.status not in ("failed", "pending", "sending"):
+        raise Conflict("notification.not_retryable", "该消息已送达或仅站内显示，无需重试")
+    row.status, row.attempts = "pending", 0
+    row.next_attempt_at = row.claimed_at = None
+    db.session.info.setdefault(PENDING_KEY, set()).add(row.id)  # enqueued after the commit
+    db.session.commit()
+    return row
+
+
+def send_test(user: User, kind: str) -> Notification:
+    """A test notification to the caller (checks templates, credits and the worker)."""
+    row = notify(
+        user.id,
+        kind,
+        title="测试消息",
+        body="这是一条测试消息：如果您在微信中收到它，说明消息提醒已正常工作。",
+        page="pages/notifications/index",
+        data={"time": utcnow()},
+    )
+    db.session.commit()
+    return row

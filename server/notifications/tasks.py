@@ -1,0 +1,224 @@
+"""Worker jobs: deliver one notification (idempotent), and the outbox sweeper.
+
+Delivery is at-least-once. A worker claims a row with a conditional UPDATE
+(pending → sending) and commits before calling WeChat, and marks it sent right after.
+If the worker dies between WeChat's answer and that commit, the row stays `sending`;
+after NOTIFY_SENDING_LEASE_SECONDS the sweeper puts it back to `pending` and it is sent
+once more: the only window for a duplicate. A row is never lost: every state other than
+sent / inbox / failed is picked up again by the sweeper.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from server.auth.models import User
+from server.clock import utcnow
+from server.extensions import db
+from server.notifications import services
+from server.notifications.channels import oa_openid_for, send_oa_template, send_subscribe
+from server.notifications.config import oa_settings, setting, template_for
+from server.notifications.models import Notification
+from server.notifications.queue import enqueue_deliveries, forget_queued
+from server.notifications.worker import app_context
+from server.wechat.client import TOKEN_ERRCODES
+from server.wechat.errors import WeChatError, WeChatUnavailable
+
+log = logging.getLogger(__name__)
+
+REFUSED = 43101
+# WeChat refuses these whatever we retry: our template ids, field mapping or pages are wrong.
+CONFIG_ERRCODES = frozenset({47003, 40037, 41030})
+
+
+def deliver(notification_id: int) -> str:
+    """Send one notification through its channel; returns the resulting status."""
+    with app_context():
+        forget_queued(notification_id)
+        try:
+            return _deliver(notification_id)
+        except Exception:
+            db.session.rollback()
+            raise
+
+
+def _claim(notification_id: int, now: dt.datetime) -> bool:
+    claimed = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == "pending",
+            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+        )
+        .values(status="sending", claimed_at=now, attempts=Notification.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(claimed)
+
+
+def _finish(row: Notification, status: str, error: str | None = None) -> str:
+    row.status = status
+    row.last_error = error[:255] if error else None
+    row.claimed_at = None
+    row.next_attempt_at = None
+    db.session.commit()
+    return status
+
+
+def _deliver(notification_id: int) -> str:
+    now = utcnow()
+    if not _claim(notification_id, now):
+        return "skipped"
+    row = db.session.get(Notification, notification_id)
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.is_active or not user.openid:
+        return _finish(row, "inbox", "user cannot receive WeChat messages")
+
+    oa = oa_settings()
+    oa_openid = oa_openid_for(user.id) if oa and row.kind in oa["templates"] else None
+    template = template_for(row.kind)
+    try:
+        if oa_openid:
+            row.channel = "oa_template"
+            db.session.commit()
+            result = send_oa_template(row, oa_openid)
+        else:
+            if template is None:
+                return _finish(row, "inbox", "no template configured for this kind")
+            if row.template_id != template.template_id and row.credit_held:
+                services.refund_credit(user.id, row.template_id)
+                row.credit_held = False
+            row.template_id, row.channel = template.template_id, "subscribe"
+            if not row.credit_held:
+                if not services.spend_credit(user.id, template.template_id):
+                    return _finish(row, "inbox", "no subscription credit")
+                row.credit_held = True
+            db.session.commit()  # the credit is spent before WeChat is called
+            result = send_subscribe(row, user, template)
+    except WeChatError as exc:
+        return _on_wechat_error(row, user, exc)
+    except Exception as exc:  # a bug or the database: retry later, keep the trace
+        log.exception("delivering notification %s failed unexpectedly", notification_id)
+        db.session.rollback()
+        row = db.session.get(Notification, notification_id)
+        return _retry_or_fail(row, f"{type(exc).__name__}: {exc}")
+    row.status = "sent"
+    row.sent_at = utcnow()
+    row.wechat_msgid = str(result.get("msgid") or "") or None
+    row.credit_held = False  # WeChat used it
+    row.last_error = None
+    row.claimed_at = None
+    db.session.commit()
+    log.info("notification %s (%s) sent to user %s", row.id, row.kind, row.user_id)
+    return "sent"
+
+
+def _give_back_credit(row: Notification) -> None:
+    if row.credit_held and row.channel == "subscribe" and row.template_id:
+        services.refund_credit(row.user_id, row.template_id)
+    row.credit_held = False
+
+
+def _on_wechat_error(row: Notification, user: User, exc: WeChatError) -> str:
+    error = f"{exc.errcode}: {exc.errmsg}"
+    if exc.errcode == REFUSED and row.channel == "subscribe":
+        services.clear_credits(user.id, row.template_id)
+        row.credit_held = False
+        log.info("user %s refused template %s (43101): inbox only", user.id, row.template_id)
+        return _finish(row, "inbox", error)
+    transient = isinstance(exc, WeChatUnavailable) or exc.errcode in TOKEN_ERRCODES
+    transient = transient or exc.errcode in (45009, 45011)
+    if transient:
+        return _retry_or_fail(row, error)
+    _give_back_credit(row)
+    if exc.errcode in CONFIG_ERRCODES:
+        log.error(
+            "configuration problem: WeChat refused notification %s (%s, template %s): %s",
+            row.id,
+            row.kind,
+            row.template_id,
+            error,
+        )
+    else:
+        log.error("WeChat refused notification %s (%s): %s", row.id, row.kind, error)
+    return _finish(row, "failed", error)
+
+
+def _retry_or_fail(row: Notification, error: str) -> str:
+    """Back to pending after an exponential backoff, or failed after NOTIFY_MAX_ATTEMPTS."""
+    if row.attempts >= setting("NOTIFY_MAX_ATTEMPTS"):
+        _give_back_credit(row)
+        log.error("notification %s failed after %s attempts: %s", row.id, row.attempts, error)
+        return _finish(row, "failed", error)
+    delay = setting("NOTIFY_RETRY_BASE_SECONDS") * 2 ** max(row.attempts - 1, 0)
+    row.status = "pending"
+    row.claimed_at = None
+    row.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
+    row.last_error = error[:255]
+    db.session.commit()  # the held credit stays with the row for the next attempt
+    log.warning("notification %s: %s; retry in %ss", row.id, error, delay)
+    return "pending"
+
+
+def sweep_outbox(limit: int = 1000) -> dict[str, Any]:
+    """Periodic: reclaim rows stuck in `sending`, enqueue every due `pending` row."""
+    with app_context():
+        now = utcnow()
+        lease = dt.timedelta(seconds=setting("NOTIFY_SENDING_LEASE_SECONDS"))
+        recovered = db.session.execute(
+            update(Notification)
+            .where(Notification.status == "sending", Notification.claimed_at < now - lease)
+            .values(status="pending", claimed_at=None, next_attempt_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        if recovered:
+            log.warning("outbox sweeper: %s notification(s) were stuck in sending", recovered)
+        due = list(
+            db.session.execute(
+                select(Notification.id)
+                .where(
+                    Notification.status == "pending",
+                    or_(
+                        Notification.next_attempt_at.is_(None),
+                        Notification.next_attempt_at <= now,
+                    ),
+                )
+                .order_by(Notification.id)
+                .limit(limit)
+            ).scalars()
+        )
+        db.session.commit()
+        enqueued = enqueue_deliveries(due) if due else 0
+        return {"recovered": recovered, "due": len(due), "enqueued": enqueued}
+
+
+def deliver_due_now(limit: int = 1000) -> dict[str, int]:
+    """Deliver every due pending row in this process (operators and tests; no Redis)."""
+    with app_context():
+        now = utcnow()
+        ids = list(
+            db.session.execute(
+                select(Notification.id)
+                .where(
+                    Notification.status == "pending",
+                    or_(
+                        Notification.next_attempt_at.is_(None),
+                        Notification.next_attempt_at <= now,
+                    ),
+                )
+                .order_by(Notification.id)
+                .limit(limit)
+            ).scalars()
+        )
+        db.session.commit()
+        outcome: dict[str, int] = {}
+        for notification_id in ids:
+            status = _deliver(notification_id)
+            outcome[status] = outcome.get(status, 0) + 1
+        return outcome

