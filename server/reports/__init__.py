@@ -1,0 +1,1 @@
+"""Reports (rider clues, resident issues), categories, work orders and their timeline."""

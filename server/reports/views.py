@@ -1,0 +1,190 @@
+"""Reports (citizens) and work orders (staff, scoped)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.auth.guards import current_scope, current_user, login_required, staff_required
+from server.extensions import limiter
+from server.http import IDEMPOTENCY_HEADER_DOC, idempotency_key, page_of
+from server.reports import services, staff, workflow
+from server.reports.presenters import confirm_count, report_detail, report_summary
+from server.reports.schemas import (
+    CategoryQuerySchema,
+    CategorySchema,
+    CommentSchema,
+    DraftSubmitSchema,
+    DuplicateSchema,
+    FeedbackSchema,
+    MyReportsQuerySchema,
+    NearbyQuerySchema,
+    ReportCreatedSchema,
+    ReportCreateSchema,
+    ReportDetailSchema,
+    ReportSummarySchema,
+    TransitionSchema,
+    WorkOrderDetailSchema,
+    WorkOrderQuerySchema,
+    WorkOrderSchema,
+)
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="问题反映与工单")
+
+
+def _duplicates(pairs, user_id: int) -> list[dict]:
+    items = []
+    for report, distance in pairs:
+        item = report_summary(report, "public", user_id)
+        item["distance_m"] = round(distance)
+        item["confirm_count"] = confirm_count(report.id)
+        items.append(item)
+    return items
+
+
+@blp.route("/report-categories")
+class Categories(MethodView):
+    @login_required
+    @blp.arguments(CategoryQuerySchema, location="query")
+    @blp.response(200, CategorySchema(many=True))
+    def get(self, args):
+        """The categories where a problem is (by location, community, or your community)."""
+        return services.categories_near(current_user(), args)
+
+
+@blp.route("/reports")
+class Reports(MethodView):
+    @login_required
+    @limiter.limit("20/minute")
+    @blp.arguments(ReportCreateSchema)
+    @blp.response(201, ReportCreatedSchema)
+    @blp.doc(
+        parameters=[
+            {"in": "header", "name": "Idempotency-Key", **IDEMPOTENCY_HEADER_DOC["Idempotency-Key"]}
+        ]
+    )
+    def post(self, body):
+        """File a report (a retry with the same Idempotency-Key returns the first one)."""
+        user = current_user()
+        report, dups, _created = services.submit_report(user, body, idempotency_key())
+        return {
+            "report": report_detail(report, "owner", user.id),
+            "possible_duplicates": _duplicates(dups, user.id),
+        }
+
+
+@blp.route("/reports/nearby")
+class Nearby(MethodView):
+    @login_required
+    @blp.arguments(NearbyQuerySchema, location="query")
+    @blp.response(200, DuplicateSchema(many=True))
+    def get(self, args):
+        """Open reports of this category close by: '+1' one instead of filing it again."""
+        user = current_user()
+        return _duplicates(services.nearby(args["category_id"], args["lat"], args["lng"]), user.id)
+
+
+@blp.route("/me/reports")
+class MyReports(MethodView):
+    @login_required
+    @blp.arguments(MyReportsQuerySchema, location="query")
+    @blp.response(200, page_of(ReportSummarySchema))
+    def get(self, args):
+        """My reports (drafts included), newest first."""
+        user = current_user()
+        page = services.my_reports(user, args["page"], args["page_size"], args.get("status"))
+        page["items"] = [report_summary(r, "owner", user.id) for r in page["items"]]
+        return page
+
+
+@blp.route("/reports/<int:report_id>")
+class ReportDetail(MethodView):
+    @login_required
+    @blp.response(200, ReportDetailSchema)
+    def get(self, report_id):
+        """A report with its timeline, as you may see it (public view for other citizens)."""
+        user = current_user()
+        report, viewer = services.visible_report(user, report_id)
+        return report_detail(report, viewer, user.id)
+
+
+@blp.route("/reports/<int:report_id>/submit")
+class SubmitDraft(MethodView):
+    @login_required
+    @limiter.limit("20/minute")
+    @blp.arguments(DraftSubmitSchema)
+    @blp.response(200, ReportDetailSchema)
+    def post(self, body, report_id):
+        """Complete and file a draft started by messaging us on WeChat."""
+        user = current_user()
+        return report_detail(services.submit_draft(user, report_id, body), "owner", user.id)
+
+
+@blp.route("/reports/<int:report_id>/plus-one")
+class PlusOne(MethodView):
+    @login_required
+    @blp.response(200, ReportDetailSchema)
+    def post(self, report_id):
+        """'+1': I see this problem too."""
+        user = current_user()
+        report = services.plus_one(user, report_id)
+        return report_detail(report, "follower", user.id)
+
+
+@blp.route("/reports/<int:report_id>/comments")
+class Comments(MethodView):
+    @login_required
+    @blp.arguments(CommentSchema)
+    @blp.response(201, ReportDetailSchema)
+    def post(self, body, report_id):
+        """A message between the reporter and the staff handling the report."""
+        user = current_user()
+        report = services.add_comment(user, report_id, body["text"], body["photo_ids"])
+        return report_detail(report, services.visible_report(user, report_id)[1], user.id)
+
+
+@blp.route("/reports/<int:report_id>/feedback")
+class Feedback(MethodView):
+    @login_required
+    @blp.arguments(FeedbackSchema)
+    @blp.response(200, ReportDetailSchema)
+    def post(self, body, report_id):
+        """Rate the handling (1–5); 'not fixed' reopens it once and alerts the street."""
+        user = current_user()
+        report = services.give_feedback(
+            user, report_id, body["stars"], body.get("comment"), body["fixed"]
+        )
+        return report_detail(report, "owner", user.id)
+
+
+@blp.route("/work-orders")
+class WorkOrders(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(WorkOrderQuerySchema, location="query")
+    @blp.response(200, page_of(WorkOrderSchema))
+    def get(self, args):
+        """Work orders in your area (filters: state, category, unit, overdue, date…)."""
+        return staff.list_orders(current_scope(), args)
+
+
+@blp.route("/work-orders/<int:order_id>")
+class WorkOrderDetail(MethodView):
+    @staff_required("grid_worker")
+    @blp.response(200, WorkOrderDetailSchema)
+    def get(self, order_id):
+        """One work order with its report, reporter (even when anonymous) and timeline."""
+        scope = current_scope()
+        return staff.order_view(scope, staff.get_order(scope, order_id), detail=True)
+
+
+@blp.route("/work-orders/<int:order_id>/<action>")
+class WorkOrderAction(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(TransitionSchema)
+    @blp.response(200, WorkOrderDetailSchema)
+    def post(self, body, order_id, action):
+        """Act on a work order: dispatch, reassign, accept, start, resolve, return, hold,
+        resume, reject, merge, close (409 when the state does not allow it)."""
+        scope = current_scope()
+        order = workflow.transition(scope, order_id, action, body)
+        return staff.order_view(scope, order, detail=True)

@@ -1,0 +1,262 @@
+"""Reporting by messaging: text, an image and a location (any order, within a window) become
+a draft report; the reply carries its number and a card to complete it in the mini-program.
+
+The callback only stores each message once (by MsgId) and answers WeChat at once;
+`process_inbox` (a periodic job) does the slow part: downloading images, replying.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from server.auth.models import User
+from server.clock import local, utcnow
+from server.extensions import db, get_redis
+from server.reports.models import Report, WeChatInbound
+from server.reports.services import MAX_PHOTOS
+from server.uploads.models import Upload
+
+log = logging.getLogger(__name__)
+
+DRAFT_WINDOW = dt.timedelta(minutes=30)
+MAX_DESCRIPTION = 1000
+MAX_ATTEMPTS = 5
+CARD_THUMB_KEY = "fc:wechat:report-card-thumb"
+SUPPORTED = ("text", "image", "location")
+HELP_TEXT = (
+    "您好，这里是蜂巢问题反映。请直接发送文字描述、现场照片和位置（可分几条发送），"
+    "我们会生成一条反映并告诉您编号；也可以在小程序里提交和查看进度。"
+)
+
+
+def dedupe_key(message: dict[str, Any]) -> str:
+    """WeChat's retries carry the same MsgId; events have none: sender + time (+ event)."""
+    if message.get("MsgId"):
+        return f"msg:{message['MsgId']}"
+    parts = [
+        message.get("FromUserName", ""),
+        str(message.get("CreateTime", "")),
+        message.get("Event", ""),
+        message.get("trace_id", ""),
+    ]
+    return "ev:" + ":".join(parts)
+
+
+def enqueue_message(message: dict[str, Any]) -> None:
+    """Callback handler (text, image, location, others): store once for the inbox job."""
+    msg_type = str(message.get("MsgType", "")).lower()
+    openid = message.get("FromUserName")
+    if not openid:
+        return
+    row = WeChatInbound(
+        dedupe_key=dedupe_key(message)[:128],
+        openid=str(openid)[:64],
+        msg_type=msg_type if msg_type in SUPPORTED else "unsupported",
+        payload={k: v for k, v in message.items() if isinstance(v, str | int | float)},
+        created_at=utcnow(),
+    )
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same message again: nothing to do
+        db.session.rollback()
+
+
+def on_media_check(message: dict[str, Any]) -> None:
+    """Callback handler for `wxa_media_check`: record the verdict on the photo."""
+    from server.uploads.services import apply_media_check
+
+    result = message.get("result") or {}
+    suggest = result.get("suggest") if isinstance(result, dict) else None
+    label = result.get("label") if isinstance(result, dict) else None
+    trace_id = message.get("trace_id")
+    if not trace_id or not suggest:
+        log.warning("wxa_media_check without trace_id or result: %s", sorted(message))
+        return
+    try:
+        label = int(label) if label is not None else None
+    except (TypeError, ValueError):
+        label = None
+    apply_media_check(str(trace_id), str(suggest), label)
+
+
+def _user(openid: str) -> User:
+    user = db.session.execute(select(User).where(User.openid == openid)).scalar_one_or_none()
+    if user is None:
+        user = User(openid=openid, citizen_role="resident")
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
+def _draft(user: User, now: dt.datetime) -> tuple[Report, bool]:
+    draft = db.session.execute(
+        select(Report)
+        .where(
+            Report.reporter_id == user.id,
+            Report.status == "draft",
+            Report.channel == "wechat",
+            Report.updated_at >= now - DRAFT_WINDOW,
+        )
+        .order_by(Report.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if draft is not None:
+        return draft, False
+    draft = Report(
+        reporter_id=user.id,
+        reporter_role=user.citizen_role,
+        status="draft",
+        channel="wechat",
+        description="",
+    )
+    db.session.add(draft)
+    db.session.flush()
+    draft.report_no = f"{local(now):%y%m%d}{draft.id:05d}"
+    return draft, True
+
+
+def _apply(row: WeChatInbound, draft: Report, user: User) -> str:
+    """Add one message to the draft; returns what to tell the user."""
+    payload = row.payload
+    if row.msg_type == "text":
+        text = str(payload.get("Content", "")).strip()
+        joined = "\n".join(p for p in (draft.description, text) if p)
+        draft.description = joined[:MAX_DESCRIPTION]
+        return "已记录您的文字描述"
+    if row.msg_type == "location":
+        try:
+            draft.lat = float(payload["Location_X"])
+            draft.lng = float(payload["Location_Y"])
+        except (KeyError, TypeError, ValueError):
+            return "没能识别这个位置，请重新发送"
+        label = str(payload.get("Label") or "").strip()
+        draft.address = label[:255] or draft.address
+        return "已记录问题位置"
+    # image
+    from server.errors import DomainError
+    from server.uploads.services import store_image
+    from server.wechat import get_client
+    from server.wechat.api import download_media
+
+    have = db.session.execute(
+        select(Upload.id).where(Upload.ref_type == "report", Upload.ref_id == draft.id)
+    ).all()
+    if len(have) >= MAX_PHOTOS:
+        return f"每条反映最多 {MAX_PHOTOS} 张照片，这张未添加"
+    data = download_media(get_client(), str(payload.get("MediaId", "")))
+    try:
+        upload = store_image(user, data, source="wechat", commit=False)
+    except DomainError as exc:
+        return exc.message
+    upload.ref_type, upload.ref_id = "report", draft.id
+    return "已收到现场照片"
+
+
+def _reply(openid: str, draft: Report, said: str, new: bool) -> None:
+    from server.wechat import get_client
+    from server.wechat.api import send_custom_miniprogram_page, send_custom_text
+    from server.wechat.errors import WeChatError
+
+    client = get_client()
+    text = f"{said}。反映编号 {draft.report_no}，可继续发送文字、照片或位置补充，"
+    text += "也可点击下方卡片在小程序中选择类别并提交。"
+    try:
+        send_custom_text(client, openid, text)
+        if new:
+            send_custom_miniprogram_page(
+                client,
+                openid,
+                f"完善问题反映 {draft.report_no}",
+                f"pages/report/detail?id={draft.id}",
+                _card_thumb(client),
+            )
+    except WeChatError as exc:  # outside the reply window, quota…: the draft is still there
+        log.warning("reply to WeChat message failed: %s", exc)
+
+
+def _card_thumb(client) -> str:
+    """A temporary image for the card (cached: WeChat keeps it three days)."""
+    import io
+
+    from PIL import Image
+
+    from server.wechat.api import upload_temp_image
+
+    redis = get_redis()
+    cached = redis.get(CARD_THUMB_KEY)
+    if cached:
+        return cached
+    buffer = io.BytesIO()
+    Image.new("RGB", (500, 400), (255, 183, 3)).save(buffer, "JPEG", quality=80)
+    media_id = upload_temp_image(client, buffer.getvalue(), "report.jpg")
+    redis.set(CARD_THUMB_KEY, media_id, ex=2 * 24 * 3600)
+    return media_id
+
+
+def _help(openid: str) -> None:
+    from server.wechat import get_client
+    from server.wechat.api import send_custom_text
+    from server.wechat.errors import WeChatError
+
+    try:
+        send_custom_text(get_client(), openid, HELP_TEXT)
+    except WeChatError as exc:
+        log.warning("help reply failed: %s", exc)
+
+
+def process_inbox(limit: int = 50) -> int:
+    """Job: handle stored messages in order (each claimed by one runner)."""
+    from server.wechat.errors import WeChatError
+
+    ids = list(
+        db.session.execute(
+            select(WeChatInbound.id)
+            .where(WeChatInbound.status == "pending")
+            .order_by(WeChatInbound.id)
+            .limit(limit)
+        ).scalars()
+    )
+    db.session.rollback()
+    done = 0
+    for row_id in ids:
+        won = db.session.execute(
+            update(WeChatInbound)
+            .where(WeChatInbound.id == row_id, WeChatInbound.status == "pending")
+            .values(status="processing", attempts=WeChatInbound.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        if won != 1:
+            continue
+        row = db.session.get(WeChatInbound, row_id)
+        db.session.refresh(row)
+        try:
+            if row.msg_type == "unsupported":
+                row.status, row.processed_at = "done", utcnow()
+                db.session.commit()
+                _help(row.openid)
+                done += 1
+                continue
+            now = utcnow()
+            user = _user(row.openid)
+            draft, new = _draft(user, now)
+            said = _apply(row, draft, user)
+            draft.updated_at = now
+            row.report_id, row.status, row.processed_at = draft.id, "done", now
+            db.session.commit()
+        except WeChatError as exc:
+            db.session.rollback()
+            row = db.session.get(WeChatInbound, row_id)
+            row.status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+            row.error = str(exc)[:255]
+            db.session.commit()
+            continue
+        _reply(row.openid, draft, said, new)
+        done += 1
+    return done

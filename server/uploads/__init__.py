@@ -1,0 +1,1 @@
+"""Uploads: photos stored behind one storage interface, checked by WeChat, served signed."""

@@ -1,0 +1,153 @@
+"""/wechat/callback: WeChat's message push (消息推送), plain or safe (AES) mode, XML or JSON.
+
+- GET: the URL check (`signature` over token, timestamp, nonce) echoes `echostr`.
+- POST: checks `signature` (plain) or `msg_signature` (safe mode, over the Encrypt field too;
+  the appid inside must be ours), parses, drops repeats (raw MsgId; events by sender +
+  CreateTime + event), calls the handlers in `server.WECHAT_EVENT_HANDLERS` for the message
+  type (the event name for events; "message_default" for message types nobody handles) and
+  answers "success" at once: handlers only store and queue, jobs do the slow work.
+- Anything unsigned, wrongly signed or malformed is refused (403/400), logged, and has no
+  effect. Not part of the JSON API nor its OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from typing import Any
+
+import xmltodict
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.utils import check_signature
+
+from server.extensions import get_redis
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("wechat_callback", __name__, description="WeChat message push")
+MAX_BODY = 64 * 1024
+DEDUPE_TTL_S = 3 * 24 * 3600
+DEDUPE_PREFIX = "fc:wechat:seen:"
+
+
+def _text(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="text/plain")
+
+
+def _signed(args) -> bool:
+    token = current_app.config["WECHAT_TOKEN"]
+    try:
+        check_signature(
+            token, args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+        )
+    except InvalidSignatureException:
+        return False
+    return True
+
+
+def verify():
+    """WeChat's URL check: echo `echostr` when the signature is ours."""
+    if not _signed(request.args):
+        log.warning("wechat callback: GET with a bad signature from %s", request.remote_addr)
+        return _text("forbidden", 403)
+    return _text(request.args.get("echostr", ""))
+
+
+def _parse(raw: str) -> dict[str, Any]:
+    raw = raw.strip()
+    if raw.startswith("<"):
+        parsed = xmltodict.parse(raw, disable_entities=True)
+        message = parsed.get("xml") if isinstance(parsed, dict) else None
+    else:
+        message = json.loads(raw)
+    if not isinstance(message, dict):
+        raise ValueError("not an object")
+    return message
+
+
+def _decrypt(raw: str, args) -> dict[str, Any]:
+    aes_key = current_app.config["WECHAT_ENCODING_AES_KEY"]
+    if not aes_key:
+        raise InvalidSignatureException()
+    crypto = WeChatCrypto(
+        current_app.config["WECHAT_TOKEN"], aes_key, current_app.config["WECHAT_APPID"]
+    )
+    envelope = _parse(raw)
+    body: Any = envelope if not raw.lstrip().startswith("<") else raw
+    if not isinstance(envelope.get("Encrypt"), str):
+        raise ValueError("no Encrypt field")
+    plain = crypto.decrypt_message(
+        body, args.get("msg_signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+    )
+    if isinstance(plain, bytes):
+        plain = plain.decode("utf-8")
+    return _parse(plain)
+
+
+def _handlers(message: dict[str, Any]) -> list[str]:
+    from server import WECHAT_EVENT_HANDLERS
+
+    msg_type = str(message.get("MsgType", "")).lower()
+    key = str(message.get("Event", "")) if msg_type == "event" else msg_type
+    found = WECHAT_EVENT_HANDLERS.get(key, [])
+    if not found and msg_type != "event":
+        found = WECHAT_EVENT_HANDLERS.get("message_default", [])
+    return found
+
+
+def _call(dotted: str, message: dict[str, Any]) -> None:
+    module_name, _, attr = dotted.rpartition(".")
+    getattr(importlib.import_module(module_name), attr)(message)
+
+
+def receive():
+    """A pushed message or event: check, decode, drop repeats, hand over, answer at once."""
+    from server.reports.wechat_channel import dedupe_key
+
+    raw_bytes = request.get_data(cache=False)
+    if len(raw_bytes) > MAX_BODY:
+        return _text("too large", 413)
+    args = request.args
+    safe = args.get("encrypt_type") == "aes"
+    try:
+        raw = raw_bytes.decode("utf-8")
+        if safe:
+            message = _decrypt(raw, args)
+        else:
+            if not _signed(args):
+                raise InvalidSignatureException()
+            message = _parse(raw)
+    except (InvalidSignatureException, InvalidAppIdException) as exc:
+        log.warning("wechat callback refused (%s) from %s", type(exc).__name__, request.remote_addr)
+        return _text("forbidden", 403)
+    except Exception as exc:  # malformed XML/JSON/base64/padding: refuse, never 500
+        log.warning("wechat callback: malformed body (%s)", type(exc).__name__)
+        return _text("bad request", 400)
+    if not message.get("MsgType") or not message.get("FromUserName"):
+        log.warning("wechat callback: message without MsgType/FromUserName")
+        return _text("bad request", 400)
+    redis = get_redis()
+    seen_key = DEDUPE_PREFIX + dedupe_key(message)
+    if not redis.set(seen_key, "1", nx=True, ex=DEDUPE_TTL_S):
+        return _text("success")  # WeChat's retry of something we already have
+    try:
+        for dotted in _handlers(message):
+            _call(dotted, message)
+    except Exception:
+        log.exception("wechat callback handler failed; WeChat will retry")
+        redis.delete(seen_key)
+        from server.extensions import db
+
+        db.session.rollback()
+        return _text("retry later", 503)
+    return _text("success")
+
+
+# Flask's own add_url_rule: this endpoint stays out of the client API's OpenAPI document.
+FlaskBlueprint.add_url_rule(blp, "/wechat/callback", "verify", verify, methods=["GET"])
+FlaskBlueprint.add_url_rule(blp, "/wechat/callback", "receive", receive, methods=["POST"])

@@ -1,0 +1,142 @@
+"""Deadlines with a controllable clock: yellow at 75 %, red at 100 %, escalation up the tree."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from server import clock
+from server.reports.models import ReportEvent, WorkOrder
+from server.reports.tasks import scan_overdue
+from tests.reports.conftest import soon
+
+START = dt.datetime(2026, 3, 2, 1, 0)  # 09:00 in Shanghai
+
+
+def _events(db, order_id, action):
+    db.session.expire_all()
+    return db.session.query(ReportEvent).filter_by(work_order_id=order_id, action=action).all()
+
+
+def test_accept_clock_yellow_red_and_escalation(order_in, db, units, client, team):
+    clock.freeze(START)
+    order_id, reporter = order_in("dispatched")  # dumping: 2 h to accept, 24 h to resolve
+    clock.freeze(START + dt.timedelta(minutes=80))  # 67 %: nothing
+    assert scan_overdue() == 0
+    clock.freeze(START + dt.timedelta(minutes=95))  # 79 %: yellow
+    assert scan_overdue() == 1
+    assert scan_overdue() == 0  # idempotent
+    order = db.session.get(WorkOrder, order_id)
+    assert order.accept_warn == 1 and order.escalated_unit_id is None
+    assert len(_events(db, order_id, "overdue_warning")) == 1
+    view = client.get(f"/api/v1/work-orders/{order_id}", headers=team["admin_a"]).get_json()
+    assert view["clock"]["level"] == "yellow" and view["clock"]["phase"] == "accept"
+
+    clock.freeze(START + dt.timedelta(minutes=121))  # red: escalate one level (A1 -> A)
+    assert scan_overdue() == 1
+    order = db.session.get(WorkOrder, order_id)
+    assert order.accept_warn == 2 and order.escalated_unit_id == units["A"].id
+    assert len(_events(db, order_id, "escalate")) == 1
+    # the reporter sees that it is overdue and pressed (public), not the internal warning
+    report_id = order.report_id
+    mine = client.get(f"/api/v1/reports/{report_id}", headers=reporter).get_json()
+    actions = [e["action"] for e in mine["timeline"]]
+    assert "overdue" in actions and "escalate" in actions and "overdue_warning" not in actions
+
+    clock.freeze(START + dt.timedelta(minutes=181))  # 150 %: two levels up (the street)
+    assert scan_overdue() == 1
+    order = db.session.get(WorkOrder, order_id)
+    assert order.escalated_unit_id == units["S1"].id and order.escalation_level == 2
+    assert scan_overdue() == 0
+    listed = client.get("/api/v1/work-orders?overdue=true", headers=team["street"]).get_json()
+    assert [o["id"] for o in listed["items"]] == [order_id]
+
+
+def test_overdue_notifies_the_assignee_and_escalation_notifies_the_unit_above(
+    order_in, db, team, units, login
+):
+    from server.notifications.models import Notification
+
+    upper = login("community_admin", "A")
+    clock.freeze(START)
+    order_in("dispatched")
+    clock.freeze(START + dt.timedelta(hours=2, minutes=1))
+    scan_overdue()
+    kinds = {
+        (n.user_id, n.kind)
+        for n in db.session.query(Notification).filter(Notification.kind.like("work_order_%"))
+    }
+    assert (team["worker_a1"].user_id, "work_order_overdue") in kinds
+    assert (upper.user_id, "work_order_escalated") in kinds or (
+        team["admin_a"].user_id,
+        "work_order_escalated",
+    ) in kinds
+
+
+def test_resolve_clock_after_accept_and_late_flags(order_in, act, team, db, upload):
+    clock.freeze(START)
+    order_id, _ = order_in("dispatched")
+    clock.freeze(START + dt.timedelta(hours=3))  # accepted late
+    act(team["worker_a1"], order_id, "accept")
+    order = db.session.get(WorkOrder, order_id)
+    assert order.accepted_late
+    clock.freeze(START + dt.timedelta(hours=19))  # 79 % of the 24 h resolve window
+    assert scan_overdue() == 1
+    db.session.expire_all()
+    assert db.session.get(WorkOrder, order_id).resolve_warn == 1
+
+
+def test_returning_or_reassigning_does_not_reset_the_clock(order_in, act, team, db, login):
+    clock.freeze(START)
+    order_id, _ = order_in("dispatched")
+    due = db.session.get(WorkOrder, order_id).accept_due_at
+    clock.freeze(START + dt.timedelta(minutes=100))
+    act(team["worker_a1"], order_id, "return", note="不是本网格")
+    other = login("grid_worker", "A2")
+    act(team["admin_a"], order_id, "dispatch", assignee_id=other.user_id)
+    db.session.expire_all()
+    order = db.session.get(WorkOrder, order_id)
+    assert order.accept_due_at == due
+    assert scan_overdue() == 1  # still yellow: the clock ran on
+    reassign = _events(db, order_id, "dispatch")[-1]
+    assert reassign.to_state == "dispatched"
+
+
+def test_paused_while_on_hold_and_auto_resumes(order_in, act, team, db):
+    clock.freeze(START)
+    order_id, _ = order_in("in_progress")
+    act(team["worker_a1"], order_id, "hold", note="等待供电公司", hold_until=soon(2))
+    clock.freeze(START + dt.timedelta(hours=23))  # would be yellow if it were running
+    assert scan_overdue() == 0
+    clock.freeze(START + dt.timedelta(days=2, minutes=1))
+    scan_overdue()
+    db.session.expire_all()
+    order = db.session.get(WorkOrder, order_id)
+    assert order.state == "in_progress"
+    assert order.resolve_due_at > START + dt.timedelta(days=2)
+    assert len(_events(db, order_id, "auto_resume")) == 1
+
+
+def test_two_scans_at_once_warn_once(app, order_in, db):
+    clock.freeze(START)
+    ids = [order_in("dispatched")[0] for _ in range(3)]
+    clock.freeze(START + dt.timedelta(minutes=125))
+    results, errors = [], []
+
+    def run():
+        try:
+            with app.app_context():
+                results.append(scan_overdue())
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(results) == 3
+    for order_id in ids:
+        assert len(_events(db, order_id, "overdue")) == 1
+        assert len(_events(db, order_id, "escalate")) == 1

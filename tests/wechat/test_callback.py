@@ -1,0 +1,245 @@
+"""/wechat/callback, playing WeChat's side with wechatpy's own WeChatCrypto."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+
+import pytest
+from wechatpy.crypto import WeChatCrypto
+
+from server.reports.models import Report, WeChatInbound
+from server.reports.wechat_channel import process_inbox
+from server.uploads.models import Upload
+from tests.factories import jpeg_bytes
+
+TOKEN = "sandbox-token"
+AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+URL = "/wechat/callback"
+
+
+def _sign(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()  # noqa: S324 - WeChat's
+
+
+def _query(token=TOKEN, **extra) -> dict:
+    ts, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    return {"timestamp": ts, "nonce": nonce, "signature": _sign(token, ts, nonce), **extra}
+
+
+def _xml(message: dict) -> str:
+    from server.wechat.sandbox.events import to_xml
+
+    return to_xml(message)
+
+
+def post_plain(client, message, as_json: bool = False, token: str = TOKEN):
+    """POST a message in plain mode (message: dict, or XML text)."""
+    if isinstance(message, dict):
+        body = json.dumps(message) if as_json else _xml(message)
+    else:
+        body = message
+    return client.post(URL, query_string=_query(token), data=body.encode())
+
+
+def post_aes(client, message: dict, appid: str, as_json: bool = False, key: str = AES_KEY):
+    crypto = WeChatCrypto(TOKEN, key, appid)
+    ts, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    inner = json.dumps(message) if as_json else _xml(message)
+    envelope = crypto.encrypt_message(inner, nonce, ts)
+    import xmltodict
+
+    parsed = xmltodict.parse(envelope)["xml"]
+    encrypt, msg_signature = parsed["Encrypt"], parsed["MsgSignature"]
+    if as_json:
+        body = json.dumps({"ToUserName": "gh_test", "Encrypt": encrypt})
+    else:
+        body = (
+            "<xml><ToUserName><![CDATA[gh_test]]></ToUserName>"
+            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        )
+    query = {
+        "timestamp": ts,
+        "nonce": nonce,
+        "signature": _sign(TOKEN, ts, nonce),
+        "encrypt_type": "aes",
+        "msg_signature": msg_signature,
+    }
+    return client.post(URL, query_string=query, data=body.encode())
+
+
+def text(openid: str, content: str, msg_id: str | None = None) -> dict:
+    return {
+        "ToUserName": "gh_test",
+        "FromUserName": openid,
+        "CreateTime": int(time.time()),
+        "MsgType": "text",
+        "Content": content,
+        "MsgId": msg_id or str(uuid.uuid4().int)[:18],
+    }
+
+
+@pytest.fixture
+def aes(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WECHAT_ENCODING_AES_KEY", AES_KEY)
+    return app.config["WECHAT_APPID"]
+
+
+@pytest.fixture
+def wx_user(sandbox):
+    openid = f"o_wx_{uuid.uuid4().hex[:8]}"
+    sandbox.add_user(openid)
+    return openid
+
+
+def test_get_verification(client):
+    ok = client.get(URL, query_string={**_query(), "echostr": "4375120948345356249"})
+    assert ok.status_code == 200 and ok.get_data(as_text=True) == "4375120948345356249"
+    bad = client.get(URL, query_string={**_query(token="wrong"), "echostr": "1"})
+    assert bad.status_code == 403
+
+
+def test_plain_text_becomes_a_draft_report_with_a_reply(client, wx_user, sandbox, db):
+    response = post_plain(client, text(wx_user, "小区门口垃圾堆了三天"))
+    assert response.status_code == 200 and response.get_data(as_text=True) == "success"
+    assert db.session.query(Report).count() == 0  # answered first, the job does the work
+    assert process_inbox() == 1
+    draft = db.session.query(Report).one()
+    assert draft.status == "draft" and draft.channel == "wechat"
+    assert draft.description == "小区门口垃圾堆了三天"
+    sent = sandbox.messages()
+    kinds = [m["body"]["msgtype"] for m in sent if m["body"]["touser"] == wx_user]
+    assert kinds == ["text", "miniprogrampage"]
+    assert draft.report_no in sent[0]["body"]["text"]["content"]
+    card = next(m for m in sent if m["body"]["msgtype"] == "miniprogrampage")["body"]
+    assert card["miniprogrampage"]["pagepath"] == f"pages/report/detail?id={draft.id}"
+
+
+def test_aes_xml_and_aes_json(client, aes, wx_user, db):
+    assert post_aes(client, text(wx_user, "路灯坏了"), aes).status_code == 200
+    assert post_aes(client, text(wx_user, "在3号楼旁"), aes, as_json=True).status_code == 200
+    assert process_inbox() == 2
+    draft = db.session.query(Report).one()  # both within the window: one draft
+    assert draft.description == "路灯坏了\n在3号楼旁"
+
+
+def test_text_image_location_in_any_order_make_one_draft(client, wx_user, sandbox, db, units):
+    media_id = sandbox.upload_media(jpeg_bytes())
+    base = {"ToUserName": "gh_test", "FromUserName": wx_user, "CreateTime": int(time.time())}
+    location = {
+        **base,
+        "MsgType": "location",
+        "Location_X": "34.730",
+        "Location_Y": "113.625",
+        "Scale": "15",
+        "Label": "淮河路与兴华街交叉口",
+        "MsgId": "900001",
+    }
+    image = {
+        **base,
+        "MsgType": "image",
+        "PicUrl": "http://x/y.jpg",
+        "MediaId": media_id,
+        "MsgId": "900002",
+    }
+    for message in (location, image, text(wx_user, "私拉电线很危险", "900003")):
+        assert post_plain(client, message).status_code == 200
+    assert process_inbox() == 3
+    draft = db.session.query(Report).one()
+    assert (draft.lat, draft.lng, draft.address) == (34.73, 113.625, "淮河路与兴华街交叉口")
+    photo = db.session.query(Upload).one()
+    assert (photo.ref_type, photo.ref_id, photo.source) == ("report", draft.id, "wechat")
+
+
+def test_wrong_signature_wrong_appid_and_malformed_are_refused(client, aes, wx_user, db):
+    assert post_plain(client, text(wx_user, "x"), token="not-our-token").status_code == 403
+    no_sig = client.post(URL, data=_xml(text(wx_user, "x")).encode())
+    assert no_sig.status_code == 403
+    assert post_aes(client, text(wx_user, "x"), "wx_not_our_app").status_code == 403
+    other_key = "A" * 43
+    assert post_aes(client, text(wx_user, "x"), aes, key=other_key).status_code in (400, 403)
+    for body in ("<xml><unclosed>", "{not json", "", "[1,2]", "<xml></xml>"):
+        response = post_plain(client, body)
+        assert response.status_code == 400, body
+    bad_encrypt = client.post(
+        URL,
+        query_string=_query(encrypt_type="aes", msg_signature="0" * 40),
+        data=b"<xml><Encrypt>%%%</Encrypt></xml>",
+    )
+    assert bad_encrypt.status_code == 403
+    assert db.session.query(WeChatInbound).count() == 0
+    assert db.session.query(Report).count() == 0
+
+
+def test_replayed_msgid_makes_one_report(client, wx_user, db, redis):
+    message = text(wx_user, "占道经营", "12345678901234567")
+    for _ in range(3):
+        assert post_plain(client, message).status_code == 200
+    redis.flushdb()  # even when the fast dedupe is gone, the stored MsgId still holds
+    assert post_plain(client, message).status_code == 200
+    assert db.session.query(WeChatInbound).count() == 1
+    process_inbox()
+    process_inbox()
+    assert db.session.query(Report).count() == 1
+    assert db.session.query(Report).one().description == "占道经营"
+
+
+def test_unknown_message_type_gets_a_helpful_reply(client, wx_user, sandbox, db):
+    voice = {
+        "ToUserName": "gh_test",
+        "FromUserName": wx_user,
+        "CreateTime": int(time.time()),
+        "MsgType": "voice",
+        "MediaId": "m1",
+        "Format": "amr",
+        "MsgId": "777",
+    }
+    assert post_plain(client, voice, as_json=True).status_code == 200
+    process_inbox()
+    replies = [m["body"] for m in sandbox.messages() if m["body"]["touser"] == wx_user]
+    assert len(replies) == 1 and "文字描述" in replies[0]["text"]["content"]
+    assert db.session.query(Report).count() == 0
+
+
+def test_draft_is_completed_and_filed_in_the_mini_program(client, wx_user, db, login, units):
+    from tests.factories import make_categories
+
+    cats = make_categories(units["S1"])
+    post_plain(client, text(wx_user, "消防通道被占"))
+    process_inbox()
+    draft = db.session.query(Report).one()
+    auth = login("resident", openid=wx_user)
+    assert client.get(f"/api/v1/reports/{draft.id}", headers=auth).get_json()["status"] == "draft"
+    other = login("resident")
+    assert client.get(f"/api/v1/reports/{draft.id}", headers=other).status_code == 404
+    response = client.post(
+        f"/api/v1/reports/{draft.id}/submit",
+        json={"category_id": cats["fire_hazard"].id, "lat": 34.73, "lng": 113.635},
+        headers=auth,
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "received" and body["description"] == "消防通道被占"
+    again = client.post(
+        f"/api/v1/reports/{draft.id}/submit",
+        json={"category_id": cats["fire_hazard"].id},
+        headers=auth,
+    )
+    assert (again.status_code, again.get_json()["code"]) == (409, "report.not_draft")
+
+
+def test_media_check_event_for_unknown_trace_is_harmless(client):
+    event = {
+        "ToUserName": "gh_test",
+        "FromUserName": "o_x",
+        "CreateTime": int(time.time()),
+        "MsgType": "event",
+        "Event": "wxa_media_check",
+        "trace_id": "nope",
+        "version": 2,
+        "result": {"suggest": "risky", "label": 20002},
+    }
+    assert post_plain(client, event).status_code == 200
+    assert post_plain(client, event, as_json=True).status_code == 200
