@@ -1,0 +1,1 @@
+"""Activities (活动): enrolment with a waitlist, QR attendance, service hours, certificates."""

@@ -1,0 +1,287 @@
+"""Attendance: QR sign-in and sign-out on site, automatic sign-out, staff confirmation.
+
+Rules (shown to staff in the admin docs):
+- The scan window opens `ACTIVITY_SIGNIN_EARLY_MINUTES` (30) before the start and closes at
+  the end. The first scan signs in, a later one (at least `ACTIVITY_MIN_STAY_MINUTES`, 10,
+  after signing in) signs out.
+- Credited time = min(sign-out, end) − max(sign-in, start), never more than the activity's
+  service hours (or its scheduled duration when none are set).
+- Whoever is still signed in at the end is signed out automatically at the end time (by the
+  scheduler, or by their own late scan), credited by the same rule.
+- Points (the activity's own, else the post's duty points, else the `activity_attendance`
+  rule) go through the ledger once per person and activity, and only when time is credited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from server.activities import effects
+from server.activities.models import Activity, Enrolment
+from server.activities.services import ActivityNotFound, get_for_staff
+from server.auth.guards import Scope
+from server.auth.models import User
+from server.clock import isoformat, utcnow
+from server.errors import Conflict, DomainError
+from server.extensions import db
+from server.geo import distance_m
+from server.stations.scenes import parse_scene, verify_scene
+
+MAX_ACCURACY_ALLOWANCE_M = 100
+
+
+def _setting(name: str, default: int) -> int:
+    return int(current_app.config.get(name, default))
+
+
+def credited_minutes(activity: Activity, signed_in_at: dt.datetime, out_at: dt.datetime) -> int:
+    """Minutes within the scheduled time, capped at the activity's service hours."""
+    start = max(signed_in_at, activity.starts_at)
+    end = min(out_at, activity.ends_at)
+    minutes = max(0, int((end - start).total_seconds() // 60))
+    return min(minutes, activity.cap_minutes)
+
+
+def points_for(activity: Activity) -> tuple[int, str | None]:
+    """(points, rule code): the activity's own, else its post's duty points, else the rule."""
+    if activity.points is not None:
+        return activity.points, None
+    if activity.post_id is not None:
+        from server.posts.models import Post
+
+        post = db.session.get(Post, activity.post_id)
+        if post is not None:
+            return post.duty_points, effects.POST_DUTY_RULE
+    return (
+        effects.rule_default(activity.org_unit_id, effects.ATTENDANCE_RULE),
+        effects.ATTENDANCE_RULE,
+    )
+
+
+def _complete(activity: Activity, enrolment: Enrolment, out_at: dt.datetime, method: str) -> bool:
+    """Sign out once (a conditional UPDATE), record the hours and award the points."""
+    minutes = credited_minutes(activity, enrolment.signed_in_at, out_at)
+    result = db.session.execute(
+        update(Enrolment)
+        .where(
+            Enrolment.id == enrolment.id,
+            Enrolment.signed_in_at.is_not(None),
+            Enrolment.signed_out_at.is_(None),
+        )
+        .values(signed_out_at=out_at, service_minutes=minutes, sign_out_method=method)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    awarded = 0
+    if minutes > 0:
+        points, rule = points_for(activity)
+        entry = effects.award(
+            enrolment.user_id,
+            points,
+            reason=f"参加活动「{activity.title}」",
+            source_type="activity",
+            source_id=activity.id,
+            org_unit_id=activity.org_unit_id,
+            rule=rule,
+        )
+        awarded = points if entry is not None else 0
+    db.session.execute(
+        update(Enrolment)
+        .where(Enrolment.id == enrolment.id)
+        .values(points_awarded=awarded)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def _result(action: str, activity: Activity, enrolment: Enrolment) -> dict[str, Any]:
+    db.session.refresh(enrolment)
+    minutes = enrolment.service_minutes
+    return {
+        "action": action,
+        "activity": {"id": activity.id, "title": activity.title, "ends_at": activity.ends_at},
+        "enrolment_id": enrolment.id,
+        "signed_in_at": enrolment.signed_in_at,
+        "signed_out_at": enrolment.signed_out_at,
+        "sign_out_method": enrolment.sign_out_method,
+        "service_minutes": minutes,
+        "service_hours": None if minutes is None else round(minutes / 60, 2),
+        "points_awarded": enrolment.points_awarded,
+    }
+
+
+def _activity_from_scene(scene: str) -> Activity:
+    kind, object_id, _ = parse_scene(scene)
+    if kind != "a":
+        raise DomainError(
+            "attendance.not_activity_code",
+            "这是驿站的二维码，活动签到请扫描活动现场的签到码",
+            400,
+        )
+    activity = db.session.get(Activity, object_id)
+    if activity is None or activity.status == "draft":
+        raise ActivityNotFound()
+    if not verify_scene(scene, activity.qr_secret):
+        raise DomainError(
+            "attendance.code_expired",
+            "签到码已失效，请扫描现场最新张贴的签到码或联系工作人员",
+            400,
+        )
+    return activity
+
+
+def _check_location(activity: Activity, lat: float, lng: float, accuracy: float | None) -> None:
+    distance = distance_m(lat, lng, activity.lat, activity.lng)
+    allowance = min(max(accuracy or 0.0, 0.0), MAX_ACCURACY_ALLOWANCE_M)
+    if distance - allowance > activity.radius_m:
+        raise DomainError(
+            "attendance.out_of_range",
+            f"您距离活动地点约 {round(distance)} 米，请到{activity.place}现场后再扫码",
+            400,
+            {"distance_m": round(distance), "radius_m": activity.radius_m},
+        )
+
+
+def scan(user: User, scene: str, lat: float, lng: float, accuracy: float | None) -> dict[str, Any]:
+    """Sign in with the first scan on site, sign out with the next."""
+    activity = _activity_from_scene(scene)
+    now = utcnow()
+    if activity.status == "cancelled":
+        raise Conflict("activity.cancelled", "该活动已取消，无需签到")
+    enrolment = db.session.execute(
+        select(Enrolment).where(Enrolment.activity_id == activity.id, Enrolment.user_id == user.id)
+    ).scalar_one_or_none()
+    if enrolment is None or enrolment.status == "cancelled":
+        raise DomainError(
+            "attendance.not_enrolled", "您没有报名该活动，请先报名或联系现场工作人员", 403
+        )
+    if enrolment.status == "waitlisted":
+        raise DomainError(
+            "attendance.waitlisted", "您还在候补名单中，尚未获得名额，请联系现场工作人员", 403
+        )
+    if enrolment.signed_out_at is not None:
+        raise Conflict("attendance.already_signed_out", "您已签退，本次活动的时长和积分已记录")
+    if now >= activity.ends_at:
+        if enrolment.signed_in_at is None:
+            raise Conflict("attendance.closed", "活动已结束，签到已关闭")
+        # A late scan does what the automatic sign-out would: out at the end.
+        _complete(activity, enrolment, activity.ends_at, "auto")
+        db.session.commit()
+        return _result("signed_out", activity, enrolment)
+    opens_at = activity.starts_at - dt.timedelta(
+        minutes=_setting("ACTIVITY_SIGNIN_EARLY_MINUTES", 30)
+    )
+    if now < opens_at:
+        raise DomainError(
+            "attendance.too_early",
+            f"签到将于 {isoformat(opens_at)[11:16]} 开始，请到时再扫码",
+            400,
+            {"opens_at": isoformat(opens_at)},
+        )
+    _check_location(activity, lat, lng, accuracy)
+    if enrolment.signed_in_at is None:
+        result = db.session.execute(
+            update(Enrolment)
+            .where(
+                Enrolment.id == enrolment.id,
+                Enrolment.status == "enrolled",
+                Enrolment.signed_in_at.is_(None),
+            )
+            .values(signed_in_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        if result.rowcount == 1:
+            return _result("signed_in", activity, enrolment)
+        db.session.refresh(enrolment)  # a concurrent scan signed in first
+    min_stay = dt.timedelta(minutes=_setting("ACTIVITY_MIN_STAY_MINUTES", 10))
+    if now - enrolment.signed_in_at < min_stay:
+        raise Conflict(
+            "attendance.already_signed_in",
+            "您已签到成功；活动结束离开时再扫码签退",
+            details={"signed_in_at": isoformat(enrolment.signed_in_at)},
+        )
+    if not _complete(activity, enrolment, now, "scan"):
+        db.session.rollback()
+        raise Conflict("attendance.already_signed_out", "您已签退，本次活动的时长和积分已记录")
+    db.session.commit()
+    return _result("signed_out", activity, enrolment)
+
+
+def auto_sign_out_due(now: dt.datetime | None = None) -> int:
+    """Sign out, at the end time, everyone still signed in to an activity that has ended."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(Enrolment.id, Enrolment.activity_id)
+        .join(Activity, Activity.id == Enrolment.activity_id)
+        .where(
+            Activity.ends_at <= now,
+            Enrolment.signed_in_at.is_not(None),
+            Enrolment.signed_out_at.is_(None),
+        )
+        .order_by(Enrolment.id)
+        .limit(500)
+    ).all()
+    done = 0
+    for enrolment_id, activity_id in rows:
+        activity = db.session.get(Activity, activity_id)
+        enrolment = db.session.get(Enrolment, enrolment_id)
+        if _complete(activity, enrolment, activity.ends_at, "auto"):
+            done += 1
+        db.session.commit()
+    return done
+
+
+def confirm(scope: Scope, activity_id: int, enrolment_ids: list[int]) -> list[dict[str, Any]]:
+    """Staff confirm attendance from the list: signed in at the start, out at the end."""
+    activity = get_for_staff(scope, activity_id)
+    if activity.status not in ("published", "finished"):
+        raise Conflict("attendance.activity_not_open", "活动未发布或已取消，不能确认出勤")
+    if utcnow() < activity.starts_at:
+        raise Conflict("attendance.not_started", "活动开始后才能确认出勤")
+    enrolments = db.session.execute(
+        select(Enrolment).where(
+            Enrolment.activity_id == activity.id, Enrolment.id.in_(enrolment_ids)
+        )
+    ).scalars()
+    found = {enrolment.id: enrolment for enrolment in enrolments}
+    results = []
+    for enrolment_id in enrolment_ids:
+        enrolment = found.get(enrolment_id)
+        if enrolment is None or enrolment.status != "enrolled":
+            results.append({"enrolment_id": enrolment_id, "outcome": "not_enrolled"})
+            continue
+        db.session.execute(
+            update(Enrolment)
+            .where(Enrolment.id == enrolment.id, Enrolment.signed_in_at.is_(None))
+            .values(signed_in_at=activity.starts_at)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(enrolment)
+        out_at = min(utcnow(), activity.ends_at)
+        if _complete(activity, enrolment, out_at, "staff"):
+            db.session.execute(
+                update(Enrolment)
+                .where(Enrolment.id == enrolment.id)
+                .values(confirmed_by_id=scope.user.id)
+                .execution_options(synchronize_session=False)
+            )
+            outcome = "confirmed"
+        else:
+            outcome = "already_signed_out"
+        db.session.commit()
+        db.session.refresh(enrolment)
+        results.append(
+            {
+                "enrolment_id": enrolment_id,
+                "outcome": outcome,
+                "service_minutes": enrolment.service_minutes,
+                "points_awarded": enrolment.points_awarded,
+            }
+        )
+    return results

@@ -1,0 +1,233 @@
+"""Schemas of activities, enrolments, attendance and service hours."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import Schema, fields, validate
+
+from server.activities.models import AUDIENCES, ENROLMENT_STATUSES, KINDS, STATUSES
+from server.clock import SHANGHAI
+from server.http import LocalDateTime, PageQuerySchema
+
+
+class InDateTime(LocalDateTime):
+    """ISO 8601 in; with an offset it is converted, without one it means Shanghai time."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=SHANGHAI)
+        return parsed.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+KIND_DOC = ", ".join(f"{code} {name}" for code, name in KINDS.items())
+
+
+class ActivityWriteSchema(Schema):
+    org_unit_id = fields.Integer(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=2, max=64))
+    kind = fields.String(validate=validate.OneOf(KINDS), metadata={"description": KIND_DOC})
+    description = fields.String(validate=validate.Length(max=5000))
+    place = fields.String(required=True, validate=validate.Length(min=2, max=128))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    radius_m = fields.Integer(validate=validate.Range(min=30, max=5000))
+    starts_at = InDateTime(required=True)
+    ends_at = InDateTime(required=True)
+    signup_deadline = InDateTime(allow_none=True)
+    capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=100_000))
+    points = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=1000))
+    service_hours = fields.Float(allow_none=True, validate=validate.Range(min=0, max=24))
+    audience = fields.String(validate=validate.OneOf(AUDIENCES))
+    cover_url = fields.String(allow_none=True, validate=validate.Length(max=512))
+    cover_upload_id = fields.Integer(allow_none=True)
+    post_id = fields.Integer(allow_none=True)
+
+
+class ActivityUpdateSchema(ActivityWriteSchema):
+    """Every field optional (send what changes); the unit of an activity does not change."""
+
+    class Meta:
+        exclude = ("org_unit_id",)
+
+
+class CancelSchema(Schema):
+    reason = fields.String(validate=validate.Length(max=200), load_default=None)
+
+
+class ActivityQuerySchema(PageQuerySchema):
+    community_id = fields.Integer()
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    lat = fields.Float(validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(validate=validate.Range(min=-180, max=180))
+    radius_m = fields.Integer(validate=validate.Range(min=100, max=50_000))
+    when = fields.String(validate=validate.OneOf(("upcoming", "past", "all")))
+
+
+class AdminActivityQuerySchema(PageQuerySchema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    org_unit_id = fields.Integer()
+
+
+class EnrolmentSchema(Schema):
+    id = fields.Integer()
+    activity_id = fields.Integer()
+    status = fields.String(metadata={"description": ", ".join(ENROLMENT_STATUSES)})
+    seq = fields.Integer()
+    waitlist_position = fields.Integer(allow_none=True)
+    enrolled_at = LocalDateTime(allow_none=True)
+    promoted_at = LocalDateTime(allow_none=True)
+    cancelled_at = LocalDateTime(allow_none=True)
+    signed_in_at = LocalDateTime(allow_none=True)
+    signed_out_at = LocalDateTime(allow_none=True)
+    sign_out_method = fields.String(allow_none=True)
+    service_minutes = fields.Integer(allow_none=True)
+    points_awarded = fields.Integer(allow_none=True)
+
+
+class ActivitySchema(Schema):
+    id = fields.Integer()
+    org_unit_id = fields.Integer()
+    org_unit_name = fields.Function(lambda a: a.org_unit.name)
+    post_id = fields.Integer(allow_none=True)
+    title = fields.String()
+    kind = fields.String()
+    kind_name = fields.String()
+    place = fields.String()
+    lat = fields.Float()
+    lng = fields.Float()
+    radius_m = fields.Integer()
+    starts_at = LocalDateTime()
+    ends_at = LocalDateTime()
+    signup_deadline = LocalDateTime(attribute="effective_deadline")
+    capacity = fields.Integer()
+    enrolled_count = fields.Integer()
+    waitlist_count = fields.Integer()
+    points = fields.Integer(allow_none=True)
+    service_hours = fields.Float(allow_none=True)
+    audience = fields.String()
+    cover_url = fields.String(allow_none=True)
+    status = fields.String()
+    distance_m = fields.Integer(allow_none=True, dump_only=True)
+
+
+class ActivityDetailSchema(ActivitySchema):
+    description = fields.String()
+    cancel_reason = fields.String(allow_none=True)
+    my_enrolment = fields.Nested(EnrolmentSchema, allow_none=True)
+
+
+class AdminActivitySchema(ActivityDetailSchema):
+    qr_scene = fields.String()
+    created_by_id = fields.Integer(allow_none=True)
+    published_at = LocalDateTime(allow_none=True)
+    cancelled_at = LocalDateTime(allow_none=True)
+    created_at = LocalDateTime()
+
+
+class AdminEnrolmentSchema(EnrolmentSchema):
+    user_id = fields.Integer()
+    display_name = fields.String(allow_none=True)
+    citizen_role = fields.String()
+    platform = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+
+
+class EnrolmentQuerySchema(PageQuerySchema):
+    status = fields.String(validate=validate.OneOf(ENROLMENT_STATUSES))
+
+
+class AttendanceScanSchema(Schema):
+    scene = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    accuracy = fields.Float(load_default=None, validate=validate.Range(min=0))
+
+
+class AttendanceActivitySchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    ends_at = LocalDateTime()
+
+
+class AttendanceResultSchema(Schema):
+    action = fields.String(metadata={"description": "signed_in | signed_out"})
+    activity = fields.Nested(AttendanceActivitySchema)
+    enrolment_id = fields.Integer()
+    signed_in_at = LocalDateTime(allow_none=True)
+    signed_out_at = LocalDateTime(allow_none=True)
+    sign_out_method = fields.String(allow_none=True)
+    service_minutes = fields.Integer(allow_none=True)
+    service_hours = fields.Float(allow_none=True)
+    points_awarded = fields.Integer(allow_none=True)
+
+
+class ConfirmSchema(Schema):
+    enrolment_ids = fields.List(
+        fields.Integer(), required=True, validate=validate.Length(min=1, max=500)
+    )
+
+
+class ConfirmResultSchema(Schema):
+    enrolment_id = fields.Integer()
+    outcome = fields.String(
+        metadata={"description": "confirmed | already_signed_out | not_enrolled"}
+    )
+    service_minutes = fields.Integer(allow_none=True)
+    points_awarded = fields.Integer(allow_none=True)
+
+
+class ConfirmResultsSchema(Schema):
+    items = fields.List(fields.Nested(ConfirmResultSchema))
+
+
+class HoursRowSchema(Schema):
+    activity_id = fields.Integer()
+    title = fields.String()
+    kind = fields.String()
+    kind_name = fields.String()
+    place = fields.String()
+    starts_at = LocalDateTime()
+    signed_in_at = LocalDateTime(allow_none=True)
+    signed_out_at = LocalDateTime(allow_none=True)
+    sign_out_method = fields.String(allow_none=True)
+    service_minutes = fields.Integer()
+    service_hours = fields.Float()
+    points_awarded = fields.Integer(allow_none=True)
+
+
+class HoursYearSchema(Schema):
+    year = fields.Integer()
+    minutes = fields.Integer()
+    hours = fields.Float()
+    activity_count = fields.Integer()
+
+
+class ServiceHoursSchema(Schema):
+    total_minutes = fields.Integer()
+    total_hours = fields.Float()
+    activity_count = fields.Integer()
+    years = fields.List(fields.Nested(HoursYearSchema))
+    items = fields.List(fields.Nested(HoursRowSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class CertificateQuerySchema(Schema):
+    date_from = fields.Date(data_key="from", load_default=None)
+    date_to = fields.Date(data_key="to", load_default=None)
+
+
+class CertificateSchema(Schema):
+    code = fields.String()
+    holder_name = fields.String()
+    period_from = fields.Date()
+    period_to = fields.Date()
+    total_minutes = fields.Integer()
+    total_hours = fields.Function(lambda c: round(c.total_minutes / 60, 2))
+    activity_count = fields.Integer()
+    issued_at = LocalDateTime()
+    valid = fields.Constant(True)

@@ -1,0 +1,273 @@
+"""QR attendance: sign-in/out with location and time windows, automatic sign-out, points once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from server import clock
+from server.activities import tasks
+from server.activities.models import Enrolment
+from server.points.models import LedgerEntry
+from server.stations.scenes import make_scene
+from tests.activities.helpers import END, START, make_activity, run_threads, scan
+
+BEFORE = START - dt.timedelta(days=1)
+
+
+def enrolled(client, login, activity, role="rider"):
+    auth = login(role)
+    response = client.post(f"/api/v1/activities/{activity.id}/enrolments", headers=auth)
+    assert response.get_json()["status"] == "enrolled"
+    return auth
+
+
+def ledger(db, user_id):
+    return db.session.execute(
+        select(
+            LedgerEntry.delta, LedgerEntry.source_type, LedgerEntry.source_id, LedgerEntry.rule
+        ).where(LedgerEntry.user_id == user_id)
+    ).all()
+
+
+def test_sign_in_then_out_credits_hours_and_points_once(client, db, units, login):
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=30)
+    rider = enrolled(client, login, activity)
+
+    clock.freeze(START - dt.timedelta(minutes=10))
+    response = scan(client, rider, activity)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["action"] == "signed_in"
+    assert body["service_minutes"] is None
+
+    clock.freeze(START + dt.timedelta(minutes=95))
+    body = scan(client, rider, activity).get_json()
+    assert body["action"] == "signed_out"
+    assert body["sign_out_method"] == "scan"
+    # Counted from the start (not the early sign-in) to the sign-out.
+    assert body["service_minutes"] == 95
+    assert body["points_awarded"] == 30
+    assert ledger(db, rider.user_id) == [(30, "activity", str(activity.id), None)]
+
+    again = scan(client, rider, activity)
+    assert (again.status_code, again.get_json()["code"]) == (
+        409,
+        "attendance.already_signed_out",
+    )
+    hours = client.get("/api/v1/me/service-hours", headers=rider).get_json()
+    assert hours["total_minutes"] == 95
+    assert hours["years"] == [{"year": 2026, "minutes": 95, "hours": 1.58, "activity_count": 1}]
+    assert hours["items"][0]["title"] == activity.title
+    assert ledger(db, rider.user_id) == [(30, "activity", str(activity.id), None)]
+
+
+def test_hours_are_capped_by_the_activity_service_hours(client, db, units, login):
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], service_hours=1.5)
+    rider = enrolled(client, login, activity)
+    clock.freeze(START)
+    scan(client, rider, activity)
+    clock.freeze(END - dt.timedelta(minutes=1))
+    body = scan(client, rider, activity).get_json()
+    assert body["service_minutes"] == 90
+    # No own points: the `activity_attendance` earning rule decides (20 by default).
+    assert body["points_awarded"] == 20
+    assert ledger(db, rider.user_id)[0][3] == "activity_attendance"
+
+
+def test_too_soon_to_sign_out(client, units, login):
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"])
+    rider = enrolled(client, login, activity)
+    clock.freeze(START)
+    scan(client, rider, activity)
+    clock.freeze(START + dt.timedelta(minutes=3))
+    response = scan(client, rider, activity)
+    assert (response.status_code, response.get_json()["code"]) == (
+        409,
+        "attendance.already_signed_in",
+    )
+
+
+def test_location_and_time_windows(client, units, login):
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], radius_m=200)
+    rider = enrolled(client, login, activity)
+
+    clock.freeze(START - dt.timedelta(minutes=31))
+    response = scan(client, rider, activity)
+    assert (response.status_code, response.get_json()["code"]) == (400, "attendance.too_early")
+    assert "opens_at" in response.get_json()["details"]
+
+    clock.freeze(START - dt.timedelta(minutes=29))
+    far = scan(client, rider, activity, lat=activity.lat + 0.01)  # ~1.1 km north
+    assert (far.status_code, far.get_json()["code"]) == (400, "attendance.out_of_range")
+    assert 1000 < far.get_json()["details"]["distance_m"] < 1200
+    # 250 m away with a 60 m accuracy: within 200 m + the accuracy allowance.
+    near = scan(client, rider, activity, lat=activity.lat + 0.00225, accuracy=60)
+    assert near.status_code == 200
+    assert near.get_json()["action"] == "signed_in"
+
+    late = enrolled(client, login, activity)
+    clock.freeze(END + dt.timedelta(minutes=1))
+    response = scan(client, late, activity)
+    assert (response.status_code, response.get_json()["code"]) == (409, "attendance.closed")
+
+
+def test_refusals_for_codes_and_people(client, units, login):
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], capacity=1)
+    first = enrolled(client, login, activity)
+    waiting = login("rider")
+    client.post(f"/api/v1/activities/{activity.id}/enrolments", headers=waiting)
+    stranger = login("rider")
+    clock.freeze(START)
+
+    def code(response):
+        return response.status_code, response.get_json()["code"]
+
+    assert code(scan(client, stranger, activity)) == (403, "attendance.not_enrolled")
+    assert code(scan(client, waiting, activity)) == (403, "attendance.waitlisted")
+    assert code(scan(client, first, activity, scene="garbage")) == (400, "scene.invalid")
+    station_code = make_scene("s", activity.id, activity.qr_secret)
+    assert code(scan(client, first, activity, scene=station_code)) == (
+        400,
+        "attendance.not_activity_code",
+    )
+    old_scene = make_scene("a", activity.id, activity.qr_secret)
+    staff = login("community_admin", "A")
+    rotated = client.post(
+        f"/api/v1/admin/activities/{activity.id}/qr-secret/rotate", headers=staff
+    ).get_json()
+    assert rotated["qr_scene"] != old_scene
+    assert code(scan(client, first, activity, scene=old_scene)) == (
+        400,
+        "attendance.code_expired",
+    )
+    # URL-encoded, as options.scene arrives in the page.
+    encoded = rotated["qr_scene"].replace(".", "%2E")
+    assert scan(client, first, activity, scene=encoded).status_code == 200
+
+
+def test_concurrent_duplicate_scans_sign_in_once_and_award_once(app, client, db, units, login):
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=25)
+    rider = enrolled(client, login, activity)
+
+    clock.freeze(START)
+    results = run_threads(app, [lambda c: scan(c, rider, activity) for _ in range(8)])
+    outcomes = sorted(r.get_json().get("action") or r.get_json()["code"] for r in results)
+    assert outcomes == ["attendance.already_signed_in"] * 7 + ["signed_in"]
+
+    clock.freeze(START + dt.timedelta(minutes=60))
+    results = run_threads(app, [lambda c: scan(c, rider, activity) for _ in range(8)])
+    outcomes = sorted(r.get_json().get("action") or r.get_json()["code"] for r in results)
+    assert outcomes == ["attendance.already_signed_out"] * 7 + ["signed_out"]
+    db.session.expire_all()
+    assert ledger(db, rider.user_id) == [(25, "activity", str(activity.id), None)]
+    stored = db.session.execute(
+        select(Enrolment).where(Enrolment.user_id == rider.user_id)
+    ).scalar_one()
+    assert (stored.service_minutes, stored.points_awarded) == (60, 25)
+
+
+def test_automatic_sign_out_at_the_end(app, client, db, units, login):
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=10)
+    forgetful = enrolled(client, login, activity)
+    absent = enrolled(client, login, activity)
+    clock.freeze(START + dt.timedelta(minutes=30))
+    scan(client, forgetful, activity)
+
+    clock.freeze(END - dt.timedelta(minutes=5))
+    assert tasks.auto_sign_out() == 0  # not over yet
+
+    clock.freeze(END + dt.timedelta(minutes=2))
+    # Several scheduler nodes at once: one sign-out, one award.
+    results = run_threads(app, [lambda c: tasks.auto_sign_out() for _ in range(4)])
+    assert sorted(results) == [0, 0, 0, 1]
+    db.session.expire_all()
+    row = db.session.execute(
+        select(Enrolment).where(Enrolment.user_id == forgetful.user_id)
+    ).scalar_one()
+    assert row.sign_out_method == "auto"
+    assert row.signed_out_at == END
+    assert row.service_minutes == 90  # from sign-in to the scheduled end
+    assert ledger(db, forgetful.user_id) == [(10, "activity", str(activity.id), None)]
+    assert ledger(db, absent.user_id) == []
+    detail = client.get(f"/api/v1/activities/{activity.id}").get_json()
+    assert detail["status"] == "finished"
+
+
+def test_late_scan_signs_out_at_the_end(client, db, units, login):
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=10)
+    rider = enrolled(client, login, activity)
+    clock.freeze(START)
+    scan(client, rider, activity)
+    clock.freeze(END + dt.timedelta(hours=3))
+    body = scan(client, rider, activity, lat=34.0).get_json()  # anywhere: it is over
+    assert (body["action"], body["sign_out_method"], body["service_minutes"]) == (
+        "signed_out",
+        "auto",
+        120,
+    )
+
+
+def test_staff_confirm_attendance(client, db, units, login):
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=15)
+    came = enrolled(client, login, activity)
+    scanned = enrolled(client, login, activity)
+    staff = login("grid_worker", "A")
+    early = client.post(
+        f"/api/v1/admin/activities/{activity.id}/attendance",
+        json={"enrolment_ids": [1]},
+        headers=staff,
+    )
+    assert (early.status_code, early.get_json()["code"]) == (409, "attendance.not_started")
+    clock.freeze(START + dt.timedelta(minutes=20))
+    scan(client, scanned, activity)
+    clock.freeze(END + dt.timedelta(minutes=10))
+    ids = dict(
+        db.session.execute(
+            select(Enrolment.user_id, Enrolment.id).where(Enrolment.activity_id == activity.id)
+        ).all()
+    )
+    response = client.post(
+        f"/api/v1/admin/activities/{activity.id}/attendance",
+        json={"enrolment_ids": [ids[came.user_id], ids[scanned.user_id], 999]},
+        headers=staff,
+    )
+    items = response.get_json()["items"]
+    # `came` never scanned: credited the full time; `scanned` signed in late: until the end.
+    assert [i["outcome"] for i in items] == ["confirmed", "confirmed", "not_enrolled"]
+    assert [items[0]["service_minutes"], items[1]["service_minutes"]] == [120, 100]
+    again = client.post(
+        f"/api/v1/admin/activities/{activity.id}/attendance",
+        json={"enrolment_ids": [ids[came.user_id]]},
+        headers=staff,
+    )
+    assert again.get_json()["items"][0]["outcome"] == "already_signed_out"
+    count = db.session.execute(
+        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.source_type == "activity")
+    ).scalar_one()
+    assert count == 2
+
+    grid_below = login("grid_worker", "A1")  # a grid's worker does not see the community's
+    response = client.post(
+        f"/api/v1/admin/activities/{activity.id}/attendance",
+        json={"enrolment_ids": [ids[came.user_id]]},
+        headers=grid_below,
+    )
+    assert response.status_code == 404
+    other = login("grid_worker", "B")
+    response = client.post(
+        f"/api/v1/admin/activities/{activity.id}/attendance",
+        json={"enrolment_ids": [ids[came.user_id]]},
+        headers=other,
+    )
+    assert (response.status_code, response.get_json()["code"]) == (404, "activity.not_found")
