@@ -1,0 +1,111 @@
+"""gunicorn settings for Fengchao: `gunicorn -c deploy/gunicorn.conf.py "server:create_app()"`.
+
+Sync workers, 2 x cores (research/perf_ceilings.md: the tightest tails on this kind of
+machine; gthread pins keep-alive connections to one worker, gevent starves on CPU-bound
+requests). nginx in front buffers slow clients, so a sync worker is never held by one.
+Every value can be overridden from the environment (GUNICORN_*), see deploy/README.md.
+Do not enable preload_app: each worker opens its own database and Redis connections.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from gunicorn import glogging
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # honours a container's CPU set
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+worker_class = "sync"
+workers = _int("GUNICORN_WORKERS", 2 * _cores())
+# A request that runs longer is killed (the worker restarts): WeChat calls time out at 5 s.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM/SIGHUP, workers finish the requests they hold for up to this long.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 2)
+# Recycle workers now and then (slow leaks in any library), staggered so they never all
+# restart together.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
+# nginx is the only client; it sets X-Forwarded-For / X-Forwarded-Proto (TRUSTED_PROXIES).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+proxy_allow_ips = forwarded_allow_ips
+limit_request_line = 8190
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (
+    "/dev/shm" if os.path.isdir("/dev/shm") else None
+)
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# Text form (development); production logs JSON lines (JsonAccessLogger below).
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s ua="%(a)s"'
+
+# Prometheus multiprocess mode: every worker writes its samples to files in this folder and
+# /metrics adds them up. The folder belongs to this gunicorn alone and is emptied at start.
+PROMETHEUS_DIR = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    str(Path(os.environ.get("FENGCHAO_RUN_DIR", "/tmp")) / f"fengchao-metrics-{os.getpid()}"),
+)
+
+
+class JsonAccessLogger(glogging.Logger):
+    """Access log as one JSON object per line (with the request id the app answered)."""
+
+    def access(self, resp, req, environ, request_time):
+        if not self.cfg.accesslog:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        record = {
+            "time": atoms.get("t", "").strip("[]"),
+            "logger": "gunicorn.access",
+            "remote": atoms.get("h"),
+            "method": atoms.get("m"),
+            "path": atoms.get("U"),
+            "query": atoms.get("q") or None,
+            "status": atoms.get("s"),
+            "bytes": atoms.get("B"),
+            "duration_ms": round(request_time.total_seconds() * 1000, 1),
+            "request_id": atoms.get("{x-request-id}o", "-"),
+            "forwarded_for": atoms.get("{x-forwarded-for}i", "-"),
+            "user_agent": atoms.get("a"),
+        }
+        try:
+            self.access_log.info(json.dumps(record, ensure_ascii=False))
+        except Exception:
+            self.exception("could not write the access log line")
+
+
+_log_format = os.environ.get("LOG_FORMAT") or (
+    "json" if os.environ.get("FENGCHAO_ENV") == "production" else "text"
+)
+if _log_format == "json":
+    logger_class = JsonAccessLogger
+
+
+def on_starting(server):
+    """Master, once: start the metrics folder empty (stale files would add old counts)."""
+    shutil.rmtree(PROMETHEUS_DIR, ignore_errors=True)
+    os.makedirs(PROMETHEUS_DIR, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Master, per dead worker (also after kill -9): its live gauges leave the sum."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_abort(worker):
+    worker.log.warning("worker %s aborted (timeout %ss)", worker.pid, timeout)

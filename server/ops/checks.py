@@ -1,0 +1,180 @@
+"""The checks behind /readyz and `fengchao doctor`: each answers a `Check`, never raises."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from flask import current_app
+from sqlalchemy import text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+    data: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One line for an operator: `OK   database    postgresql … (3 ms)`."""
+        return f"{'OK  ' if self.ok else 'FAIL'} {self.name:<14} {self.detail}".rstrip()
+
+
+def _failure(name: str, exc: BaseException) -> Check:
+    log.warning("check %s failed: %s: %s", name, type(exc).__name__, exc)
+    first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return Check(
+        name,
+        False,
+        f"{type(exc).__name__}: {first_line}".rstrip(": "),
+        {"error": type(exc).__name__},
+    )
+
+
+def check_database() -> Check:
+    """The database answers `SELECT 1`."""
+    from server.extensions import db
+
+    started = time.perf_counter()
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return _failure("database", exc)
+    url = db.engine.url.render_as_string(hide_password=True)
+    return Check("database", True, f"{url} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+
+
+def check_redis() -> Check:
+    """Redis answers PING."""
+    from server.extensions import get_redis
+
+    started = time.perf_counter()
+    try:
+        client = get_redis()
+        client.ping()
+    except Exception as exc:
+        return _failure("redis", exc)
+    kwargs = client.connection_pool.connection_kwargs
+    where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+    return Check("redis", True, f"{where} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+
+
+@lru_cache(maxsize=4)
+def script_heads(directory: str) -> frozenset[str]:
+    """The heads of the migration scripts this process ships (they do not change under it)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", directory)
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def database_heads() -> frozenset[str]:
+    """The revisions stamped in the database's alembic_version (empty when never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from server.extensions import db
+
+    with db.engine.connect() as conn:
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
+
+
+def check_migrations() -> Check:
+    """The database is at the migration heads of this code (not behind, not ahead)."""
+    from server import MIGRATIONS_DIR
+
+    try:
+        expected = script_heads(MIGRATIONS_DIR)
+        current = database_heads()
+    except Exception as exc:
+        return _failure("migrations", exc)
+    data = {"database": sorted(current), "code": sorted(expected)}
+    if current == expected:
+        return Check("migrations", True, f"at head ({', '.join(sorted(expected))})", data)
+    if not current:
+        detail = "the database was never migrated: run `fengchao db upgrade`"
+    elif current - expected and not _known(current - expected):
+        detail = (
+            f"the database is at {', '.join(sorted(current))}, unknown to this code "
+            "(newer code migrated it?)"
+        )
+    else:
+        detail = (
+            f"the database is at {', '.join(sorted(current))}, the code at "
+            f"{', '.join(sorted(expected))}: run `fengchao db upgrade`"
+        )
+    return Check("migrations", False, detail, data)
+
+
+def _known(revisions: frozenset[str]) -> bool:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from server import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS_DIR)
+    scripts = ScriptDirectory.from_config(config)
+    try:
+        return all(scripts.get_revision(rev) is not None for rev in revisions)
+    except Exception:
+        return False
+
+
+def check_configuration(config) -> list[Check]:
+    """Production's refusal rules; in other environments they are reported, not failed."""
+    from server.config import check_production
+
+    env = config["FENGCHAO_ENV"]
+    if env == "production":
+        problems = check_production(config)
+        if not problems:
+            return [Check("configuration", True, "production settings are complete")]
+        return [Check("configuration", False, problem) for problem in problems]
+    would_refuse = check_production({**config, "FENGCHAO_ENV": "production"})
+    detail = f"{env} (production checks not enforced"
+    detail += f"; {len(would_refuse)} would refuse production)" if would_refuse else ")"
+    return [Check("configuration", True, detail)]
+
+
+def check_wechat() -> Check:
+    """A WeChat access token can be fetched with the configured credentials."""
+    from server.wechat import get_client
+
+    base = current_app.config.get("WECHAT_API_BASE_URL")
+    started = time.perf_counter()
+    try:
+        client = get_client()
+        client.fetch_access_token()
+    except Exception as exc:
+        errcode = getattr(exc, "errcode", None)
+        check = _failure("wechat", exc)
+        if errcode is not None:
+            check.detail = f"errcode {errcode} from {base}: {check.detail}"
+        else:
+            check.detail = f"{base}: {check.detail}"
+        return check
+    elapsed = (time.perf_counter() - started) * 1000
+    return Check(
+        "wechat",
+        True,
+        f"token fetched from {base} (appid {current_app.config['WECHAT_APPID']}, {elapsed:.0f} ms)",
+    )
+
+
+def readiness() -> list[Check]:
+    """What /readyz checks: database, Redis, migrations at head."""
+    database = check_database()
+    checks = [database, check_redis()]
+    if database.ok:
+        checks.append(check_migrations())
+    else:
+        checks.append(Check("migrations", False, "not checked: the database is unreachable"))
+    return checks

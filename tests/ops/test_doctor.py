@@ -1,0 +1,139 @@
+"""`fengchao doctor`: one line per check, exit 0 when all pass, 1 with FAIL lines otherwise."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from flask_migrate import upgrade
+
+from server.ops.cli import doctor
+from tests.ops.helpers import restore_limiter, session_env
+
+
+@pytest.fixture
+def run_doctor(app, monkeypatch):
+    def _run(env: dict[str, str], *args: str):
+        for name in ("DATABASE_URL", "REDIS_URL", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        result = CliRunner().invoke(doctor, list(args), env=env, catch_exceptions=False)
+        restore_limiter(app)
+        return result
+
+    return _run
+
+
+def _lines(output: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for line in output.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) >= 2 and parts[0] in ("OK", "FAIL", "SKIP"):
+            found.setdefault(parts[1], []).append(line)
+    return found
+
+
+def test_doctor_passes_on_a_good_installation(app, run_doctor, sandbox, tmp_path):
+    result = run_doctor(session_env(app, tmp_path))
+    assert result.exit_code == 0, result.output
+    lines = _lines(result.output)
+    for name in ("configuration", "database", "redis", "migrations", "wechat"):
+        assert lines[name][0].startswith("OK"), result.output
+    assert "token fetched" in lines["wechat"][0]
+    assert sandbox.calls(path="/cgi-bin/stable_token")  # it really asked "WeChat"
+    assert result.output.rstrip().endswith("All checks passed.")
+
+
+def test_doctor_fails_with_one_line_per_production_problem(app, run_doctor, tmp_path):
+    env = session_env(app, tmp_path)
+    env.update(
+        FENGCHAO_ENV="production",
+        SECRET_KEY="short",
+        WECHAT_APPID="",
+        WECHAT_SECRET="",
+        WECHAT_TOKEN="",
+        ALLOW_SANDBOX_IN_PRODUCTION="1",
+        ALLOW_SQLITE_IN_PRODUCTION="1",
+    )
+    result = run_doctor(env)
+    assert result.exit_code == 1
+    config_lines = _lines(result.output)["configuration"]
+    assert config_lines == [
+        "FAIL configuration  SECRET_KEY is the default or shorter than 32 characters",
+        "FAIL configuration  WECHAT_APPID is not set",
+        "FAIL configuration  WECHAT_SECRET is not set",
+        "FAIL configuration  WECHAT_TOKEN is not set",
+    ]
+    lines = _lines(result.output)
+    # connectivity is still reported with the same settings
+    assert lines["database"][0].startswith("OK")
+    assert lines["redis"][0].startswith("OK")
+    assert lines["wechat"][0].startswith("SKIP")
+    assert "4 check(s) failed." in result.output
+
+
+def test_doctor_refuses_the_sandbox_and_sqlite_in_production(app, run_doctor, tmp_path):
+    env = session_env(app, tmp_path)
+    env.update(FENGCHAO_ENV="production", WECHAT_APPID="wx1", WECHAT_SECRET="s", WECHAT_TOKEN="t")
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/prod.db"
+    result = run_doctor(env)
+    assert result.exit_code == 1
+    text = "\n".join(_lines(result.output)["configuration"])
+    assert "WECHAT_API_BASE_URL is not WeChat's own" in text
+    assert "DATABASE_URL is SQLite" in text
+
+
+def test_doctor_fails_when_redis_is_down_and_migrations_behind(app, run_doctor, tmp_path):
+    env = session_env(app, tmp_path)
+    env["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/never-migrated.db"
+    result = run_doctor(env, "--skip-wechat")
+    assert result.exit_code == 1
+    lines = _lines(result.output)
+    assert lines["configuration"][0].startswith("OK")
+    assert lines["database"][0].startswith("OK")
+    assert lines["redis"][0].startswith("FAIL") and "ConnectionError" in lines["redis"][0]
+    assert lines["migrations"][0].startswith("FAIL")
+    assert "fengchao db upgrade" in lines["migrations"][0]
+    assert lines["wechat"][0].startswith("SKIP")
+
+
+def test_doctor_fails_when_wechat_refuses_the_credentials(app, run_doctor, sandbox, tmp_path):
+    env = session_env(app, tmp_path)
+    sandbox.fault("/cgi-bin/stable_token", errcode=40125)  # invalid appsecret
+    result = run_doctor(env)
+    assert result.exit_code == 1
+    wechat = _lines(result.output)["wechat"][0]
+    assert wechat.startswith("FAIL") and "40125" in wechat
+
+
+def test_production_start_refusal_lists_each_problem(app, tmp_path):
+    from server import create_app
+    from server.config import ConfigError
+
+    env = session_env(app, tmp_path)
+    env.update(FENGCHAO_ENV="production", SECRET_KEY="", WECHAT_API_BASE_URL="http://127.0.0.1:9/")
+    env["REDIS_URL"] = ""
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/prod.db"
+    with pytest.raises(ConfigError) as refused:
+        create_app({"ENV": env})
+    text = str(refused.value)
+    for expected in (
+        "SECRET_KEY is the default or shorter than 32 characters",
+        "WECHAT_APPID is not set",
+        "WECHAT_API_BASE_URL is not WeChat's own",
+        "DATABASE_URL is SQLite",
+        "REDIS_URL is not set",
+    ):
+        assert expected in text
+    assert len(refused.value.problems) == len(text.splitlines()) - 1  # one line per problem
+
+
+def test_migrated_throwaway_database_passes_doctor_migrations(app, run_doctor, tmp_path):
+    from tests.ops.helpers import other_app
+
+    env = session_env(app, tmp_path)
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/fresh.db"
+    with other_app(app, env) as fresh, fresh.app_context():
+        upgrade(revision="heads")
+    result = run_doctor(env, "--skip-wechat")
+    assert result.exit_code == 0, result.output
+    assert _lines(result.output)["migrations"][0].startswith("OK   migrations     at head")

@@ -1,0 +1,65 @@
+"""Login is rate limited per client address (RATE_LIMIT_LOGIN): the envelope and Retry-After."""
+
+from __future__ import annotations
+
+from server.ops.limits import rate_limit_value
+from tests.conftest import login_code
+
+
+def _login(client, n: int, **kwargs):
+    return client.post(
+        "/api/v1/auth/wechat-login", json={"code": login_code(f"o_limit_{n}")}, **kwargs
+    )
+
+
+def test_the_eleventh_login_in_a_minute_is_refused(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "RATE_LIMIT_LOGIN", "10/minute")
+    for n in range(10):
+        assert _login(client, n).status_code == 200
+    refused = _login(client, 10)
+    assert refused.status_code == 429
+    body = refused.get_json()
+    assert body["code"] == "rate_limited"
+    assert body["status"] == 429
+    assert body["message"]
+    assert int(refused.headers["Retry-After"]) > 0
+    # another address is not affected
+    other = _login(client, 11, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 200
+
+
+def test_the_limit_is_read_from_the_environment(app, client, monkeypatch):
+    monkeypatch.setenv("RATE_LIMIT_LOGIN", "2/minute")
+    assert rate_limit_value("LOGIN") == "2/minute"
+    statuses = [_login(client, n).status_code for n in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_defaults_outside_tests(app, monkeypatch):
+    monkeypatch.delenv("RATE_LIMIT_LOGIN", raising=False)
+    monkeypatch.setattr(app, "testing", False)
+    assert rate_limit_value("LOGIN") == "10/minute"
+    assert rate_limit_value("CHECKIN") == "30/minute"
+    assert rate_limit_value("SOMETHING_NEW", "5/minute") == "5/minute"
+
+
+def test_behind_nginx_the_forwarded_address_is_the_key(tmp_path, app, monkeypatch):
+    """With TRUSTED_PROXIES=1 two clients behind the same proxy have separate limits."""
+    from tests.ops.helpers import other_app, session_env
+
+    env = session_env(app, tmp_path)
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    with other_app(app, env) as proxied:
+        proxied.config["RATE_LIMIT_LOGIN"] = "1/minute"
+        http = proxied.test_client()
+
+        def login(n, forwarded):
+            return http.post(
+                "/api/v1/auth/wechat-login",
+                json={"code": login_code(f"o_proxy_{n}")},
+                headers={"X-Forwarded-For": forwarded},
+            ).status_code
+
+        assert login(1, "203.0.113.7") == 200
+        assert login(2, "203.0.113.8") == 200
+        assert login(3, "203.0.113.7") == 429
