@@ -18,8 +18,23 @@ export PYTHONDONTWRITEBYTECODE := 1
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
+
+# System packages the tests use: nginx (nginx -t on deploy/nginx.conf), a CJK font
+# (service-hours certificates), wrk (make bench). Installed once when apt is there.
+SYSTEM_STAMP := $(VENV)/.system-packages
+$(SYSTEM_STAMP): | $(STAMP)
+	@missing=""; \
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
+	test -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || missing="$$missing fonts-wqy-microhei"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Please install:$$missing (Debian packages)"; exit 1; fi; \
+	fi
+	touch $(SYSTEM_STAMP)
 
 install: $(STAMP)
 
@@ -37,10 +52,10 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test-embedded: $(STAMP)
+test-embedded: $(STAMP) $(SYSTEM_STAMP)
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(PY) -m pytest -q -p no:cacheprovider
 
-test-services: $(STAMP)
+test-services: $(STAMP) $(SYSTEM_STAMP)
 	@if $(PY) -m tests.services_available "$${TEST_DATABASE_URL:-$(SERVICES_DATABASE_URL)}" "$${TEST_REDIS_URL:-$(SERVICES_REDIS_URL)}"; then \
 	  TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$(SERVICES_DATABASE_URL)}" \
 	  TEST_REDIS_URL="$${TEST_REDIS_URL:-$(SERVICES_REDIS_URL)}" \
@@ -51,12 +66,13 @@ $(NPM_STAMP): miniprogram/package.json miniprogram/package-lock.json
 	cd miniprogram && npm ci --no-audit --no-fund
 	touch $(NPM_STAMP)
 
-test-miniprogram: $(NPM_STAMP)
+test-miniprogram: $(NPM_STAMP) $(STAMP)
 	cd miniprogram && npm run lint && npm test
+	$(PY) -m tests.e2e_server -- npm --prefix miniprogram run test:e2e
 
 test: lint test-embedded test-services test-miniprogram
 
-bench: $(STAMP)
+bench: $(STAMP) $(SYSTEM_STAMP)
 	$(PY) -m bench
 
 clean:

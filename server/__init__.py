@@ -17,23 +17,73 @@ MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 MODEL_MODULES = [
     "server.auth.models",
     "server.org.models",
+    "server.stations.models",
+    "server.points.models",
+    "server.posts.models",
+    "server.activities.models",
+    "server.needs.models",
+    "server.notifications.models",
+    "server.uploads.models",
+    "server.reports.models",
 ]
 # Each domain's blueprint; registered in this order.
 BLUEPRINTS = [
     "server.auth.views",
     "server.org.views",
+    "server.stations.views",
+    "server.points.views",
+    "server.ops.views",
+    "server.activities.views",
+    "server.posts.views",
+    "server.needs.views",
+    "server.notifications.views",
+    "server.uploads.views",
+    "server.reports.views",
+    "server.wechat.callback",
 ]
 # Each domain's extra CLI commands ("module.attribute" of a click command).
-CLI_COMMANDS: list[str] = []
+CLI_COMMANDS: list[str] = [
+    "server.points.cli.points_cli",
+    "server.points.cli.rankings_cli",
+    "server.ops.cli.doctor",
+    "server.notifications.worker.worker_command",
+    "server.notifications.worker.scheduler_command",
+]
 # Each domain's demo data ("module.function(units) -> summary lines"), see server/demo.py.
-DEMO_SEEDERS: list[str] = []
+DEMO_SEEDERS: list[str] = [
+    "server.activities.demo.seed_activities_demo",
+    "server.stations.demo.seed_stations",
+    "server.points.demo.seed_points",
+    "server.reports.categories.seed_demo",
+]
 # Processes `fengchao dev` (make run) starts beside the server ("module.function(app)").
-DEV_PROCESSES: list[str] = []
+DEV_PROCESSES: list[str] = [
+    "server.notifications.worker.start_dev_worker",
+]
 # Periodic jobs run by the scheduler: ("module.function", every N seconds). Each job is
 # idempotent and safe to run on several nodes at once (it takes its own locks).
-PERIODIC_JOBS: list[tuple[str, int]] = []
+PERIODIC_JOBS: list[tuple[str, int]] = [
+    ("server.activities.tasks.auto_sign_out", 60),
+    ("server.activities.tasks.send_reminders", 300),
+    ("server.points.tasks.expire_redemptions", 3600),
+    ("server.notifications.tasks.sweep_outbox", 15),
+    ("server.reports.tasks.scan_overdue", 300),
+    ("server.reports.tasks.request_media_checks", 60),
+    ("server.reports.tasks.recheck_pending_reports", 300),
+    ("server.reports.tasks.process_wechat_inbox", 5),
+]
 # Handlers for WeChat push events/messages by type ("module.function(message_dict)").
-WECHAT_EVENT_HANDLERS: dict[str, list[str]] = {}
+WECHAT_EVENT_HANDLERS: dict[str, list[str]] = {
+    "subscribe_msg_popup_event": ["server.notifications.events.on_popup"],
+    "subscribe_msg_change_event": ["server.notifications.events.on_change"],
+    "subscribe_msg_sent_event": ["server.notifications.events.on_sent"],
+    "wxa_media_check": ["server.reports.wechat_channel.on_media_check"],
+    "text": ["server.reports.wechat_channel.enqueue_message"],
+    "image": ["server.reports.wechat_channel.enqueue_message"],
+    "location": ["server.reports.wechat_channel.enqueue_message"],
+    # message types no domain handles get a helpful reply
+    "message_default": ["server.reports.wechat_channel.enqueue_message"],
+}
 
 
 def create_app(overrides: dict | None = None) -> Flask:

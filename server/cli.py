@@ -140,3 +140,13 @@ def register_cli(app: Flask) -> None:
 
 
 main.add_command(wechat_sandbox)
+
+
+def _ops_doctor():
+    # on `main` itself, so it runs (and reports) even when the configuration stops the app
+    from server.ops.cli import doctor
+
+    return doctor
+
+
+main.add_command(_ops_doctor())

@@ -96,6 +96,14 @@ def embedded_redis(path: str) -> redis_lib.Redis:
     return _embedded[path]
 
 
+def shutdown_embedded() -> None:
+    """Stop every embedded Redis this process started (tests, one-off commands)."""
+    while _embedded:
+        _, client = _embedded.popitem()
+        client.connection_pool.disconnect()
+        client._fengchao_server.shutdown()
+
+
 redis_ext = RedisExtension()
 
 

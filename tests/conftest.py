@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from server import clock, create_app
 from server.extensions import db as _db
-from server.extensions import get_redis
+from server.extensions import get_redis, shutdown_embedded
 from server.wechat.sandbox import SandboxControl, SandboxServer
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -80,6 +80,7 @@ def app(sandbox_server, instance_dir):
         _db.engine.dispose()
         for name in ("redis", "redis_raw"):
             application.extensions[name].connection_pool.disconnect()
+    shutdown_embedded()  # no redis-server left running after the session
 
 
 def _clean_tables() -> None:

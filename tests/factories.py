@@ -43,3 +43,74 @@ def make_tree() -> dict[str, OrgUnit]:
     add("B1", "grid", "B", 34.71, 113.65, 0.01)
     add("C1", "grid", "C", 34.82, 113.74, 0.01)
     return units
+
+
+# --- stations and points (issue 3) ---
+
+
+def make_station(unit, **values):
+    """An active station of `unit` (default at the unit's centre, open all day)."""
+    from server.extensions import db
+    from server.stations.models import Station
+    from server.stations.scenes import new_secret
+
+    fields = {
+        "org_unit_id": unit.id,
+        "name": "测试驿站",
+        "kind": "courier",
+        "address": "测试路 1 号",
+        "lat": unit.center_lat,
+        "lng": unit.center_lng,
+        "services": ["rest", "water", "charging"],
+        "opening_hours": None,
+        "checkin_radius_m": 200,
+        "qr_secret": new_secret(),
+    }
+    fields.update(values)
+    station = Station(**fields)
+    db.session.add(station)
+    db.session.commit()
+    return station
+
+
+def make_reward(unit, **values):
+    from server.extensions import db
+    from server.points.models import Reward
+
+    fields = {"org_unit_id": unit.id, "name": "洗衣液", "cost": 50, "stock": 10}
+    fields.update(values)
+    reward = Reward(**fields)
+    db.session.add(reward)
+    db.session.commit()
+    return reward
+
+
+def give_points(user_id: int, points: int, source_id: str = "seed") -> None:
+    """Credit a user through the ledger (an adjustment-like source), committed."""
+    from server.extensions import db
+    from server.points.services import award_points
+
+    award_points(user_id, points, reason="测试发放", source_type="test", source_id=source_id)
+    db.session.commit()
+
+
+# --- reports (issue 4) ---------------------------------------------------------------------
+
+
+def make_categories(street) -> dict:
+    """The default report categories of a street, by code."""
+    from server.reports.categories import ensure_categories
+
+    return {c.code: c for c in ensure_categories(street)}
+
+
+def jpeg_bytes(size=(64, 48), color=(200, 30, 30), exif=None) -> bytes:
+    """A small real JPEG (optionally with EXIF bytes)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    kwargs = {"exif": exif} if exif is not None else {}
+    Image.new("RGB", size, color).save(buffer, "JPEG", **kwargs)
+    return buffer.getvalue()

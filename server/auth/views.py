@@ -16,6 +16,8 @@ from server.auth.schemas import (
     PhoneCodeSchema,
     PhoneResultSchema,
 )
+from server.extensions import limiter
+from server.ops.limits import rate_limit
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录与个人信息")
 
@@ -47,9 +49,11 @@ def user_view(user: User) -> dict:
 
 @blp.route("/auth/wechat-login")
 class WeChatLogin(MethodView):
+    @limiter.limit(rate_limit("LOGIN"))  # per client address (RATE_LIMIT_LOGIN)
     @blp.arguments(LoginSchema)
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def post(self, body):
         """Exchange a wx.login code for a Fengchao token."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from flask import current_app
 
 from server import create_app
 from server.config import ConfigError, load_settings
+from tests.ops.helpers import restore_limiter
 
 
 def test_production_refuses_defaults(tmp_path):
@@ -42,7 +44,11 @@ def test_production_refuses_the_sandbox_unless_allowed(tmp_path):
     assert info.value.problems == [
         "WECHAT_API_BASE_URL is not WeChat's own (set ALLOW_SANDBOX_IN_PRODUCTION=1 only in tests)"
     ]
-    app = create_app({"ENV": {**env, "ALLOW_SANDBOX_IN_PRODUCTION": "1"}})
+    session_app = current_app._get_current_object()
+    try:
+        app = create_app({"ENV": {**env, "ALLOW_SANDBOX_IN_PRODUCTION": "1"}})
+    finally:
+        restore_limiter(session_app)  # the limiter binds to the newest app
     assert app.config["FENGCHAO_ENV"] == "production"
     assert app.config["LOG_FORMAT"] == "json"
 
