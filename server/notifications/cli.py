@@ -1,0 +1,53 @@
+"""`fengchao outbox …`: the operator's view of notification delivery."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from server.extensions import db
+
+
+@click.group("outbox")
+def outbox_cli():
+    """The notification outbox: status and retries."""
+
+
+@outbox_cli.command("status")
+@with_appcontext
+def status():
+    """Count notifications by delivery state (and how many are stuck)."""
+    from server.notifications.admin import outbox_summary
+
+    summary = outbox_summary()
+    for name, count in sorted(summary["counts"].items()):
+        click.echo(f"{name:10} {count}")
+    click.echo(f"{'stuck':10} {summary['stuck']}")
+
+
+@outbox_cli.command("retry")
+@click.option("--id", "ids", type=int, multiple=True, help="a notification id (repeatable)")
+@click.option("--all-failed", is_flag=True, help="every failed or stuck notification")
+@with_appcontext
+def retry(ids: tuple[int, ...], all_failed: bool):
+    """Put failed or stuck notifications back in the outbox (the worker sends them)."""
+    from server.errors import DomainError
+    from server.notifications.admin import outbox_query
+    from server.notifications.admin import retry as retry_one
+    from server.notifications.models import Notification
+
+    if not ids and not all_failed:
+        raise click.UsageError("name notifications with --id, or pass --all-failed")
+    targets = list(ids)
+    if all_failed:
+        stmt = outbox_query("problems").with_only_columns(Notification.id)
+        targets += list(db.session.execute(select(stmt.subquery())).scalars())
+    done = 0
+    for notification_id in dict.fromkeys(targets):
+        try:
+            retry_one(notification_id)
+            done += 1
+        except DomainError as exc:
+            click.echo(f"{notification_id}: {exc.message}", err=True)
+    click.echo(f"requeued {done}")
