@@ -8,13 +8,8 @@ const BASE_URLS = {
   release: RELEASE_API_BASE_URL,
 }
 
-// Subscribe-message template ids (mini-program admin console → 订阅消息). Empty ids are skipped.
-const SUBSCRIBE_TEMPLATES = {
-  reportProgress: '', // 上报处理进度
-  redemptionReady: '', // 兑换结果 / 核销提醒
-  activityReminder: '', // 活动提醒
-  workOrderAssigned: '', // 新工单提醒 (staff)
-}
+// Subscribe-message template ids come from the server (GET /me/subscriptions), configured
+// there per notification kind (WECHAT_TEMPLATES_JSON / WECHAT_TEMPLATE_<KIND>).
 
 const REQUEST_TIMEOUT_MS = 15000
 
@@ -41,7 +36,6 @@ function setBaseUrl(url) {
 module.exports = {
   BASE_URLS,
   RELEASE_API_BASE_URL,
-  SUBSCRIBE_TEMPLATES,
   REQUEST_TIMEOUT_MS,
   getBaseUrl,
   setBaseUrl,

@@ -1,5 +1,7 @@
 const api = require('./request')
 
+const ENROLMENT_NAMES = { enrolled: '已报名', waitlisted: '候补中', cancelled: '已取消' }
+
 /** 活动列表 */
 const listActivities = (query) => api.get('/activities', query)
 /** 活动详情 */
@@ -8,8 +10,8 @@ const getActivity = (id) => api.get(`/activities/${id}`)
 const enrol = (id) => api.post(`/activities/${id}/enrolments`)
 /** 取消报名 */
 const withdraw = (id) => api.del(`/activities/${id}/enrolments/me`)
-/** 活动扫码签到 {scene, lat, lng} */
-const attend = ({ scene, lat, lng }, { idempotencyKey } = {}) =>
-  api.post('/activities/attendance', { scene, lat, lng }, { idempotencyKey: idempotencyKey || api.newIdempotencyKey() })
+/** 活动扫码签到/签退 {scene, lat, lng, accuracy} → {action: signed_in|signed_out, points_awarded, …} */
+const attend = ({ scene, lat, lng, accuracy }, { idempotencyKey } = {}) =>
+  api.post('/activities/attendance', { scene, lat, lng, accuracy }, { idempotencyKey: idempotencyKey || api.newIdempotencyKey() })
 
-module.exports = { listActivities, getActivity, enrol, withdraw, attend }
+module.exports = { ENROLMENT_NAMES, listActivities, getActivity, enrol, withdraw, attend }

@@ -105,9 +105,10 @@ async function doSubmit(localId) {
         draft = updateDraft(localId, { photos })
       }
     }
-    const report = await reports.createReport(toBody(draft), { idempotencyKey: draft.idempotencyKey })
+    // {report, possible_duplicates}; a retry with the same key returns the first report
+    const created = await reports.createReport(toBody(draft), { idempotencyKey: draft.idempotencyKey })
     discardDraft(localId)
-    return report
+    return created
   } catch (err) {
     if (err instanceof api.NetworkError) {
       updateDraft(localId, { status: 'pending', lastError: err.message })
@@ -136,7 +137,7 @@ function submitDraft(localId) {
 
 let flushing = null
 
-/** Retry every pending draft once; resolves with {submitted: [report], failed: n}. */
+/** Retry every pending draft once; resolves with {submitted: [{report, possible_duplicates}], failed: n}. */
 function flushPending() {
   if (!flushing) {
     flushing = (async () => {

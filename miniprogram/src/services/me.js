@@ -26,16 +26,19 @@ async function getMe() {
   api.setSession({ user: me })
   return me
 }
-/** 更新资料 / 社区报到 {role, community_id, platform, display_name} */
+/** 更新资料 / 社区报到 {role: rider|resident, community_id, platform, display_name} */
 async function updateMe(patch) {
   const me = await api.patch('/me', patch)
   api.setSession({ user: me })
   return me
 }
-/** 绑定手机号（getPhoneNumber 的 code），返回脱敏手机号 */
+/** 绑定手机号（getPhoneNumber 的 code）→ {phone}（脱敏） */
 const bindPhone = (code) => api.post('/me/phone', { code })
+
+/** 工作人员在岗/离岗（在岗的网格员会被自动派单） */
+const setDuty = (isOnDuty) => api.put('/me/duty', { is_on_duty: Boolean(isOnDuty) })
 
 const isStaff = (user) => Boolean(user && STAFF_ROLES.includes(user.role))
 const platformName = (code) => (PLATFORMS.find((p) => p.code === code) || {}).name || ''
 
-module.exports = { PLATFORMS, ROLE_NAMES, STAFF_ROLES, getMe, updateMe, bindPhone, isStaff, platformName }
+module.exports = { PLATFORMS, ROLE_NAMES, STAFF_ROLES, getMe, updateMe, bindPhone, setDuty, isStaff, platformName }

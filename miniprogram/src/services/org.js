@@ -4,4 +4,7 @@ const api = require('./request')
 const listOrgUnits = ({ level, parentId, page, pageSize = 100 } = {}) =>
   api.get('/org-units', { level, parent_id: parentId, page, page_size: pageSize })
 
-module.exports = { listOrgUnits }
+/** 一个组织单元 {id, code, name, level, parent_id, center_lat, center_lng} */
+const getOrgUnit = (id) => api.get(`/org-units/${id}`)
+
+module.exports = { listOrgUnits, getOrgUnit }

@@ -10,8 +10,15 @@ const myRedemptions = (query) => api.get('/me/redemptions', query)
 /** 取消兑换（退回积分） */
 const cancel = (id, { idempotencyKey } = {}) =>
   api.post(`/redemptions/${id}/cancel`, {}, { idempotencyKey: idempotencyKey || api.newIdempotencyKey() })
-/** 工作人员核销兑换码 */
+/** The voucher code from a scanned QR (`fc-voucher:<code>`, the server's qr_payload) or typed text. */
+const voucherCode = (text) =>
+  String(text || '')
+    .trim()
+    .replace(/^fc-voucher:/i, '')
+    .replace(/[\s-]+/g, '')
+    .toUpperCase()
+/** 工作人员核销兑换码（扫码内容或手输的码）→ AdminRedemption */
 const fulfil = (code, { idempotencyKey } = {}) =>
-  api.post(`/redemptions/${encodeURIComponent(code)}/fulfil`, {}, { idempotencyKey: idempotencyKey || api.newIdempotencyKey() })
+  api.post(`/redemptions/${encodeURIComponent(voucherCode(code))}/fulfil`, {}, { idempotencyKey: idempotencyKey || api.newIdempotencyKey() })
 
-module.exports = { STATUS_NAMES, redeem, myRedemptions, cancel, fulfil }
+module.exports = { STATUS_NAMES, voucherCode, redeem, myRedemptions, cancel, fulfil }

@@ -1,26 +1,53 @@
 const api = require('./request')
 
+// A report's status (server reports.models.STATUS_NAMES; the server also sends `status_name`).
 const STATUS_NAMES = {
-  submitted: '已提交',
+  draft: '草稿',
+  received: '待受理',
   dispatched: '已派单',
   accepted: '已接单',
-  in_progress: '处理中',
+  in_progress: '处置中',
   resolved: '已办结',
-  closed: '已办结',
-  rejected: '未受理',
+  closed: '已回访',
+  returned: '退回',
+  on_hold: '挂起',
+  merged: '已合并',
+  rejected: '不予受理',
+  self_handled: '已自行处理',
 }
+const DONE_STATUSES = ['resolved', 'closed', 'self_handled']
 
-/** 上报分类 */
-const listCategories = () => api.get('/report-categories')
-/** 提交上报（幂等键随草稿保存，网络重试不会重复提交） */
+/** 上报分类（按位置或我的社区所在街道）→ [Category] */
+const listCategories = ({ lat, lng, communityId } = {}) => api.get('/report-categories', { lat, lng, community_id: communityId })
+/** 提交上报（幂等键随草稿保存，网络重试不会重复提交）→ {report, possible_duplicates} */
 const createReport = (body, { idempotencyKey }) => api.post('/reports', body, { idempotencyKey })
-/** 我的上报 */
+/** 附近同类未办结问题（提交前提示 +1）→ [Duplicate] */
+const nearbyReports = ({ categoryId, lat, lng }) => api.get('/reports/nearby', { category_id: categoryId, lat, lng })
+/** 我的上报 {status?} */
 const myReports = (query) => api.get('/me/reports', query)
 /** 上报详情（含时间线） */
 const getReport = (id) => api.get(`/reports/${id}`)
-/** 回访评价 {rating, comment, fixed} */
-const sendFeedback = (id, { rating, comment, fixed }) => api.post(`/reports/${id}/feedback`, { rating, comment, fixed })
-/** 附议（+1） */
-const upvote = (id) => api.post(`/reports/${id}/upvote`)
+/** 回访评价 {stars 1–5, comment, fixed} */
+const sendFeedback = (id, { stars, comment, fixed }) => api.post(`/reports/${id}/feedback`, { stars, comment: comment || undefined, fixed })
+/** 附议（+1：我也遇到了） */
+const plusOne = (id) => api.post(`/reports/${id}/plus-one`)
+/** 留言 {text, photo_ids} */
+const comment = (id, { text, photoIds }) => api.post(`/reports/${id}/comments`, { text, photo_ids: photoIds || [] })
 
-module.exports = { STATUS_NAMES, listCategories, createReport, myReports, getReport, sendFeedback, upvote }
+const statusName = (r) => (r && (r.status_name || STATUS_NAMES[r.status])) || ''
+const categoryName = (r) => (r && r.category && r.category.name) || ''
+
+module.exports = {
+  STATUS_NAMES,
+  DONE_STATUSES,
+  listCategories,
+  createReport,
+  nearbyReports,
+  myReports,
+  getReport,
+  sendFeedback,
+  plusOne,
+  comment,
+  statusName,
+  categoryName,
+}

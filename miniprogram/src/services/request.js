@@ -183,6 +183,7 @@ async function uploadFile(filePath, { formData, retried = false } = {}) {
 const get = (path, query, opts) => request('GET', path, { ...opts, query })
 const post = (path, data, opts) => request('POST', path, { ...opts, data: data || {} })
 const patch = (path, data, opts) => request('PATCH', path, { ...opts, data: data || {} })
+const put = (path, data, opts) => request('PUT', path, { ...opts, data: data || {} })
 const del = (path, opts) => request('DELETE', path, { ...opts })
 
 module.exports = {
@@ -195,6 +196,7 @@ module.exports = {
   get,
   post,
   patch,
+  put,
   del,
   uploadFile,
   login,

@@ -1,40 +1,72 @@
 const api = require('./request')
 
-/** 驿站服务项代码 → 中文 */
+/** 驿站服务项代码 → 中文（与服务器 stations.models.SERVICES 一致） */
 const SERVICES = [
   { code: 'rest', name: '歇脚休息' },
-  { code: 'charging', name: '手机充电' },
   { code: 'water', name: '饮水' },
-  { code: 'heating', name: '热饭' },
-  { code: 'toilet', name: '卫生间' },
+  { code: 'charging', name: '手机充电' },
   { code: 'tyre_pump', name: '打气' },
+  { code: 'heating_food', name: '热饭' },
+  { code: 'toilet', name: '卫生间' },
   { code: 'supplies', name: '物资补给' },
   { code: 'reading', name: '学习阅读' },
-  { code: 'medical', name: '医疗药箱' },
+  { code: 'medical', name: '医药箱' },
+  { code: 'umbrella', name: '借伞' },
+  { code: 'repair', name: '维修工具' },
+  { code: 'info', name: '信息分享' },
+  { code: 'wifi', name: '无线网络' },
+  { code: 'aircon', name: '空调' },
 ]
+/** 驿站类型代码 → 中文（与服务器 stations.models.KINDS 一致；服务器也返回 kind_name） */
 const KINDS = {
-  courier_station: '小哥驿站',
-  warm_station: '暖心驿站',
-  gig_station: '零工驿站',
-  party_center: '党群服务中心',
+  courier: '小哥驿站',
+  warm: '暖心驿站',
+  gig: '零工驿站',
+  party: '党群服务中心',
   love_corner: '爱心角',
 }
 
-/** 附近驿站 */
-const nearby = ({ lat, lng, radiusM = 3000, service, openNow, page, pageSize } = {}) =>
+/** 附近驿站（按距离排序）→ {items: [NearbyStation]} */
+const nearby = ({ lat, lng, radiusM = 3000, service, openNow, limit } = {}) =>
   api.get('/stations/nearby', {
     lat,
     lng,
     radius_m: radiusM,
     service,
-    open_now: openNow ? 1 : undefined,
-    page,
-    page_size: pageSize,
+    open_now: openNow ? 'true' : undefined,
+    limit,
   })
 /** 驿站详情 */
 const getStation = (id) => api.get(`/stations/${id}`)
 
 const serviceName = (code) => (SERVICES.find((s) => s.code === code) || {}).name || code
 const kindName = (kind) => KINDS[kind] || kind || '驿站'
+/** A station's service names: the server's `service_names` when sent, else from the codes. */
+const serviceNames = (station) =>
+  station && Array.isArray(station.service_names) && station.service_names.length
+    ? station.service_names
+    : ((station && station.services) || []).map(serviceName)
 
-module.exports = { SERVICES, KINDS, nearby, getStation, serviceName, kindName }
+/** Opening hours {"mon": ["08:00-22:00"], …} (null = 24 h) as one line of Chinese. */
+const DAY_NAMES = { mon: '周一', tue: '周二', wed: '周三', thu: '周四', fri: '周五', sat: '周六', sun: '周日' }
+function hoursText(hours) {
+  if (hours === null || hours === undefined) return '24 小时开放'
+  if (typeof hours === 'string') return hours
+  const days = Object.keys(DAY_NAMES).filter((d) => Array.isArray(hours[d]) && hours[d].length)
+  if (!days.length) return '暂停开放'
+  const groups = []
+  for (const d of days) {
+    const text = hours[d].join('、')
+    const last = groups[groups.length - 1]
+    if (last && last.text === text) last.days.push(d)
+    else groups.push({ text, days: [d] })
+  }
+  return groups
+    .map((g) => {
+      const label = g.days.length === 7 ? '每天' : g.days.length > 2 ? `${DAY_NAMES[g.days[0]]}至${DAY_NAMES[g.days[g.days.length - 1]]}` : g.days.map((d) => DAY_NAMES[d]).join('、')
+      return `${label} ${g.text}`
+    })
+    .join('；')
+}
+
+module.exports = { SERVICES, KINDS, nearby, getStation, serviceName, kindName, serviceNames, hoursText }

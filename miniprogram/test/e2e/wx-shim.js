@@ -1,13 +1,33 @@
 // A `wx` for Node 20 (global fetch/FormData/Blob) so the real services/ run against a live
 // server: request, uploadFile, login (sandbox code), storage, location, no-op UI.
+//
+// `net.mode` plays the network: 'online'; 'offline' (fails before anything is sent); or
+// 'lost' (the request reaches the server but the answer never comes back — the hard case for
+// duplicates). `net.only` (a RegExp on "METHOD url") limits 'offline'/'lost' to some requests.
+// Pass the same `store` Map to a second createWx to "reopen the app" with the same storage.
 const fs = require('fs')
 const path = require('path')
 
-function createWx({ storage = {}, loginCode = () => `sandbox:o_e2e_${Date.now()}`, location = { latitude: 34.7466, longitude: 113.6253, accuracy: 15 } } = {}) {
-  const store = new Map(Object.entries(storage))
+function createWx({
+  store = new Map(),
+  loginCode = () => `sandbox:o_e2e_${Date.now()}`,
+  location = { latitude: 34.7466, longitude: 113.6253, accuracy: 15 },
+  net = { mode: 'online', only: null },
+} = {}) {
+  location = { ...location }
   const done = (opts, key, value) => {
     if (opts[key]) opts[key](value)
     if (opts.complete) opts.complete(value)
+  }
+  const networkListeners = []
+  const log = [] // every request as "METHOD url" and what the network did with it
+
+  function fate(method, url) {
+    const key = `${method} ${url}`
+    const applies = !net.only || net.only.test(key)
+    const mode = applies ? net.mode : 'online'
+    log.push({ key, mode })
+    return mode
   }
 
   function request(opts) {
@@ -25,10 +45,19 @@ function createWx({ storage = {}, loginCode = () => `sandbox:o_e2e_${Date.now()}
         header['Content-Type'] = header['Content-Type'] || 'application/json'
       }
     }
+    const mode = fate(method, url)
+    if (mode === 'offline') {
+      setTimeout(() => done(opts, 'fail', { errMsg: 'request:fail net::ERR_INTERNET_DISCONNECTED' }), 0)
+      return { abort() {} }
+    }
     const timer = setTimeout(() => controller.abort(), opts.timeout || 15000)
     fetch(url, { method, headers: header, body, signal: controller.signal })
       .then(async (res) => {
         const text = await res.text()
+        if (mode === 'lost') {
+          done(opts, 'fail', { errMsg: 'request:fail timeout' })
+          return
+        }
         let data = text
         try {
           data = text ? JSON.parse(text) : ''
@@ -45,29 +74,62 @@ function createWx({ storage = {}, loginCode = () => `sandbox:o_e2e_${Date.now()}
   }
 
   function uploadFile(opts) {
+    const mode = fate('POST', opts.url)
+    if (mode === 'offline') {
+      setTimeout(() => done(opts, 'fail', { errMsg: 'uploadFile:fail net::ERR_INTERNET_DISCONNECTED' }), 0)
+      return
+    }
     const form = new FormData()
     for (const [k, v] of Object.entries(opts.formData || {})) form.append(k, v)
     const bytes = fs.readFileSync(opts.filePath)
     form.append(opts.name, new Blob([bytes], { type: 'image/jpeg' }), path.basename(opts.filePath))
     fetch(opts.url, { method: 'POST', headers: opts.header || {}, body: form })
-      .then(async (res) => done(opts, 'success', { statusCode: res.status, data: await res.text() }))
+      .then(async (res) => {
+        const text = await res.text()
+        if (mode === 'lost') done(opts, 'fail', { errMsg: 'uploadFile:fail timeout' })
+        else done(opts, 'success', { statusCode: res.status, data: text })
+      })
       .catch((err) => done(opts, 'fail', { errMsg: `uploadFile:fail ${err.message}` }))
   }
 
   return {
+    __net: net,
+    __store: store,
+    __log: log,
+    /** Flip the network and tell the listeners (like WeChat's onNetworkStatusChange). */
+    __setNetwork(mode, only = null) {
+      net.mode = mode
+      net.only = only
+      for (const fn of networkListeners) fn({ isConnected: mode !== 'offline', networkType: mode === 'offline' ? 'none' : 'wifi' })
+    },
     request,
     uploadFile,
     login: (opts) => setTimeout(() => done(opts, 'success', { code: loginCode(), errMsg: 'login:ok' }), 0),
-    getStorageSync: (k) => (store.has(k) ? store.get(k) : ''),
-    setStorageSync: (k, v) => store.set(k, v),
+    // stored as JSON, handed back as a copy (like WeChat)
+    getStorageSync: (k) => (store.has(k) ? JSON.parse(store.get(k)) : ''),
+    setStorageSync: (k, v) => store.set(k, JSON.stringify(v)),
     removeStorageSync: (k) => store.delete(k),
+    __setLocation(lat, lng, accuracy = 10) {
+      Object.assign(location, { latitude: lat, longitude: lng, accuracy })
+    },
     getLocation: (opts) => setTimeout(() => done(opts, 'success', { ...location }), 0),
     getAccountInfoSync: () => ({ miniProgram: { envVersion: 'develop' } }),
-    onNetworkStatusChange: () => {},
+    onNetworkStatusChange: (fn) => networkListeners.push(fn),
+    requestSubscribeMessage: (opts) =>
+      setTimeout(() => done(opts, 'success', Object.fromEntries((opts.tmplIds || []).map((id) => [id, 'accept']))), 0),
     showToast: () => {},
     showLoading: () => {},
     hideLoading: () => {},
+    showModal: (opts) => setTimeout(() => done(opts, 'success', { confirm: true }), 0),
     stopPullDownRefresh: () => {},
+    setNavigationBarTitle: () => {},
+    makePhoneCall: () => {},
+    openLocation: () => {},
+    previewImage: () => {},
+    navigateTo: () => {},
+    redirectTo: () => {},
+    switchTab: () => {},
+    vibrateShort: () => {},
   }
 }
 

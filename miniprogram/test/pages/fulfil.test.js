@@ -3,9 +3,9 @@ const { mockServer, refusal, load, render, flush, pageText, loggedIn } = require
 const id = load('packages/staff/fulfil/index')
 beforeEach(() => loggedIn({ id: 2, role: 'grid_worker' }))
 
-test('scan the voucher QR and fulfil it', async () => {
-  wx.scanCode = jest.fn((o) => o.success({ result: 'ab12cd34' }))
-  const server = mockServer({ 'POST /redemptions/:code/fulfil': () => ({ id: 3, status: 'fulfilled', reward: { name: '蓝牙耳机' }, user: { display_name: '王师傅' } }) })
+test('scan the voucher QR (the server\'s qr_payload) and fulfil it', async () => {
+  wx.scanCode = jest.fn((o) => o.success({ result: 'fc-voucher:ab12cd34' }))
+  const server = mockServer({ 'POST /redemptions/:code/fulfil': () => ({ id: 3, code: 'AB12CD34', qr_payload: 'fc-voucher:AB12CD34', status: 'fulfilled', reward_id: 1, reward_name: '蓝牙耳机', cost: 300, user_id: 9 }) })
   const page = render(id)
   page.querySelector('.scan').dispatchEvent('tap')
   await flush(30)

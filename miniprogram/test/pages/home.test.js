@@ -4,12 +4,9 @@ const id = load('pages/home/index')
 
 const STATIONS = {
   items: [
-    { id: 11, name: '经三路小哥驿站', kind: 'courier_station', lat: 34.75, lng: 113.63, distance_m: 320, is_open_now: true, services: ['rest', 'charging'] },
-    { id: 12, name: '花园路爱心角', kind: 'love_corner', lat: 34.76, lng: 113.64, distance_m: 1800, is_open_now: false, services: ['water'] },
+    { id: 11, name: '经三路小哥驿站', kind: 'courier', kind_name: '小哥驿站', lat: 34.75, lng: 113.63, distance_m: 320, is_open_now: true, services: ['rest', 'charging'] },
+    { id: 12, name: '花园路爱心角', kind: 'love_corner', kind_name: '爱心角', lat: 34.76, lng: 113.64, distance_m: 1800, is_open_now: false, services: ['water'] },
   ],
-  total: 2,
-  page: 1,
-  page_size: 20,
 }
 
 beforeEach(() => loggedIn())
@@ -32,12 +29,12 @@ test('service chip and open-now switch filter the search', async () => {
   const server = mockServer({ 'GET /stations/nearby': () => STATIONS })
   const page = render(id)
   await page.instance.onLoad({})
-  all(page, '.service-chip')[1].dispatchEvent('tap') // 手机充电
+  all(page, '.service-chip')[2].dispatchEvent('tap') // 手机充电 (after 歇脚休息, 饮水)
   await flush()
   expect(server.callsTo('GET /stations/nearby')[1].query.service).toBe('charging')
   await page.instance.onOpenNowChange({ detail: true })
   const last = server.callsTo('GET /stations/nearby').pop()
-  expect(last.query).toMatchObject({ service: 'charging', open_now: '1' })
+  expect(last.query).toMatchObject({ service: 'charging', open_now: 'true' })
 })
 
 test('tapping a station opens its detail page', async () => {

@@ -3,11 +3,11 @@ const { mockServer, refusal, load, render, flush, pageText, all, loggedIn } = re
 const id = load('packages/activities/needs/index')
 beforeEach(() => loggedIn())
 
-test('submits a suggestion; a network retry reuses the key', async () => {
+test('submits a need of a server kind; a network retry reuses the key', async () => {
   let online = false
-  const server = mockServer({ 'POST /needs': () => (online ? { id: 1 } : 'network') })
+  const server = mockServer({ 'POST /needs': () => (online ? { id: 1, kind: 'employment', kind_name: '就业', status: 'open' } : 'network') })
   const page = render(id)
-  all(page, '.kind')[2].dispatchEvent('tap')
+  all(page, '.kind')[0].dispatchEvent('tap') // 就业
   await flush()
   page.instance.onInput({ detail: { value: '希望驿站晚上多开一小时' } })
   await page.instance.onSubmit()
@@ -17,7 +17,7 @@ test('submits a suggestion; a network retry reuses the key', async () => {
   await page.instance.onSubmit()
   await flush()
   const calls = server.callsTo('POST /needs')
-  expect(calls[1].data).toEqual({ kind: 'suggestion', content: '希望驿站晚上多开一小时', anonymous: false })
+  expect(calls[1].data).toEqual({ kind: 'employment', content: '希望驿站晚上多开一小时' })
   expect(calls[0].header['Idempotency-Key']).toBe(calls[1].header['Idempotency-Key'])
   expect(pageText(page)).toContain('已收到')
 })

@@ -10,10 +10,15 @@ test('renders balance, month, lifetime and the ledger; 去兑换 opens rewards',
       balance: 109,
       earned_this_month: 35,
       lifetime_earned: 240,
-      entries: [
-        { id: 1, delta: 5, reason: '驿站打卡', created_at: '2024-05-01T04:00:00Z' },
-        { id: 2, delta: -60, reason: '兑换蓝牙耳机', created_at: '2024-05-02T04:00:00Z' },
-      ],
+      ledger: {
+        items: [
+          { id: 1, delta: 5, balance_after: 169, reason: '驿站打卡', source_type: 'checkin', source_id: '3', rule: 'checkin', created_at: '2024-05-01T12:00:00+08:00' },
+          { id: 2, delta: -60, balance_after: 109, reason: '兑换蓝牙耳机', source_type: 'redemption', source_id: '4', rule: null, created_at: '2024-05-02T12:00:00+08:00' },
+        ],
+        total: 2,
+        page: 1,
+        page_size: 20,
+      },
     }),
   })
   const page = render(pointsId)

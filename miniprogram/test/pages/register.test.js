@@ -4,7 +4,7 @@ const id = load('packages/profile/register/index')
 beforeEach(() => loggedIn())
 
 const routes = (extra) => ({
-  'GET /me': () => ({ id: 1, role: 'rider', platform: null, display_name: '' }),
+  'GET /me': () => ({ id: 1, role: 'rider', citizen_role: 'rider', platform: null, display_name: '', phone: null, community_id: null }),
   'GET /org-units': (req) =>
     req.query.level === 'street'
       ? { items: [{ id: 10, code: 'JS', name: '经三路街道', level: 'street', parent_id: 1 }], total: 1, page: 1, page_size: 100 }
@@ -15,7 +15,7 @@ const routes = (extra) => ({
 test('street → community → platform → PATCH /me; phone bound via getPhoneNumber', async () => {
   const server = mockServer(routes({
     'PATCH /me': (req) => ({ id: 1, ...req.data }),
-    'POST /me/phone': () => ({ phone_masked: '138****8000' }),
+    'POST /me/phone': () => ({ phone: '138****8000' }),
   }))
   const page = render(id)
   await page.instance.onLoad()

@@ -2,12 +2,18 @@ const { mockServer, refusal, load, render, flush, pageText, all, loggedIn } = re
 const drafts = require('../../src/services/drafts')
 
 const id = load('pages/report/index')
-const CATS = { items: [{ id: 1, name: '垃圾倾倒' }, { id: 2, name: '私拉电线' }] }
+const CATS = [
+  { id: 1, code: 'garbage', name: '垃圾倾倒', icon: 'trash', accept_hours: 2, resolve_hours: 72, points_apply: true, duplicate_radius_m: 100 },
+  { id: 2, code: 'wires', name: '私拉电线', icon: 'wire', accept_hours: 2, resolve_hours: 72, points_apply: true, duplicate_radius_m: 100 },
+]
+const UPLOAD = { status: 201, body: { id: 41, url: 'http://api.test/u/41', thumb_url: 'http://api.test/u/41?t', width: 8, height: 8, moderation: 'pending' } }
+const DUP = (id, description, distance) => ({ id, report_no: `2405010000${id}`, status: 'dispatched', status_name: '已派单', category: { id: 2, name: '私拉电线' }, description, distance_m: distance, confirm_count: 0 })
+const CREATED = (id, duplicates = []) => ({ status: 201, body: { report: { id, status: 'dispatched', status_name: '已派单', timeline: [], photos: [] }, possible_duplicates: duplicates } })
 
 beforeEach(() => loggedIn())
 
 async function openFilled(routes) {
-  const server = mockServer({ 'GET /report-categories': () => CATS, 'POST /uploads': () => ({ id: 'up-1' }), ...routes })
+  const server = mockServer({ 'GET /report-categories': () => CATS, 'POST /uploads': () => UPLOAD, ...routes })
   const page = render(id)
   page.instance.onLoad()
   page.instance.onShow()
@@ -34,22 +40,39 @@ test('renders categories, locates (gcj02), saves every change to the draft', asy
 
 test('submit: photo uploaded, report posted with the draft key, duplicates hint with +1', async () => {
   const { page, server } = await openFilled({
-    'POST /reports': () => ({ id: 77, status: 'submitted', duplicates: [{ id: 70, description: '三楼电线', distance_m: 40 }, { id: 71, description: '充电线', distance_m: 90 }] }),
-    'POST /reports/:id/upvote': () => ({ upvotes: 2 }),
+    'POST /reports': () => CREATED(77, [DUP(70, '三楼电线', 40), DUP(71, '充电线', 90)]),
+    'POST /reports/:id/plus-one': () => ({ id: 70, confirm_count: 1 }),
   })
   const key = drafts.getCurrentDraft().idempotencyKey
   page.querySelector('.submit').dispatchEvent('tap')
   await flush(30)
   const post = server.callsTo('POST /reports')[0]
   expect(post.header['Idempotency-Key']).toBe(key)
-  expect(post.data).toMatchObject({ category_id: 2, photo_ids: ['up-1'], anonymous: false })
+  expect(post.data).toMatchObject({ category_id: 2, photo_ids: [41], anonymous: false, self_handled: false, lat: 34.7466, lng: 113.6253 })
+  expect(page.data.submitted.id).toBe(77)
   expect(pageText(page)).toContain('附近已有 2 条同类问题')
   all(page, '.upvote')[0].dispatchEvent('tap')
   await flush(20)
-  expect(server.callsTo('POST /reports/70/upvote')).toHaveLength(1)
+  expect(server.callsTo('POST /reports/70/plus-one')).toHaveLength(1)
   expect(pageText(page)).toContain('已 +1')
   // a fresh draft is ready for the next report
   expect(drafts.getCurrentDraft().description).toBe('')
+})
+
+test('before submit: nearby open reports of the category are shown and can be +1\'d', async () => {
+  const { page, server } = await openFilled({
+    'GET /reports/nearby': () => [DUP(70, '三楼电线', 40), DUP(71, '充电线', 90)],
+    'POST /reports/:id/plus-one': () => ({ id: 71, confirm_count: 2 }),
+  })
+  const q = server.callsTo('GET /reports/nearby').pop().query
+  expect(q).toEqual({ category_id: '2', lat: '34.7466', lng: '113.6253' })
+  await flush()
+  expect(pageText(page)).toContain('附近已有 2 条同类问题')
+  all(page, '.nearby-upvote')[1].dispatchEvent('tap')
+  await flush(20)
+  expect(server.callsTo('POST /reports/71/plus-one')).toHaveLength(1)
+  expect(page.data.plusOned[71]).toBe(true)
+  expect(server.callsTo('POST /reports')).toHaveLength(0)
 })
 
 test('validation: no category → a Chinese hint, nothing sent', async () => {
@@ -65,7 +88,7 @@ test('validation: no category → a Chinese hint, nothing sent', async () => {
 
 test('offline: kept in the queue, banner shows it, retry sends it with the same key', async () => {
   let online = false
-  const { page, server } = await openFilled({ 'POST /reports': () => (online ? { id: 78 } : 'network') })
+  const { page, server } = await openFilled({ 'POST /reports': () => (online ? CREATED(78) : 'network') })
   await page.instance.onSubmit()
   await flush()
   expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '网络不稳定，已保存，联网后自动提交' }))

@@ -11,7 +11,7 @@ describe('rewards', () => {
     const server = mockServer({
       'GET /rewards': () => REWARDS,
       'GET /me/points': () => ({ balance: 109 }),
-      'POST /redemptions': () => ({ id: 3, code: 'AB12CD34', status: 'pending', balance: 49 }),
+      'POST /redemptions': () => ({ status: 201, body: { id: 3, code: 'AB12CD34', qr_payload: 'fc-voucher:AB12CD34', status: 'pending', reward_id: 5, reward_name: '蓝牙耳机', cost: 60, created_at: '2024-05-01T12:00:00+08:00', expires_at: '2024-05-08T12:00:00+08:00', balance: 49 } }),
     })
     const page = render(rewardsId)
     await page.instance.onLoad()
@@ -19,13 +19,16 @@ describe('rewards', () => {
     expect(pageText(page)).toContain('蓝牙耳机')
     expect(pageText(page)).toContain('已兑完')
     all(page, '.redeem')[0].dispatchEvent('tap')
-    await flush(20)
+    for (let i = 0; i < 100 && !page.data.voucher; i += 1) await flush(10) // slow machines
+    await flush()
     expect(wx.showModal).toHaveBeenCalled()
     const post = server.callsTo('POST /redemptions')[0]
     expect(post.data).toEqual({ reward_id: 5 })
     expect(post.header['Idempotency-Key']).toBeTruthy()
     expect(pageText(page)).toContain('AB12 CD34')
     expect(page.querySelectorAll('.voucher-panel >>> .dark').length).toBeGreaterThan(50) // a QR was drawn
+    expect(page.data.voucher.qr).toBe('fc-voucher:AB12CD34') // the QR carries the server's payload
+    expect(pageText(page)).toContain('2024-05-08 12:00')
   })
 
   test('refusal shows the server message; a network retry reuses the key', async () => {
@@ -50,16 +53,17 @@ describe('rewards', () => {
     expect(server.callsTo('POST /redemptions')[2].header['Idempotency-Key']).not.toBe(keys[0])
   })
 
-  test('subscribe from the voucher tap posts accepted templates', async () => {
-    const config = require('../../src/config')
-    config.SUBSCRIBE_TEMPLATES.redemptionReady = 'tmpl-redeem'
-    wx.requestSubscribeMessage = jest.fn((o) => o.success({ 'tmpl-redeem': 'accept' }))
-    const server = mockServer({ 'POST /me/subscriptions': () => ({ ok: true }) })
+  test('subscribe from the voucher tap: template ids from GET /me/subscriptions, accepted ones posted', async () => {
+    require('../../src/services/subscribe').reset()
+    wx.requestSubscribeMessage = jest.fn((o) => o.success({ TPL_REDEMPTION: 'accept', TPL_REDEMPTION_EXPIRING: 'reject' }))
+    const server = mockServer({
+      'GET /me/subscriptions': () => ({ templates: { redemption_fulfilled: 'TPL_REDEMPTION', redemption_expiring: 'TPL_REDEMPTION_EXPIRING', report_status: 'TPL_REPORT_STATUS' }, credits: [] }),
+      'POST /me/subscriptions': () => ({ templates: {}, credits: [{ template_id: 'TPL_REDEMPTION', count: 1 }], ignored: [] }),
+    })
     const page = render(rewardsId)
     await page.instance.onSubscribe()
-    expect(wx.requestSubscribeMessage.mock.calls[0][0].tmplIds).toEqual(['tmpl-redeem'])
-    expect(server.callsTo('POST /me/subscriptions')[0].data).toEqual({ accepted: ['tmpl-redeem'] })
-    config.SUBSCRIBE_TEMPLATES.redemptionReady = ''
+    expect(wx.requestSubscribeMessage.mock.calls[0][0].tmplIds).toEqual(['TPL_REDEMPTION', 'TPL_REDEMPTION_EXPIRING'])
+    expect(server.callsTo('POST /me/subscriptions')[0].data).toEqual({ accepted: ['TPL_REDEMPTION'] })
   })
 
   test('list failure shows the error state', async () => {

@@ -1,5 +1,5 @@
 const { formatDistance } = require('../../utils/format')
-const { serviceName, kindName } = require('../../services/stations')
+const { serviceNames, kindName } = require('../../services/stations')
 
 Component({
   properties: {
@@ -11,8 +11,8 @@ Component({
       if (!s) return
       this.setData({
         distance: formatDistance(s.distance_m),
-        kind: kindName(s.kind),
-        serviceNames: (s.services || []).map(serviceName),
+        kind: s.kind_name || kindName(s.kind),
+        serviceNames: serviceNames(s),
       })
     },
   },

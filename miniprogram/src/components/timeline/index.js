@@ -2,7 +2,7 @@ const { formatTime } = require('../../utils/format')
 
 Component({
   properties: {
-    // [{at, title, note, actor}] — newest last, as the server sends it
+    // the server's TimelineEvent [{action_name, state_name, actor_role_name, note, created_at}], oldest first
     items: { type: Array, value: [] },
   },
   data: { rows: [] },
@@ -10,10 +10,10 @@ Component({
     items(items) {
       const rows = (items || []).map((it, i) => ({
         key: it.id || i,
-        time: formatTime(it.at || it.created_at),
-        title: it.title || it.label || it.action || '',
+        time: formatTime(it.created_at),
+        title: it.action_name || it.action || '',
         note: it.note || '',
-        actor: it.actor || '',
+        actor: it.actor_name || it.actor_role_name || '',
       }))
       this.setData({ rows: rows.reverse() })
     },

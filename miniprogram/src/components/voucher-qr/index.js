@@ -24,12 +24,14 @@ function matrix(text) {
 Component({
   properties: {
     code: { type: String, value: '' },
+    // what the QR encodes: the server's `qr_payload` ("fc-voucher:<code>"); the code when empty
+    payload: { type: String, value: '' },
     title: { type: String, value: '' },
   },
   data: { rows: [], cellRpx: 16, spaced: '' },
   observers: {
-    code(code) {
-      const rows = matrix(code)
+    'code, payload': function (code, payload) {
+      const rows = matrix(payload || code)
       this.setData({
         rows,
         cellRpx: rows.length ? Math.floor(440 / rows.length) : 16,

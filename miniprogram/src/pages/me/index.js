@@ -1,4 +1,5 @@
 const me = require('../../services/me')
+const org = require('../../services/org')
 const { getCachedUser } = require('../../services/request')
 const { errorMessage } = require('../../utils/ui')
 
@@ -21,6 +22,7 @@ function view(user) {
   return {
     user,
     roleName: me.ROLE_NAMES[user.role] || '未报到',
+    unitName: (user.staff && user.staff.org_unit_name) || '',
     platformName: me.platformName(user.platform),
     communityName: (user.community && user.community.name) || user.community_name || '',
     registered: Boolean(user.community_id || user.community),
@@ -45,6 +47,13 @@ Page({
     try {
       const user = await me.getMe()
       this.setData({ ...view(user), loading: false })
+      if (user.community_id) {
+        // /me carries only the id; the name comes from the org unit (a failure just leaves it out)
+        org
+          .getOrgUnit(user.community_id)
+          .then((unit) => this.setData({ communityName: unit.name }))
+          .catch(() => {})
+      }
     } catch (err) {
       this.setData({ loading: false, error: this.data.user ? '' : errorMessage(err) })
     } finally {

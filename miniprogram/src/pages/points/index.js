@@ -19,9 +19,9 @@ Page({
       const s = await points.myPoints()
       this.setData({
         summary: s,
-        entries: (s.entries || []).map((e) => ({
+        entries: ((s.ledger && s.ledger.items) || []).map((e) => ({
           id: e.id,
-          reason: e.reason_text || e.reason || '积分变动',
+          reason: e.reason || '积分变动',
           delta: e.delta > 0 ? `+${e.delta}` : `${e.delta}`,
           positive: e.delta > 0,
           time: formatTime(e.created_at),

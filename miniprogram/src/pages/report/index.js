@@ -3,7 +3,7 @@
 const drafts = require('../../services/drafts')
 const reports = require('../../services/reports')
 const { NetworkError } = require('../../services/request')
-const { askSubscribe } = require('../../services/subscribe')
+const { askSubscribe, prefetch } = require('../../services/subscribe')
 const { getLocation, chooseLocation } = require('../../utils/location')
 const { errorMessage, toast, toastError } = require('../../utils/ui')
 
@@ -15,12 +15,15 @@ Page({
     pendingCount: 0,
     submitting: false,
     formError: '',
-    submitted: null, // {id, duplicates: [...]}
+    nearby: [], // open reports of this category close by (shown before submit, with +1)
+    plusOned: {}, // report id → true once +1'd
+    submitted: null, // {id, duplicates: [...]} — the server's possible_duplicates
   },
 
   onLoad() {
     this.showDraft(drafts.getCurrentDraft())
     this.loadCategories()
+    prefetch()
     if (!this.data.draft.lat) this.onLocate({ quiet: true })
   },
 
@@ -49,6 +52,22 @@ Page({
 
   onSelectCategory(e) {
     this.save({ category_id: e.detail.id, category_name: e.detail.name })
+    return this.checkNearby()
+  },
+
+  /** "附近已有 N 条同类问题": asked whenever category or location changes; silent on failure. */
+  async checkNearby() {
+    const d = this.data.draft
+    if (!d || !d.category_id || d.lat === null || d.lng === null) {
+      this.setData({ nearby: [] })
+      return
+    }
+    try {
+      const list = await reports.nearbyReports({ categoryId: d.category_id, lat: d.lat, lng: d.lng })
+      this.setData({ nearby: Array.isArray(list) ? list : [] })
+    } catch {
+      this.setData({ nearby: [] })
+    }
   },
   onPhotosChange(e) {
     this.save({ photos: e.detail.photos })
@@ -67,6 +86,7 @@ Page({
     try {
       const loc = await getLocation()
       this.save({ lat: loc.lat, lng: loc.lng, address: this.data.draft.address || '当前位置' })
+      await this.checkNearby()
     } catch (err) {
       if (quiet !== true) toastError(err)
     }
@@ -76,6 +96,7 @@ Page({
     try {
       const loc = await chooseLocation(this.data.draft)
       this.save(loc)
+      await this.checkNearby()
     } catch {
       // cancelled
     }
@@ -98,9 +119,10 @@ Page({
     const { localId } = this.data.draft
     this.setData({ submitting: true, formError: '' })
     try {
-      const report = await drafts.submitDraft(localId)
+      const created = await drafts.submitDraft(localId)
       this.setData({
-        submitted: { id: report.id, duplicates: report.duplicates || [], upvoted: {} },
+        submitted: { id: created.report.id, duplicates: created.possible_duplicates || [] },
+        nearby: [],
         pendingCount: drafts.listPending().length,
       })
       this.showDraft(drafts.getCurrentDraft())
@@ -129,8 +151,8 @@ Page({
   async onUpvote(e) {
     const { id } = e.currentTarget.dataset
     try {
-      await reports.upvote(id)
-      this.setData({ [`submitted.upvoted.${id}`]: true })
+      await reports.plusOne(id)
+      this.setData({ [`plusOned.${id}`]: true })
       toast('已 +1')
     } catch (err) {
       toastError(err)
@@ -138,7 +160,7 @@ Page({
   },
 
   onSubscribe() {
-    return askSubscribe(['reportProgress'])
+    return askSubscribe('report')
   },
 
   onViewReport() {

@@ -1,15 +1,16 @@
 const activities = require('../../../services/activities')
-const { askSubscribe } = require('../../../services/subscribe')
+const { askSubscribe, prefetch } = require('../../../services/subscribe')
 const { getLocation } = require('../../../utils/location')
 const { sceneFromScan, scanCode } = require('../../../utils/scene')
 const { formatTime } = require('../../../utils/format')
 const { confirm, errorMessage, toastError } = require('../../../utils/ui')
 
 Page({
-  data: { id: null, activity: null, time: '', busy: false, loading: true, error: '' },
+  data: { id: null, activity: null, enrolment: null, enrolmentName: '', isFull: false, canEnrol: false, time: '', busy: false, loading: true, error: '' },
 
   onLoad(options) {
     this.setData({ id: options.id })
+    prefetch()
     return this.load()
   },
 
@@ -17,7 +18,14 @@ Page({
     this.setData({ loading: !this.data.activity, error: '' })
     try {
       const a = await activities.getActivity(this.data.id)
-      this.setData({ activity: a, time: `${formatTime(a.starts_at)}${a.ends_at ? ` ~ ${formatTime(a.ends_at).slice(11)}` : ''}`, loading: false })
+      const mine = a.my_enrolment && a.my_enrolment.status !== 'cancelled' ? a.my_enrolment : null
+      this.setData({
+        activity: a,
+        enrolment: mine,
+        enrolmentName: mine ? activities.ENROLMENT_NAMES[mine.status] || '' : '',
+        isFull: a.enrolled_count >= a.capacity,
+        canEnrol: a.status === 'published',
+        time: `${formatTime(a.starts_at)}${a.ends_at ? ` ~ ${formatTime(a.ends_at).slice(11)}` : ''}`, loading: false })
     } catch (err) {
       this.setData({ loading: false, error: errorMessage(err) })
     }
@@ -26,9 +34,9 @@ Page({
   async onEnrol() {
     this.setData({ busy: true })
     try {
-      await activities.enrol(this.data.id)
-      wx.showToast({ title: '报名成功', icon: 'success' })
-      askSubscribe(['activityReminder'])
+      const enrolment = await activities.enrol(this.data.id)
+      wx.showToast({ title: enrolment && enrolment.status === 'waitlisted' ? `已候补第 ${enrolment.waitlist_position} 位` : '报名成功', icon: 'none' })
+      askSubscribe('activity')
       await this.load()
     } catch (err) {
       toastError(err)
@@ -60,8 +68,9 @@ Page({
     this.setData({ busy: true })
     try {
       const loc = await getLocation()
-      const r = await activities.attend({ scene: sceneFromScan(res), lat: loc.lat, lng: loc.lng })
-      wx.showToast({ title: r && r.points_awarded ? `签到成功 +${r.points_awarded} 积分` : '签到成功', icon: 'none' })
+      const r = await activities.attend({ scene: sceneFromScan(res), lat: loc.lat, lng: loc.lng, accuracy: loc.accuracy })
+      const what = r && r.action === 'signed_out' ? '签退成功' : '签到成功'
+      wx.showToast({ title: r && r.points_awarded ? `${what} +${r.points_awarded} 积分` : what, icon: 'none' })
       await this.load()
     } catch (err) {
       toastError(err)

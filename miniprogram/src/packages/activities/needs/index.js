@@ -4,16 +4,13 @@ const { NetworkError, newIdempotencyKey } = require('../../../services/request')
 const { errorMessage } = require('../../../utils/ui')
 
 Page({
-  data: { kinds: needs.NEED_KINDS, kind: 'need', content: '', anonymous: false, sending: false, error: '', done: false },
+  data: { kinds: needs.NEED_KINDS, kind: 'community_suggestion', content: '', sending: false, error: '', done: false },
 
   onKind(e) {
     this.setData({ kind: e.currentTarget.dataset.code })
   },
   onInput(e) {
     this.setData({ content: e.detail.value, error: '' })
-  },
-  onAnonymousChange(e) {
-    this.setData({ anonymous: Boolean(e.detail) })
   },
 
   async onSubmit() {
@@ -25,7 +22,7 @@ Page({
     this.key = this.key || newIdempotencyKey()
     this.setData({ sending: true, error: '' })
     try {
-      await needs.submitNeed({ kind: this.data.kind, content, anonymous: this.data.anonymous }, { idempotencyKey: this.key })
+      await needs.submitNeed({ kind: this.data.kind, content }, { idempotencyKey: this.key })
       this.key = null
       this.setData({ done: true, content: '' })
     } catch (err) {

@@ -15,8 +15,9 @@ Page({
     try {
       const res = await serviceHours.myServiceHours()
       this.setData({
-        total: res.total_hours !== undefined ? res.total_hours : res.total || 0,
-        items: (res.items || []).map((h) => ({ ...h, time: formatTime(h.at || h.created_at) })),
+        total: res.total_hours || 0,
+        activityCount: res.activity_count || 0,
+        items: (res.items || []).map((h) => ({ ...h, id: h.activity_id, time: formatTime(h.signed_in_at || h.starts_at) })),
         loading: false,
       })
     } catch (err) {

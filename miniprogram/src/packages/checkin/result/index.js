@@ -1,5 +1,5 @@
 const handoff = require('../../../utils/handoff')
-const { serviceName } = require('../../../services/stations')
+const { serviceNames } = require('../../../services/stations')
 
 Page({
   data: { result: null, station: null, services: [] },
@@ -8,7 +8,7 @@ Page({
     const result = handoff.take('checkin')
     if (!result) return
     const station = result.station || {}
-    this.setData({ result, station, services: (station.services || []).map(serviceName) })
+    this.setData({ result, station, services: serviceNames(station) })
   },
 
   onPoints() {

@@ -5,7 +5,7 @@ const { confirm, toast, toastError } = require('../../../utils/ui')
 
 const toItem = (r) => ({
   ...r,
-  rewardName: (r.reward && r.reward.name) || r.reward_name || '奖品',
+  rewardName: r.reward_name || '奖品',
   statusName: redemptions.STATUS_NAMES[r.status] || r.status,
   time: formatTime(r.created_at),
 })
@@ -29,7 +29,7 @@ Page({
 
   onShowVoucher(e) {
     const item = this.data.items.find((r) => r.id === e.currentTarget.dataset.id)
-    if (item && item.status === 'pending') this.setData({ voucher: { code: item.code, name: item.rewardName } })
+    if (item && item.status === 'pending') this.setData({ voucher: { code: item.code, qr: item.qr_payload || item.code, name: item.rewardName } })
   },
 
   onCloseVoucher() {

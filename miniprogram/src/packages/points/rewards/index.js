@@ -4,8 +4,9 @@ const rewards = require('../../../services/rewards')
 const redemptions = require('../../../services/redemptions')
 const points = require('../../../services/points')
 const { NetworkError, newIdempotencyKey } = require('../../../services/request')
-const { askSubscribe } = require('../../../services/subscribe')
+const { askSubscribe, prefetch } = require('../../../services/subscribe')
 const { loadList } = require('../../../utils/list')
+const { formatTime } = require('../../../utils/format')
 const { confirm, toastError } = require('../../../utils/ui')
 
 Page({
@@ -13,6 +14,7 @@ Page({
 
   onLoad() {
     this.pendingKeys = {}
+    prefetch()
     return this.load()
   },
 
@@ -45,7 +47,7 @@ Page({
       const r = await redemptions.redeem(id, { idempotencyKey: this.pendingKeys[id] })
       delete this.pendingKeys[id]
       this.setData({
-        voucher: { code: r.code, name: reward.name, station: (r.station && r.station.name) || '' },
+        voucher: { code: r.code, qr: r.qr_payload || r.code, name: r.reward_name || reward.name, expiresAt: formatTime(r.expires_at) },
         balance: r.balance !== undefined ? r.balance : this.data.balance,
       })
     } catch (err) {
@@ -57,7 +59,7 @@ Page({
   },
 
   onSubscribe() {
-    return askSubscribe(['redemptionReady'])
+    return askSubscribe('redemption')
   },
 
   onCloseVoucher() {

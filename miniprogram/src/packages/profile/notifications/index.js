@@ -2,8 +2,9 @@ const notifications = require('../../../services/notifications')
 const { loadList } = require('../../../utils/list')
 const { formatTime } = require('../../../utils/format')
 const { toastError } = require('../../../utils/ui')
+const { openServerPage } = require('../../../utils/routes')
 
-const toItem = (n) => ({ ...n, time: formatTime(n.created_at), unread: !n.read_at && !n.is_read })
+const toItem = (n) => ({ ...n, time: formatTime(n.created_at), unread: !n.is_read })
 
 Page({
   data: { items: [], loading: true, error: '' },
@@ -28,7 +29,7 @@ Page({
       this.setData({ [`items[${index}].unread`]: false })
       notifications.markRead(n.id).catch(() => {})
     }
-    if (n.page) wx.navigateTo({ url: n.page.startsWith('/') ? n.page : `/${n.page}` })
+    if (n.page) openServerPage(n.page)
   },
 
   async onReadAll() {

@@ -31,10 +31,10 @@ Page({
       this.setData({ streets: streets.items || [], loading: false })
       if (user) {
         this.setData({
-          role: ['rider', 'resident'].includes(user.role) ? user.role : 'rider',
+          role: ['rider', 'resident'].includes(user.citizen_role) ? user.citizen_role : 'rider',
           platform: user.platform || '',
           displayName: user.display_name || '',
-          phone: user.phone_masked || user.phone || '',
+          phone: user.phone || '', // masked by the server (138****0000)
         })
       }
     } catch (err) {
@@ -72,7 +72,7 @@ Page({
     if (!code) return // refused or quota exhausted: phone stays optional
     try {
       const res = await me.bindPhone(code)
-      this.setData({ phone: res.phone_masked || res.masked_phone || res.phone || '' })
+      this.setData({ phone: res.phone || '' })
     } catch (err) {
       toastError(err)
     }

@@ -1,9 +1,7 @@
 const reports = require('../../../services/reports')
-const { askSubscribe } = require('../../../services/subscribe')
+const { askSubscribe, prefetch } = require('../../../services/subscribe')
 const { formatTime } = require('../../../utils/format')
 const { errorMessage, toast, toastError } = require('../../../utils/ui')
-
-const DONE = ['resolved', 'closed']
 
 Page({
   data: {
@@ -22,6 +20,7 @@ Page({
 
   onLoad(options) {
     this.setData({ id: options.id })
+    prefetch()
     return this.load()
   },
   onPullDownRefresh() {
@@ -34,9 +33,10 @@ Page({
       const r = await reports.getReport(this.data.id)
       this.setData({
         report: r,
-        statusName: reports.STATUS_NAMES[r.status] || r.status,
+        statusName: reports.statusName(r),
+        categoryName: reports.categoryName(r) || '问题上报',
         time: formatTime(r.created_at),
-        canRate: DONE.includes(r.status) && !r.feedback,
+        canRate: Boolean(r.can_give_feedback),
         loading: false,
       })
     } catch (err) {
@@ -59,7 +59,7 @@ Page({
   async onSendFeedback() {
     this.setData({ sending: true })
     try {
-      await reports.sendFeedback(this.data.id, { rating: this.data.rating, comment: this.data.comment, fixed: this.data.fixed })
+      await reports.sendFeedback(this.data.id, { stars: this.data.rating, comment: this.data.comment, fixed: this.data.fixed })
       toast('感谢您的评价')
       await this.load()
     } catch (err) {
@@ -75,7 +75,7 @@ Page({
   },
 
   onSubscribe() {
-    return askSubscribe(['reportProgress'])
+    return askSubscribe('report')
   },
 
   onRetry() {

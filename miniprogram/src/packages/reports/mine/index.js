@@ -4,9 +4,9 @@ const { formatTime } = require('../../../utils/format')
 
 const toItem = (r) => ({
   ...r,
-  statusName: reports.STATUS_NAMES[r.status] || r.status,
+  statusName: reports.statusName(r),
   time: formatTime(r.created_at),
-  title: r.category_name || (r.category && r.category.name) || '问题上报',
+  title: reports.categoryName(r) || '问题上报',
 })
 
 Page({

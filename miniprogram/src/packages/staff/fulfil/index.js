@@ -8,7 +8,7 @@ Page({
   data: { code: '', busy: false, result: null, error: '' },
 
   onInput(e) {
-    this.setData({ code: e.detail.value.replace(/\s+/g, '').toUpperCase(), error: '' })
+    this.setData({ code: redemptions.voucherCode(e.detail.value), error: '' })
   },
 
   async onScan() {
@@ -18,7 +18,7 @@ Page({
     } catch {
       return
     }
-    this.setData({ code: (res.result || '').replace(/\s+/g, '').toUpperCase() })
+    this.setData({ code: redemptions.voucherCode(res.result) })
     await this.onFulfil()
   },
 
@@ -35,8 +35,8 @@ Page({
       this.pending = null
       this.setData({
         result: {
-          rewardName: (r.reward && r.reward.name) || r.reward_name || '奖品',
-          userName: (r.user && r.user.display_name) || r.user_display_name || '',
+          rewardName: r.reward_name || '奖品',
+          userName: '',
           code,
         },
         code: '',

@@ -3,17 +3,14 @@ const uploads = require('../../../services/uploads')
 const { NetworkError, newIdempotencyKey } = require('../../../services/request')
 const { errorMessage, toast, toastError } = require('../../../utils/ui')
 
-// Used when the server does not send `available_actions`.
-const ACTIONS_BY_STATE = {
-  dispatched: ['accept', 'return'],
-  accepted: ['start', 'hold', 'return'],
-  in_progress: ['resolve', 'hold'],
-  on_hold: ['resume'],
-}
-const NEEDS_NOTE = ['resolve', 'return', 'hold']
+// Actions this page can do from the server's `allowed_actions` (dispatch/reassign/merge need a
+// picker of staff or orders: done on the admin console for now).
+const PAGE_ACTIONS = ['accept', 'start', 'resolve', 'return', 'hold', 'resume', 'reject', 'close']
+const PRIMARY = ['accept', 'start', 'resolve', 'resume']
+const HOLD_HOURS = 24
 
 Page({
-  data: { id: null, order: null, stateName: '', actions: [], note: '', photos: [], busy: false, formError: '', loading: true, error: '' },
+  data: { id: null, order: null, report: null, title: '', overdue: false, stateName: '', actions: [], note: '', photos: [], busy: false, formError: '', loading: true, error: '' },
 
   onLoad(options) {
     this.setData({ id: options.id })
@@ -24,11 +21,15 @@ Page({
     this.setData({ loading: !this.data.order, error: '' })
     try {
       const o = await workOrders.getWorkOrder(this.data.id)
-      const codes = o.available_actions || ACTIONS_BY_STATE[o.state] || []
+      const codes = (o.allowed_actions || []).filter((code) => PAGE_ACTIONS.includes(code))
+      const r = o.report_detail || o.report || {}
       this.setData({
         order: o,
-        stateName: workOrders.STATE_NAMES[o.state] || o.state,
-        actions: codes.map((code) => ({ code, name: workOrders.ACTION_NAMES[code] || code, primary: code === 'accept' || code === 'resolve' || code === 'start' })),
+        report: r,
+        title: (r.category && r.category.name) || `工单 #${o.id}`,
+        overdue: workOrders.isOverdue(o),
+        stateName: o.state_name || workOrders.STATE_NAMES[o.state] || o.state,
+        actions: codes.map((code) => ({ code, name: workOrders.ACTION_NAMES[code] || code, primary: PRIMARY.includes(code) })),
         loading: false,
       })
     } catch (err) {
@@ -45,8 +46,12 @@ Page({
 
   async onAction(e) {
     const { code } = e.currentTarget.dataset
-    if (NEEDS_NOTE.includes(code) && !this.data.note.trim()) {
-      this.setData({ formError: '请填写处理说明' })
+    if (workOrders.NEEDS_NOTE.includes(code) && !this.data.note.trim()) {
+      this.setData({ formError: code === 'resolve' ? '请填写处理结果' : '请填写原因说明' })
+      return
+    }
+    if (workOrders.NEEDS_PHOTO.includes(code) && !this.data.photos.length) {
+      this.setData({ formError: '办结请至少上传一张处理后的照片' })
       return
     }
     if (!this.pending || this.pending.code !== code) this.pending = { code, key: newIdempotencyKey() }
@@ -57,7 +62,8 @@ Page({
         if (!photos[i].uploadId) photos[i] = { ...photos[i], uploadId: (await uploads.uploadPhoto(photos[i].path)).id }
       }
       this.setData({ photos })
-      await workOrders.transition(this.data.id, { action: code, note: this.data.note.trim(), photoIds: photos.map((p) => p.uploadId) }, { idempotencyKey: this.pending.key })
+      const holdUntil = code === 'hold' ? new Date(Date.now() + HOLD_HOURS * 3600 * 1000).toISOString() : undefined
+      await workOrders.transition(this.data.id, code, { note: this.data.note.trim(), photoIds: photos.map((p) => p.uploadId), holdUntil }, { idempotencyKey: this.pending.key })
       this.pending = null
       this.setData({ note: '', photos: [] })
       toast(`${workOrders.ACTION_NAMES[code] || '操作'}成功`)
@@ -72,8 +78,9 @@ Page({
   },
 
   onNavigate() {
-    const o = this.data.order
-    wx.openLocation({ latitude: o.lat, longitude: o.lng, name: o.title || '工单位置', address: o.address || '', scale: 17 })
+    const r = this.data.report
+    if (!r || r.lat === null || r.lat === undefined) return
+    wx.openLocation({ latitude: r.lat, longitude: r.lng, name: this.data.title || '工单位置', address: r.address || '', scale: 17 })
   },
 
   onRetry() {

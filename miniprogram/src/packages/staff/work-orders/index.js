@@ -1,10 +1,12 @@
 const workOrders = require('../../../services/workOrders')
 const { loadList } = require('../../../utils/list')
 const { formatTime } = require('../../../utils/format')
+const { askSubscribe, prefetch } = require('../../../services/subscribe')
 
 const FILTERS = [
   { key: 'mine', name: '我的待办', query: { mine: true } },
   { key: 'dispatched', name: '待接单', query: { state: 'dispatched' } },
+  { key: 'received', name: '待派单', query: { state: 'received' } },
   { key: 'in_progress', name: '处理中', query: { state: 'in_progress' } },
   { key: 'overdue', name: '已超时', query: { overdue: true } },
   { key: 'all', name: '全部', query: {} },
@@ -12,16 +14,19 @@ const FILTERS = [
 
 const toItem = (w) => ({
   ...w,
-  stateName: workOrders.STATE_NAMES[w.state] || w.state,
+  stateName: w.state_name || workOrders.STATE_NAMES[w.state] || w.state,
   time: formatTime(w.created_at),
-  due: formatTime(w.due_at),
-  title: w.title || (w.report && (w.report.category_name || w.report.description)) || `工单 #${w.id}`,
+  due: formatTime(w.clock && w.clock.due_at),
+  is_overdue: workOrders.isOverdue(w),
+  address: (w.report && w.report.address) || '',
+  title: (w.report && ((w.report.category && w.report.category.name) || w.report.description)) || `工单 #${w.id}`,
 })
 
 Page({
   data: { filters: FILTERS, filter: 'mine', items: [], loading: true, error: '' },
 
   onShow() {
+    prefetch()
     return this.load()
   },
   onPullDownRefresh() {
@@ -41,6 +46,10 @@ Page({
   onFilter(e) {
     this.setData({ filter: e.currentTarget.dataset.key, items: [] })
     return this.load()
+  },
+  /** On duty: ask for new / assigned / overdue work-order messages (must be a tap). */
+  onSubscribeDuty() {
+    return askSubscribe('staffOnDuty')
   },
   onOpen(e) {
     wx.navigateTo({ url: `/packages/staff/work-order-detail/index?id=${e.currentTarget.dataset.id}` })

@@ -2,13 +2,6 @@ const stations = require('../../../services/stations')
 const { formatDistance } = require('../../../utils/format')
 const { errorMessage } = require('../../../utils/ui')
 
-function hoursText(hours) {
-  if (!hours) return '未提供'
-  if (typeof hours === 'string') return hours
-  if (Array.isArray(hours)) return hours.map((h) => (typeof h === 'string' ? h : `${h.days || ''} ${h.open || ''}-${h.close || ''}`.trim())).join('；')
-  return hours.text || ''
-}
-
 Page({
   data: { id: null, station: null, services: [], hours: '', distance: '', loading: true, error: '' },
 
@@ -24,9 +17,9 @@ Page({
       wx.setNavigationBarTitle({ title: s.name })
       this.setData({
         station: s,
-        services: (s.services || []).map((code) => ({ code, name: stations.serviceName(code) })),
-        hours: s.opening_hours_text || hoursText(s.opening_hours),
-        kind: stations.kindName(s.kind),
+        services: stations.serviceNames(s).map((name, i) => ({ code: (s.services || [])[i] || name, name })),
+        hours: stations.hoursText(s.opening_hours),
+        kind: s.kind_name || stations.kindName(s.kind),
         distance: formatDistance(s.distance_m),
         loading: false,
       })
@@ -41,7 +34,7 @@ Page({
   },
 
   onCall() {
-    wx.makePhoneCall({ phoneNumber: this.data.station.phone })
+    wx.makePhoneCall({ phoneNumber: this.data.station.contact_phone })
   },
 
   onScan() {
