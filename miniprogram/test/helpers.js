@@ -48,8 +48,34 @@ function mockServer(routes = {}) {
     }, 0)
     return { abort() {} }
   }
+  // downloadFile: a handler returns {status, body, header}; the body lands in a temp file that
+  // wx.getFileSystemManager().readFileSync reads back (the error envelope of a refusal).
+  const files = new Map()
+  const download = (opts) => {
+    const { handler, path: p, query, params } = resolve('GET', opts.url)
+    const req = { method: 'GET', path: p, query, params, header: opts.header || {}, download: true }
+    calls.push(req)
+    let out = handler ? handler(req) : { status: 404, body: { code: 'not_found', message: '请求的资源不存在', status: 404, details: {} } }
+    const listeners = []
+    setTimeout(() => {
+      if (out === 'network') return opts.fail({ errMsg: 'downloadFile:fail timeout' })
+      if (!out || out.status === undefined || out.body === undefined) out = { status: 200, body: out }
+      const tempFilePath = `wxfile://tmp/download-${calls.length}`
+      files.set(tempFilePath, typeof out.body === 'string' ? out.body : JSON.stringify(out.body))
+      listeners.forEach((fn) => fn({ header: out.header || {} }))
+      opts.success({ statusCode: out.status, tempFilePath })
+    }, 0)
+    return { abort() {}, onHeadersReceived: (fn) => listeners.push(fn) }
+  }
   wx.request = jest.fn((opts) => answer(opts, opts.method || 'GET', opts.data))
   wx.uploadFile = jest.fn((opts) => answer(opts, 'POST', opts.formData))
+  wx.downloadFile = jest.fn(download)
+  wx.getFileSystemManager = jest.fn(() => ({
+    readFileSync: (filePath) => {
+      if (!files.has(filePath)) throw new Error(`readFileSync:fail no such file ${filePath}`)
+      return files.get(filePath)
+    },
+  }))
   return {
     calls,
     callsTo(key) {

@@ -38,7 +38,10 @@ const bindPhone = (code) => api.post('/me/phone', { code })
 /** 工作人员在岗/离岗（在岗的网格员会被自动派单） */
 const setDuty = (isOnDuty) => api.put('/me/duty', { is_on_duty: Boolean(isOnDuty) })
 
+/** 社区工作者及以上：派单、改派、合并、换码 */
+const MANAGER_ROLES = ['community_admin', 'street_admin', 'admin']
+const isManager = (user) => Boolean(user && MANAGER_ROLES.includes(user.role))
 const isStaff = (user) => Boolean(user && STAFF_ROLES.includes(user.role))
 const platformName = (code) => (PLATFORMS.find((p) => p.code === code) || {}).name || ''
 
-module.exports = { PLATFORMS, ROLE_NAMES, STAFF_ROLES, getMe, updateMe, bindPhone, setDuty, isStaff, platformName }
+module.exports = { PLATFORMS, ROLE_NAMES, STAFF_ROLES, getMe, updateMe, bindPhone, setDuty, isStaff, isManager, platformName }

@@ -1,5 +1,6 @@
 // The one HTTP wrapper: bearer token, one silent re-login on 401, the server's error
-// envelope as ApiError, transport failures as NetworkError, Idempotency-Key passthrough.
+// envelope as ApiError, transport failures as NetworkError, Idempotency-Key passthrough;
+// uploadFile/downloadFile carry the same token for photos, posters and certificates.
 const config = require('../config')
 
 const TOKEN_KEY = 'fengchao.token'
@@ -180,6 +181,61 @@ async function uploadFile(filePath, { formData, retried = false } = {}) {
   throw toApiError(res.statusCode, res.data)
 }
 
+function wxDownloadFile(options) {
+  return new Promise((resolve, reject) => {
+    let headers = {}
+    const task = wx.downloadFile({
+      timeout: 60000,
+      ...options,
+      success: (res) => resolve({ ...res, header: { ...headers, ...((res && res.header) || {}) } }),
+      fail: (err) => reject(new NetworkError(err && err.errMsg)),
+    })
+    // downloadFile's success carries no response headers: they come through onHeadersReceived.
+    if (task && typeof task.onHeadersReceived === 'function') {
+      task.onHeadersReceived((res) => {
+        headers = (res && res.header) || {}
+      })
+    }
+  })
+}
+
+/** A refused download's body (the error envelope) sits in the temp file. */
+function readDownloadedError(res) {
+  try {
+    const fsm = wx.getFileSystemManager()
+    return fsm.readFileSync(res.tempFilePath, 'utf8')
+  } catch {
+    return null
+  }
+}
+
+/** A response header regardless of case (servers and WeChat differ). */
+function headerValue(header, name) {
+  const key = Object.keys(header || {}).find((k) => k.toLowerCase() === name.toLowerCase())
+  return key ? header[key] : ''
+}
+
+/**
+ * Authenticated GET of a file (a PNG poster or certificate) with wx.downloadFile:
+ * resolves {tempFilePath, header, statusCode}; the same 401 re-login and error envelope as request().
+ * The host must be listed under 开发管理 → 服务器域名 → downloadFile.
+ */
+async function downloadFile(path, { query, retried = false } = {}) {
+  const header = {}
+  const token = getToken()
+  if (token) header.Authorization = `Bearer ${token}`
+  const res = await wxDownloadFile({ url: `${config.getBaseUrl()}${path}${toQuery(query)}`, header })
+  if (res.statusCode === 401 && !retried) {
+    wx.removeStorageSync(TOKEN_KEY)
+    await login()
+    return downloadFile(path, { query, retried: true })
+  }
+  if (res.statusCode >= 200 && res.statusCode < 300) {
+    return { tempFilePath: res.tempFilePath, header: res.header || {}, statusCode: res.statusCode }
+  }
+  throw toApiError(res.statusCode, readDownloadedError(res))
+}
+
 const get = (path, query, opts) => request('GET', path, { ...opts, query })
 const post = (path, data, opts) => request('POST', path, { ...opts, data: data || {} })
 const patch = (path, data, opts) => request('PATCH', path, { ...opts, data: data || {} })
@@ -199,6 +255,8 @@ module.exports = {
   put,
   del,
   uploadFile,
+  downloadFile,
+  headerValue,
   login,
   ensureLogin,
   getToken,

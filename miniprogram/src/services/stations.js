@@ -39,6 +39,15 @@ const nearby = ({ lat, lng, radiusM = 3000, service, openNow, limit } = {}) =>
 /** 驿站详情 */
 const getStation = (id) => api.get(`/stations/${id}`)
 
+/** 工作人员：我管辖范围内的驿站（含 qr_scene、qr_rotated_at） */
+const listAdminStations = ({ page, pageSize = 50 } = {}) => api.get('/admin/stations', { page, page_size: pageSize })
+/** 工作人员：一个驿站（含当前签名的码 scene） */
+const getAdminStation = (id) => api.get(`/admin/stations/${id}`)
+/** 换码：旋转驿站的二维码密钥，之前打印的码全部失效（社区工作者及以上） */
+const rotateQr = (id) => api.post(`/admin/stations/${id}/rotate-qr`)
+/** 驿站码牌海报 PNG（带 token 下载）→ {tempFilePath} */
+const downloadPoster = (id) => api.downloadFile(`/admin/stations/${id}/qrcode.png`, { query: { variant: 'poster' } })
+
 const serviceName = (code) => (SERVICES.find((s) => s.code === code) || {}).name || code
 const kindName = (kind) => KINDS[kind] || kind || '驿站'
 /** A station's service names: the server's `service_names` when sent, else from the codes. */
@@ -69,4 +78,4 @@ function hoursText(hours) {
     .join('；')
 }
 
-module.exports = { SERVICES, KINDS, nearby, getStation, serviceName, kindName, serviceNames, hoursText }
+module.exports = { SERVICES, KINDS, nearby, getStation, listAdminStations, getAdminStation, rotateQr, downloadPoster, serviceName, kindName, serviceNames, hoursText }

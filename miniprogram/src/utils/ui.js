@@ -18,4 +18,23 @@ function confirm(title, content) {
   })
 }
 
-module.exports = { errorMessage, toastError, toast, confirm }
+/** Save a downloaded image to the album; a refused permission says where to turn it back on. */
+function saveImage(filePath) {
+  return new Promise((resolve) => {
+    wx.saveImageToPhotosAlbum({
+      filePath,
+      success: () => {
+        toast('已保存到相册')
+        resolve(true)
+      },
+      fail: (err) => {
+        const denied = /auth|deny|denied/i.test((err && err.errMsg) || '')
+        if (denied) wx.showModal({ title: '无法保存', content: '请在右上角「…」→ 设置中允许保存到相册', showCancel: false })
+        else if (!/cancel/i.test((err && err.errMsg) || '')) wx.showToast({ title: '保存失败，请重试', icon: 'none' })
+        resolve(false)
+      },
+    })
+  })
+}
+
+module.exports = { errorMessage, toastError, toast, confirm, saveImage }

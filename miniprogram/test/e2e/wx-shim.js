@@ -92,6 +92,30 @@ function createWx({
       .catch((err) => done(opts, 'fail', { errMsg: `uploadFile:fail ${err.message}` }))
   }
 
+  // downloadFile: the body goes to a temp file; headers reach onHeadersReceived (as in WeChat,
+  // whose success callback carries none); getFileSystemManager reads a refusal's envelope back.
+  function downloadFile(opts) {
+    const headerListeners = []
+    const mode = fate('GET', opts.url)
+    if (mode === 'offline') {
+      setTimeout(() => done(opts, 'fail', { errMsg: 'downloadFile:fail net::ERR_INTERNET_DISCONNECTED' }), 0)
+    } else {
+      fetch(opts.url, { headers: opts.header || {} })
+        .then(async (res) => {
+          const bytes = Buffer.from(await res.arrayBuffer())
+          if (mode === 'lost') return done(opts, 'fail', { errMsg: 'downloadFile:fail timeout' })
+          const headers = {}
+          res.headers.forEach((v, k) => (headers[k] = v))
+          headerListeners.forEach((fn) => fn({ header: headers }))
+          const file = path.join(fs.mkdtempSync(path.join(require('os').tmpdir(), 'fc-dl-')), 'download')
+          fs.writeFileSync(file, bytes)
+          return done(opts, 'success', { statusCode: res.status, tempFilePath: file })
+        })
+        .catch((err) => done(opts, 'fail', { errMsg: `downloadFile:fail ${err.message}` }))
+    }
+    return { abort() {}, onHeadersReceived: (fn) => headerListeners.push(fn) }
+  }
+
   return {
     __net: net,
     __store: store,
@@ -104,6 +128,8 @@ function createWx({
     },
     request,
     uploadFile,
+    downloadFile,
+    getFileSystemManager: () => ({ readFileSync: (file, encoding) => fs.readFileSync(file, encoding) }),
     login: (opts) => setTimeout(() => done(opts, 'success', { code: loginCode(), errMsg: 'login:ok' }), 0),
     // stored as JSON, handed back as a copy (like WeChat)
     getStorageSync: (k) => (store.has(k) ? JSON.parse(store.get(k)) : ''),
@@ -126,6 +152,7 @@ function createWx({
     makePhoneCall: () => {},
     openLocation: () => {},
     previewImage: () => {},
+    saveImageToPhotosAlbum: (opts) => setTimeout(() => done(opts, 'success', {}), 0),
     navigateTo: () => {},
     redirectTo: () => {},
     switchTab: () => {},

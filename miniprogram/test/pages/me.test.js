@@ -25,10 +25,26 @@ test('grid worker sees the staff workbench', async () => {
   await page.instance.onShow()
   await flush()
   expect(pageText(page)).toContain('工单处理')
+  expect(pageText(page)).toContain('驿站码牌')
+  expect(pageText(page)).not.toContain('待派单工单') // dispatch is for admins
   expect(pageText(page)).toContain('金水社区')
   page.querySelector('.staff-menu .menu-item').dispatchEvent('tap')
   await flush()
   expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/staff/work-orders/index' })
+})
+
+test('community admin also sees 待派单工单 (dispatch); 驿站码牌 opens the station list', async () => {
+  loggedIn({ id: 5, role: 'community_admin' })
+  mockServer({ 'GET /me': () => ({ id: 5, role: 'community_admin', display_name: '张主任', staff: { role: 'community_admin', org_unit_id: 7, org_unit_name: '金水社区' } }) })
+  const page = render(id)
+  await page.instance.onShow()
+  await flush()
+  expect(page.data.staffMenu.map((m) => m.key)).toEqual(['work-orders', 'dispatch', 'fulfil', 'stations'])
+  expect(pageText(page)).toContain('待派单工单')
+  page.instance.onOpen({ currentTarget: { dataset: { url: page.data.staffMenu[1].url } } })
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/staff/work-orders/index?filter=received' })
+  page.instance.onOpen({ currentTarget: { dataset: { url: page.data.staffMenu[3].url } } })
+  expect(wx.navigateTo).toHaveBeenLastCalledWith({ url: '/packages/staff/stations/index' })
 })
 
 test('error without a cached user shows the message', async () => {

@@ -34,3 +34,32 @@ test('empty content is refused locally; server refusal is shown', async () => {
   await flush()
   expect(pageText(page)).toContain('内容未通过安全检测，请修改')
 })
+
+test('my needs with the community answer', async () => {
+  mockServer({
+    'GET /me/needs': () => ({
+      items: [
+        { id: 2, kind: 'employment', kind_name: '就业', content: '想找夜班工作', status: 'open', answer: null, created_at: '2024-05-02T04:00:00Z' },
+        { id: 1, kind: 'community_suggestion', kind_name: '社区建议', content: '驿站晚上多开一小时', status: 'answered', answer: '已延长到22点', answered_at: '2024-05-01T10:00:00Z', created_at: '2024-05-01T04:00:00Z' },
+      ],
+      total: 2,
+    }),
+  })
+  const page = render(id)
+  await page.instance.onLoad()
+  await flush()
+  const t = pageText(page)
+  expect(t).toContain('我提交的')
+  expect(t).toContain('想找夜班工作')
+  expect(t).toContain('待答复')
+  expect(t).toContain('社区答复：已延长到22点')
+})
+
+test('my needs refused: the message is shown, the form still works', async () => {
+  mockServer({ 'GET /me/needs': () => refusal('auth.not_registered', '请先完成社区报到', 403) })
+  const page = render(id)
+  await page.instance.onLoad()
+  await flush()
+  expect(pageText(page)).toContain('请先完成社区报到')
+  expect(page.querySelector('.submit')).toBeTruthy()
+})

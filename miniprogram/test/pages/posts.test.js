@@ -30,3 +30,50 @@ test('claim refused shows the server message', async () => {
   expect(wx.showToast).toHaveBeenLastCalledWith(expect.objectContaining({ title: '该岗位名额已满' }))
   expect(pageText(page)).not.toContain('待审核')
 })
+
+const CLAIMS = (status) => ({
+  items: [
+    { id: 8, post_id: 2, post_name: '流动网格员', org_unit_name: '金水社区', user_id: 1, status, status_name: { pending: '待审核', withdrawn: '已撤回' }[status], created_at: '2024-05-01T04:00:00Z' },
+    { id: 6, post_id: 3, post_name: '安全巡查员', org_unit_name: '金水社区', user_id: 1, status: 'declined', status_name: '未通过', decision_note: '名额已满', created_at: '2024-04-01T04:00:00Z' },
+  ],
+  total: 2,
+})
+
+test('my claims: a pending claim can be withdrawn after a confirm', async () => {
+  let status = 'pending'
+  const server = mockServer({
+    'GET /posts': () => ({ items: [], total: 0 }),
+    'GET /me/post-claims': () => CLAIMS(status),
+    'POST /me/post-claims/:id/withdraw': () => {
+      status = 'withdrawn'
+      return CLAIMS(status).items[0]
+    },
+  })
+  const page = render(id)
+  await page.instance.onLoad()
+  await flush()
+  const t = pageText(page)
+  expect(t).toContain('我的认领')
+  expect(t).toContain('流动网格员')
+  expect(t).toContain('待审核')
+  expect(t).toContain('社区意见：名额已满')
+  expect(page.querySelectorAll('.withdraw')).toHaveLength(1) // only the pending one
+  page.querySelector('.withdraw').dispatchEvent('tap')
+  await flush(30)
+  expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ title: '撤回申请' }))
+  expect(server.callsTo('POST /me/post-claims/8/withdraw')).toHaveLength(1)
+  expect(pageText(page)).toContain('已撤回')
+  expect(page.querySelector('.withdraw')).toBeFalsy()
+})
+
+test('a refused withdrawal shows the server message', async () => {
+  mockServer({
+    'GET /posts': () => ({ items: [], total: 0 }),
+    'GET /me/post-claims': () => CLAIMS('pending'),
+    'POST /me/post-claims/:id/withdraw': () => refusal('post_claim.not_pending', '只能撤回待审核的申请；在岗请联系社区办理离岗', 409),
+  })
+  const page = render(id)
+  await page.instance.onLoad()
+  await page.instance.onWithdraw({ currentTarget: { dataset: { id: 8 } } })
+  expect(wx.showToast).toHaveBeenLastCalledWith(expect.objectContaining({ title: '只能撤回待审核的申请；在岗请联系社区办理离岗' }))
+})

@@ -1,4 +1,4 @@
-const { mockServer, load, render, flush, pageText, loggedIn } = require('../helpers')
+const { mockServer, refusal, load, render, flush, pageText, loggedIn } = require('../helpers')
 
 const id = load('packages/activities/service-hours/index')
 beforeEach(() => loggedIn())
@@ -19,4 +19,43 @@ test('error state', async () => {
   await page.instance.onLoad()
   await flush()
   expect(pageText(page)).toContain('网络不稳定，请稍后重试')
+})
+
+const HOURS = { total_minutes: 120, total_hours: 2, activity_count: 1, years: [], items: [], total: 0, page: 1, page_size: 20 }
+
+test('certificate for this year: downloaded with the token, previewed, verification code shown', async () => {
+  const server = mockServer({
+    'GET /me/service-hours': () => HOURS,
+    'GET /me/service-hours/certificate': () => ({ status: 200, body: 'PNG', header: { 'X-Certificate-Code': 'K7P2QX9M' } }),
+  })
+  const page = render(id)
+  await page.instance.onLoad()
+  await flush()
+  page.querySelector('.get-certificate').dispatchEvent('tap')
+  await flush(30)
+  const call = server.callsTo('GET /me/service-hours/certificate')[0]
+  const year = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 4)
+  expect(call.query.from).toBe(`${year}-01-01`)
+  expect(call.query.to).toMatch(new RegExp(`^${year}-\\d\\d-\\d\\d$`))
+  expect(call.header.Authorization).toBe('Bearer tok-1')
+  expect(pageText(page)).toContain('核验码：K7P2QX9M')
+  expect(page.querySelector('.certificate')).toBeTruthy()
+  page.querySelector('.preview-certificate').dispatchEvent('tap')
+  await flush()
+  expect(wx.previewImage).toHaveBeenCalledWith({ urls: [page.data.certificate], current: page.data.certificate })
+  await page.instance.onSaveCertificate()
+  expect(wx.saveImageToPhotosAlbum).toHaveBeenCalledWith(expect.objectContaining({ filePath: page.data.certificate }))
+})
+
+test('a refused certificate shows the server message', async () => {
+  mockServer({
+    'GET /me/service-hours': () => HOURS,
+    'GET /me/service-hours/certificate': () => refusal('certificate.no_hours', '该时间段内还没有服务时长记录，请调整时间范围后再试', 404),
+  })
+  const page = render(id)
+  await page.instance.onLoad()
+  await page.instance.onCertificate()
+  await flush()
+  expect(pageText(page)).toContain('该时间段内还没有服务时长记录，请调整时间范围后再试')
+  expect(page.querySelector('.certificate')).toBeFalsy()
 })

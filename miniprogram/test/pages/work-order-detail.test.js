@@ -88,3 +88,130 @@ test('a refused transition shows the server message', async () => {
   await flush()
   expect(pageText(page)).toContain('工单当前为「已接单」，不能接单')
 })
+
+// Dispatch, reassign and merge (community admins and above, when allowed_actions has them).
+const ADMIN = { id: 5, role: 'community_admin', staff: { role: 'community_admin', org_unit_id: 7, org_unit_name: '金水社区' } }
+const STAFF = {
+  items: [
+    { id: 1, user_id: 5, role: 'community_admin', org_unit_id: 7, org_unit_name: '金水社区', is_on_duty: true },
+    { id: 2, user_id: 11, role: 'grid_worker', org_unit_id: 8, org_unit_name: '第一网格', is_on_duty: false },
+    { id: 3, user_id: 12, role: 'grid_worker', org_unit_id: 9, org_unit_name: '第二网格', is_on_duty: true },
+  ],
+  total: 3,
+}
+const UNITS = { items: [{ id: 8, name: '第一网格', level: 'grid', parent_id: 7 }, { id: 9, name: '第二网格', level: 'grid', parent_id: 7 }], total: 2 }
+const adminOrder = (state, allowed) => ({ ...ORDER(state === 'received' ? 'dispatched' : state), state, state_name: { received: '待受理', dispatched: '已派单', merged: '已合并' }[state], allowed_actions: allowed })
+
+test('grid worker: no dispatch or merge controls', async () => {
+  mockServer({ 'GET /work-orders/:id': () => ORDER('dispatched') })
+  const page = render(id)
+  await page.instance.onLoad({ id: '31' })
+  await flush()
+  expect(page.querySelector('.dispatch')).toBeFalsy()
+  expect(page.querySelector('.merge')).toBeFalsy()
+})
+
+test('admin dispatches to a staff member (on duty first, not myself), or to a grid', async () => {
+  loggedIn(ADMIN)
+  let state = 'received'
+  const server = mockServer({
+    'GET /work-orders/:id': () => adminOrder(state, state === 'received' ? ['dispatch', 'reject', 'merge'] : ['reassign', 'merge']),
+    'POST /work-orders/:id/:action': () => {
+      state = 'dispatched'
+      return adminOrder(state, ['reassign', 'merge'])
+    },
+    'GET /admin/staff': () => STAFF,
+    'GET /org-units': () => UNITS,
+  })
+  const page = render(id)
+  await page.instance.onLoad({ id: '31' })
+  await flush()
+  expect(page.querySelector('.action-dispatch')).toBeTruthy()
+  expect(page.querySelector('.action-reject')).toBeTruthy()
+  expect(server.callsTo('GET /org-units')[0].query.parent_id).toBe('7')
+  expect(page.data.staffOptions.map((s) => s.userId)).toEqual([12, 11])
+  expect(page.data.staffOptions[0].label).toBe('网格员 · 第二网格 · 在岗 · 编号 12')
+  // nothing picked yet
+  await page.instance.onDispatch()
+  await flush()
+  expect(pageText(page)).toContain('请选择派给哪位工作人员')
+  expect(server.callsTo('POST /work-orders/31/dispatch')).toHaveLength(0)
+  page.instance.onPickStaff({ detail: { value: '0' } })
+  await flush()
+  expect(pageText(page)).toContain('网格员 · 第二网格 · 在岗 · 编号 12')
+  await page.instance.onDispatch()
+  await flush()
+  const call = server.callsTo('POST /work-orders/31/dispatch')[0]
+  expect(call.data).toEqual({ photo_ids: [], assignee_id: 12 })
+  expect(call.header['Idempotency-Key']).toBeTruthy()
+  expect(page.data.stateName).toBe('已派单')
+  expect(page.data.dispatchCode).toBe('reassign')
+  expect(page.querySelector('.action-reassign')).toBeTruthy()
+  // reassign to a grid: a reason is required
+  page.querySelector('.mode-unit').dispatchEvent('tap')
+  await flush()
+  page.instance.onPickUnit({ detail: { value: '2' } }) // [金水社区（本级）, 第一网格, 第二网格]
+  await page.instance.onDispatch()
+  await flush()
+  expect(pageText(page)).toContain('改派请填写原因')
+  page.instance.onNote({ detail: { value: '第一网格人手不足' } })
+  await page.instance.onDispatch()
+  expect(server.callsTo('POST /work-orders/31/reassign')[0].data).toEqual({ note: '第一网格人手不足', photo_ids: [], unit_id: 9 })
+})
+
+test('a refused dispatch shows the server message', async () => {
+  loggedIn(ADMIN)
+  mockServer({
+    'GET /work-orders/:id': () => adminOrder('received', ['dispatch']),
+    'POST /work-orders/:id/:action': () => refusal('work_order.assignee_not_found', '找不到该工作人员，或不在您的管辖范围内', 404),
+    'GET /admin/staff': () => STAFF,
+    'GET /org-units': () => UNITS,
+  })
+  const page = render(id)
+  await page.instance.onLoad({ id: '31' })
+  page.instance.onPickStaff({ detail: { value: '1' } })
+  await page.instance.onDispatch()
+  await flush()
+  expect(pageText(page)).toContain('找不到该工作人员，或不在您的管辖范围内')
+})
+
+test('staff list refused: the picker says why', async () => {
+  loggedIn(ADMIN)
+  mockServer({
+    'GET /work-orders/:id': () => adminOrder('received', ['dispatch']),
+    'GET /admin/staff': () => refusal('auth.forbidden', '需要社区工作者及以上权限', 403),
+    'GET /org-units': () => UNITS,
+  })
+  const page = render(id)
+  await page.instance.onLoad({ id: '31' })
+  await flush()
+  expect(pageText(page)).toContain('需要社区工作者及以上权限')
+  expect(page.data.unitOptions.map((u) => u.id)).toEqual([7, 8, 9])
+})
+
+test('merge into another order after a confirm; the server refusal is shown', async () => {
+  loggedIn(ADMIN)
+  let refuse = true
+  const server = mockServer({
+    'GET /work-orders/:id': () => (refuse ? adminOrder('received', ['merge']) : adminOrder('merged', [])),
+    'POST /work-orders/:id/:action': () => (refuse ? refusal('work_order.merge_target_closed', '目标工单已结束，不能合并到它', 409) : adminOrder('merged', [])),
+    'GET /admin/staff': () => STAFF,
+  })
+  const page = render(id)
+  await page.instance.onLoad({ id: '31' })
+  await flush()
+  expect(page.querySelector('.merge-input')).toBeTruthy()
+  await page.instance.onMerge()
+  await flush()
+  expect(pageText(page)).toContain('请输入要合并到的工单编号')
+  page.instance.onMergeInput({ detail: { value: '28' } })
+  await page.instance.onMerge()
+  await flush()
+  expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ title: '合并工单' }))
+  expect(pageText(page)).toContain('目标工单已结束，不能合并到它')
+  refuse = false
+  await page.instance.onMerge()
+  await flush()
+  expect(server.callsTo('POST /work-orders/31/merge').pop().data).toEqual({ photo_ids: [], into_id: 28 })
+  expect(page.data.stateName).toBe('已合并')
+})

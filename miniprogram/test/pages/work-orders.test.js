@@ -27,3 +27,13 @@ test('forbidden shows the server message', async () => {
   await flush()
   expect(pageText(page)).toContain('仅网格员可查看工单')
 })
+
+test('opened from 我的 as 待派单 (?filter=received) lists received orders', async () => {
+  const server = mockServer({ 'GET /work-orders': () => ({ items: [], total: 0 }) })
+  const page = render(id)
+  page.instance.onLoad({ filter: 'received' })
+  await page.instance.onShow()
+  await flush()
+  expect(server.callsTo('GET /work-orders')[0].query).toEqual({ state: 'received', page: '1' })
+  expect(page.querySelector('.filter.chip-active').dom.textContent.trim()).toBe('待派单')
+})

@@ -132,6 +132,33 @@ describe('request wrapper', () => {
   })
 })
 
+describe('downloadFile (posters, certificates)', () => {
+  test('carries the token; headers come through onHeadersReceived; 401 re-logs in once', async () => {
+    wx.setStorageSync(api.TOKEN_KEY, 'expired')
+    const server = mockServer({
+      'GET /me/service-hours/certificate': (req) =>
+        req.header.Authorization === 'Bearer fresh'
+          ? { status: 200, body: 'PNG', header: { 'x-certificate-code': 'C0DE1234' } }
+          : refusal('auth.token_expired', '登录已过期', 401),
+      'POST /auth/wechat-login': () => ({ token: 'fresh', is_new: false, user: { id: 7, role: 'rider' } }),
+    })
+    const res = await api.downloadFile('/me/service-hours/certificate', { query: { from: '2024-01-01' } })
+    expect(res.tempFilePath).toMatch(/^wxfile:\/\/tmp\//)
+    expect(api.headerValue(res.header, 'X-Certificate-Code')).toBe('C0DE1234')
+    expect(server.callsTo('GET /me/service-hours/certificate')).toHaveLength(2)
+    expect(wx.downloadFile.mock.calls[1][0].url).toBe(`${BASE}/me/service-hours/certificate?from=2024-01-01`)
+  })
+
+  test('a refusal reads the error envelope from the downloaded file; a failure is a NetworkError', async () => {
+    loggedIn()
+    let mode = 'refuse'
+    mockServer({ 'GET /admin/stations/3/qrcode.png': () => (mode === 'refuse' ? refusal('auth.forbidden', '您没有权限查看该驿站', 403) : 'network') })
+    await expect(api.downloadFile('/admin/stations/3/qrcode.png')).rejects.toMatchObject({ name: 'ApiError', code: 'auth.forbidden', message: '您没有权限查看该驿站', status: 403 })
+    mode = 'network'
+    await expect(api.downloadFile('/admin/stations/3/qrcode.png')).rejects.toBeInstanceOf(api.NetworkError)
+  })
+})
+
 describe('config', () => {
   afterEach(() => config.setBaseUrl(BASE))
 

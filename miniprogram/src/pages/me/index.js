@@ -12,9 +12,12 @@ const MENU = [
   { key: 'hours', icon: '⏱', name: '志愿服务时长', url: '/packages/activities/service-hours/index' },
   { key: 'notifications', icon: '🔔', name: '消息通知', url: '/packages/profile/notifications/index' },
 ]
+// Staff workbench by role: `manager` entries only for community admins and above.
 const STAFF_MENU = [
   { key: 'work-orders', icon: '📋', name: '工单处理', url: '/packages/staff/work-orders/index' },
+  { key: 'dispatch', icon: '📤', name: '待派单工单', url: '/packages/staff/work-orders/index?filter=received', manager: true },
   { key: 'fulfil', icon: '✅', name: '扫码核销兑换', url: '/packages/staff/fulfil/index' },
+  { key: 'stations', icon: '🏷', name: '驿站码牌', url: '/packages/staff/stations/index' },
 ]
 
 function view(user) {
@@ -27,11 +30,12 @@ function view(user) {
     communityName: (user.community && user.community.name) || user.community_name || '',
     registered: Boolean(user.community_id || user.community),
     isStaff: me.isStaff(user),
+    staffMenu: STAFF_MENU.filter((item) => !item.manager || me.isManager(user)),
   }
 }
 
 Page({
-  data: { user: null, menu: MENU, staffMenu: STAFF_MENU, isStaff: false, registered: false, loading: true, error: '' },
+  data: { user: null, menu: MENU, staffMenu: [], isStaff: false, registered: false, loading: true, error: '' },
 
   onShow() {
     const cached = getCachedUser()

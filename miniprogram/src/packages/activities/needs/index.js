@@ -1,10 +1,37 @@
 // 问需: a difficulty, need or suggestion. A retry after a network failure reuses the key.
 const needs = require('../../../services/needs')
 const { NetworkError, newIdempotencyKey } = require('../../../services/request')
+const { formatTime } = require('../../../utils/format')
 const { errorMessage } = require('../../../utils/ui')
 
+const toNeed = (n) => ({
+  ...n,
+  kindName: n.kind_name || (needs.NEED_KINDS.find((k) => k.code === n.kind) || {}).name || '',
+  answered: n.status === 'answered',
+  time: formatTime(n.created_at),
+  answeredTime: formatTime(n.answered_at),
+})
+
 Page({
-  data: { kinds: needs.NEED_KINDS, kind: 'community_suggestion', content: '', sending: false, error: '', done: false },
+  data: { kinds: needs.NEED_KINDS, kind: 'community_suggestion', content: '', sending: false, error: '', done: false, mine: [], mineError: '' },
+
+  onLoad() {
+    return this.loadMine()
+  },
+  onPullDownRefresh() {
+    return this.loadMine()
+  },
+  /** 我提交过的（含社区答复），最新在前 */
+  async loadMine() {
+    try {
+      const res = await needs.myNeeds({ page_size: 50 })
+      this.setData({ mine: ((res && res.items) || []).map(toNeed), mineError: '' })
+    } catch (err) {
+      this.setData({ mineError: errorMessage(err) })
+    } finally {
+      wx.stopPullDownRefresh()
+    }
+  },
 
   onKind(e) {
     this.setData({ kind: e.currentTarget.dataset.code })
@@ -25,6 +52,7 @@ Page({
       await needs.submitNeed({ kind: this.data.kind, content }, { idempotencyKey: this.key })
       this.key = null
       this.setData({ done: true, content: '' })
+      this.loadMine()
     } catch (err) {
       if (!(err instanceof NetworkError)) this.key = null
       this.setData({ error: errorMessage(err) })

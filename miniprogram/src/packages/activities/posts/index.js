@@ -1,6 +1,7 @@
 const posts = require('../../../services/posts')
 const { loadList } = require('../../../utils/list')
-const { confirm, toast, toastError } = require('../../../utils/ui')
+const { formatTime } = require('../../../utils/format')
+const { confirm, errorMessage, toast, toastError } = require('../../../utils/ui')
 
 const toItem = (p) => ({
   ...p,
@@ -8,16 +9,47 @@ const toItem = (p) => ({
   full: p.holder_count >= p.capacity,
 })
 
+const toClaim = (c) => ({
+  ...c,
+  statusName: c.status_name || posts.CLAIM_NAMES[c.status] || c.status,
+  time: formatTime(c.created_at),
+  pending: c.status === 'pending',
+})
+
 Page({
-  data: { items: [], loading: true, error: '', claimingId: null },
+  data: { items: [], loading: true, error: '', claimingId: null, claims: [], claimsError: '', withdrawingId: null },
   onLoad() {
-    return this.load()
+    return Promise.all([this.load(), this.loadClaims()])
   },
   onPullDownRefresh() {
-    return this.load()
+    return Promise.all([this.load(), this.loadClaims()])
   },
   load() {
     return loadList(this, (page) => posts.listPosts({ page }), { map: toItem })
+  },
+  /** 我的认领（最新在前）：a failure here leaves the posts list usable. */
+  async loadClaims() {
+    try {
+      const res = await posts.myClaims({ page_size: 50 })
+      this.setData({ claims: ((res && res.items) || []).map(toClaim), claimsError: '' })
+    } catch (err) {
+      this.setData({ claimsError: errorMessage(err) })
+    }
+  },
+  async onWithdraw(e) {
+    const { id } = e.currentTarget.dataset
+    const claim = this.data.claims.find((c) => c.id === id)
+    if (!claim || !(await confirm('撤回申请', `确定撤回「${claim.post_name || '岗位'}」的认领申请吗？`))) return
+    this.setData({ withdrawingId: id })
+    try {
+      await posts.withdrawClaim(id)
+      toast('已撤回')
+      await Promise.all([this.loadClaims(), this.load()])
+    } catch (err) {
+      toastError(err)
+    } finally {
+      this.setData({ withdrawingId: null })
+    }
   },
   async onClaim(e) {
     const { id } = e.currentTarget.dataset
@@ -29,6 +61,7 @@ Page({
       const index = this.data.items.indexOf(post)
       this.setData({ [`items[${index}].my_claim`]: claim, [`items[${index}].claimName`]: posts.CLAIM_NAMES[claim.status] || '' })
       toast(claim.status === 'pending' ? '已提交，等待社区审核' : '认领成功')
+      this.loadClaims()
     } catch (err) {
       toastError(err)
     } finally {

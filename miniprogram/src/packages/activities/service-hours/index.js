@@ -1,9 +1,15 @@
 const serviceHours = require('../../../services/serviceHours')
 const { formatTime } = require('../../../utils/format')
-const { errorMessage } = require('../../../utils/ui')
+const { errorMessage, saveImage } = require('../../../utils/ui')
+
+/** This year so far, as Shanghai dates: {from: 'YYYY-01-01', to: today}. */
+function thisYear(now = Date.now()) {
+  const today = new Date(now + 8 * 3600 * 1000).toISOString().slice(0, 10)
+  return { from: `${today.slice(0, 4)}-01-01`, to: today }
+}
 
 Page({
-  data: { total: 0, items: [], loading: true, error: '' },
+  data: { total: 0, items: [], loading: true, error: '', year: '', certificate: '', certificateCode: '', certLoading: false, certError: '' },
   onLoad() {
     return this.load()
   },
@@ -25,6 +31,25 @@ Page({
     } finally {
       wx.stopPullDownRefresh()
     }
+  },
+  /** 开具今年的服务时长证明（PNG），显示核验码，可预览、保存。 */
+  async onCertificate() {
+    const period = thisYear()
+    this.setData({ certLoading: true, certError: '', year: period.from.slice(0, 4) })
+    try {
+      const { tempFilePath, code } = await serviceHours.downloadCertificate(period)
+      this.setData({ certificate: tempFilePath, certificateCode: code, certLoading: false })
+    } catch (err) {
+      this.setData({ certLoading: false, certError: errorMessage(err) })
+    }
+  },
+  onPreviewCertificate() {
+    if (!this.data.certificate) return
+    wx.previewImage({ urls: [this.data.certificate], current: this.data.certificate })
+  },
+  onSaveCertificate() {
+    if (!this.data.certificate) return undefined
+    return saveImage(this.data.certificate)
   },
   onRetry() {
     return this.load()

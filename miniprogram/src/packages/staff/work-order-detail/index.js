@@ -1,16 +1,26 @@
 const workOrders = require('../../../services/workOrders')
 const uploads = require('../../../services/uploads')
-const { NetworkError, newIdempotencyKey } = require('../../../services/request')
-const { errorMessage, toast, toastError } = require('../../../utils/ui')
+const org = require('../../../services/org')
+const me = require('../../../services/me')
+const { NetworkError, newIdempotencyKey, getCachedUser } = require('../../../services/request')
+const { errorMessage, toast, toastError, confirm } = require('../../../utils/ui')
 
-// Actions this page can do from the server's `allowed_actions` (dispatch/reassign/merge need a
-// picker of staff or orders: done on the admin console for now).
+// Actions this page can do from the server's `allowed_actions`: the buttons below, plus
+// dispatch/reassign (a picker of staff in scope or a unit) and merge (another order's number).
 const PAGE_ACTIONS = ['accept', 'start', 'resolve', 'return', 'hold', 'resume', 'reject', 'close']
+
+const staffLabel = (s) =>
+  `${s.role_name || me.ROLE_NAMES[s.role] || '工作人员'} · ${s.org_unit_name || ''}${s.is_on_duty ? ' · 在岗' : ''} · 编号 ${s.user_id}`
 const PRIMARY = ['accept', 'start', 'resolve', 'resume']
 const HOLD_HOURS = 24
 
 Page({
-  data: { id: null, order: null, report: null, title: '', overdue: false, stateName: '', actions: [], note: '', photos: [], busy: false, formError: '', loading: true, error: '' },
+  data: {
+    id: null, order: null, report: null, title: '', overdue: false, stateName: '', actions: [], note: '', photos: [], busy: false, formError: '', loading: true, error: '',
+    // dispatch / reassign / merge (community admins and above, when the server allows it)
+    dispatchCode: '', dispatchName: '', targetMode: 'staff', staffOptions: [], unitOptions: [], staffIndex: -1, unitIndex: -1, targetsLoading: false, targetsError: '',
+    canMerge: false, mergeInto: '',
+  },
 
   onLoad(options) {
     this.setData({ id: options.id })
@@ -21,7 +31,9 @@ Page({
     this.setData({ loading: !this.data.order, error: '' })
     try {
       const o = await workOrders.getWorkOrder(this.data.id)
-      const codes = (o.allowed_actions || []).filter((code) => PAGE_ACTIONS.includes(code))
+      const allowed = o.allowed_actions || []
+      const codes = allowed.filter((code) => PAGE_ACTIONS.includes(code))
+      const dispatchCode = ['dispatch', 'reassign'].find((code) => allowed.includes(code))
       const r = o.report_detail || o.report || {}
       this.setData({
         order: o,
@@ -30,10 +42,107 @@ Page({
         overdue: workOrders.isOverdue(o),
         stateName: o.state_name || workOrders.STATE_NAMES[o.state] || o.state,
         actions: codes.map((code) => ({ code, name: workOrders.ACTION_NAMES[code] || code, primary: PRIMARY.includes(code) })),
+        dispatchCode: dispatchCode || '',
+        dispatchName: dispatchCode ? workOrders.ACTION_NAMES[dispatchCode] : '',
+        canMerge: allowed.includes('merge'),
         loading: false,
       })
+      if (dispatchCode && !this.targetsLoaded) await this.loadTargets()
     } catch (err) {
       this.setData({ loading: false, error: errorMessage(err) })
+    }
+  },
+
+  /** Staff in my scope (on duty first) and the units below mine, for dispatch/reassign. */
+  async loadTargets() {
+    const user = getCachedUser() || {}
+    const myUnit = user.staff || {}
+    this.setData({ targetsLoading: true, targetsError: '' })
+    const [staff, units] = await Promise.allSettled([
+      org.listStaff(),
+      myUnit.org_unit_id ? org.listOrgUnits({ parentId: myUnit.org_unit_id }) : Promise.resolve({ items: [] }),
+    ])
+    const staffItems = staff.status === 'fulfilled' ? (staff.value && staff.value.items) || [] : []
+    const unitItems = units.status === 'fulfilled' ? (units.value && units.value.items) || [] : []
+    const unitOptions = unitItems.map((u) => ({ id: u.id, label: u.name }))
+    if (myUnit.org_unit_id && !unitOptions.some((u) => u.id === myUnit.org_unit_id)) {
+      unitOptions.unshift({ id: myUnit.org_unit_id, label: `${myUnit.org_unit_name || '本单位'}（本级）` })
+    }
+    const failed = [staff, units].find((r) => r.status === 'rejected')
+    this.targetsLoaded = !failed
+    this.setData({
+      staffOptions: staffItems
+        .filter((s) => s.user_id !== user.id)
+        .sort((a, b) => Number(Boolean(b.is_on_duty)) - Number(Boolean(a.is_on_duty)))
+        .map((s) => ({ userId: s.user_id, label: staffLabel(s) })),
+      unitOptions,
+      staffIndex: -1,
+      unitIndex: -1,
+      targetsLoading: false,
+      targetsError: failed ? errorMessage(failed.reason) : '',
+    })
+  },
+
+  onTargetMode(e) {
+    this.setData({ targetMode: e.currentTarget.dataset.mode, formError: '' })
+  },
+  onPickStaff(e) {
+    this.setData({ staffIndex: Number(e.detail.value), formError: '' })
+  },
+  onPickUnit(e) {
+    this.setData({ unitIndex: Number(e.detail.value), formError: '' })
+  },
+
+  async onDispatch() {
+    const { dispatchCode: code, targetMode, staffOptions, unitOptions, staffIndex, unitIndex } = this.data
+    if (!code) return
+    const staff = targetMode === 'staff' ? staffOptions[staffIndex] : null
+    const unit = targetMode === 'unit' ? unitOptions[unitIndex] : null
+    if (!staff && !unit) {
+      this.setData({ formError: targetMode === 'staff' ? '请选择派给哪位工作人员' : '请选择派往的网格' })
+      return
+    }
+    if (code === 'reassign' && !this.data.note.trim()) {
+      this.setData({ formError: '改派请填写原因' })
+      return
+    }
+    const target = staff ? { assigneeId: staff.userId } : { unitId: unit.id }
+    await this.run(code, { note: this.data.note.trim(), ...target })
+  },
+
+  onMergeInput(e) {
+    this.setData({ mergeInto: e.detail.value, formError: '' })
+  },
+  async onMerge() {
+    const intoId = Number(String(this.data.mergeInto).replace(/[^0-9]/g, ''))
+    if (!intoId) {
+      this.setData({ formError: '请输入要合并到的工单编号' })
+      return
+    }
+    if (String(intoId) === String(this.data.id)) {
+      this.setData({ formError: '不能合并到自己' })
+      return
+    }
+    if (!(await confirm('合并工单', `确定把本工单合并到 #${intoId} 吗？合并后本工单结束，上报人改为关注 #${intoId}。`))) return
+    await this.run('merge', { note: this.data.note.trim(), intoId })
+  },
+
+  /** POST one transition; a retry after a network failure reuses its Idempotency-Key. */
+  async run(code, body) {
+    if (!this.pending || this.pending.code !== code) this.pending = { code, key: newIdempotencyKey() }
+    this.setData({ busy: true, formError: '' })
+    try {
+      await workOrders.transition(this.data.id, code, body, { idempotencyKey: this.pending.key })
+      this.pending = null
+      this.setData({ note: '', photos: [], mergeInto: '', staffIndex: -1, unitIndex: -1 })
+      toast(`${workOrders.ACTION_NAMES[code] || '操作'}成功`)
+      await this.load()
+    } catch (err) {
+      if (!(err instanceof NetworkError)) this.pending = null
+      this.setData({ formError: errorMessage(err) })
+      toastError(err)
+    } finally {
+      this.setData({ busy: false })
     }
   },
 

@@ -25,6 +25,11 @@ const toItem = (w) => ({
 Page({
   data: { filters: FILTERS, filter: 'mine', items: [], loading: true, error: '' },
 
+  /** `?filter=received` (待派单, from 我的 for admins) opens on that filter. */
+  onLoad(options) {
+    const filter = options && options.filter
+    if (filter && FILTERS.some((f) => f.key === filter)) this.setData({ filter })
+  },
   onShow() {
     prefetch()
     return this.load()
