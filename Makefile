@@ -13,7 +13,7 @@ SERVICES_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-embedded test-services test-miniprogram lint format bench migrate install clean
+.PHONY: run test test-embedded test-services test-miniprogram lint format bench fuzz migrate install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,13 @@ test-miniprogram: $(NPM_STAMP) $(STAMP)
 	$(PY) -m tests.e2e_server -- npm --prefix miniprogram run test:e2e
 
 test: lint test-embedded test-services test-miniprogram
+
+# A longer fuzz run than the bounded one in make test (both backends when reachable).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(PY) -m pytest -q -p no:cacheprovider tests/hardening/test_fuzz.py
+	@if $(PY) -m tests.services_available "$(SERVICES_DATABASE_URL)" "$(SERVICES_REDIS_URL)"; then \
+	  FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} TEST_DATABASE_URL="$(SERVICES_DATABASE_URL)" TEST_REDIS_URL="$(SERVICES_REDIS_URL)" \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/hardening/test_fuzz.py; fi
 
 bench: $(STAMP) $(SYSTEM_STAMP)
 	$(PY) -m bench

@@ -115,6 +115,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+    from server import security
+
+    security.init_app(app, api)  # headers, no CORS, bounded ids (before the blueprints)
     _register_blueprints(api)
     _register_docs_assets(app)
     register_error_handlers(app)

@@ -19,6 +19,26 @@ WECHAT_URL = "https://api.weixin.qq.com/"
 ENVIRONMENTS = ("development", "test", "production")
 
 
+# Settings the domains read from the app config (`current_app.config.get(NAME, default)`):
+# taken from the environment only when set, so each domain's own default holds otherwise.
+# Listed with their defaults in .env.example.
+DOMAIN_SETTINGS: dict[str, type] = {
+    "CHECKIN_RATE_PER_MINUTE": int,
+    "CHECKIN_MAX_ACCURACY_M": float,
+    "STATION_QR_PAGE": str,
+    "POSTER_FONT_PATH": str,
+    "WXACODE_ENV_VERSION": str,
+    "UPLOAD_MAX_BYTES": int,
+    "PUBLIC_BASE_URL": str,
+    "REDEMPTION_EXPIRY_DAYS": int,
+    "POSTS_MAX_PER_RIDER": int,
+    "ACTIVITY_QR_PAGE": str,
+    "ACTIVITY_SIGNIN_EARLY_MINUTES": int,
+    "ACTIVITY_MIN_STAY_MINUTES": int,
+    "CERTIFICATE_FONT": str,
+}
+
+
 class ConfigError(RuntimeError):
     """Raised at start when the settings cannot work; one line per problem."""
 
@@ -102,6 +122,10 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
+    for name, kind in DOMAIN_SETTINGS.items():
+        if env.get(name) not in (None, ""):
+            read = _int if kind is int else _float if kind is float else None
+            settings[name] = read(env, name, 0, problems) if read else env[name]
     if problems:
         raise ConfigError(problems)
     return settings

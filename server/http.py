@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from flask import request
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select, func, select
 
 from server.clock import isoformat
@@ -21,6 +21,14 @@ class LocalDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return isoformat(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # Anything outside 2000–2099 is a typo or a probe (and year-0363 times would come back
+        # with a local-mean-time offset like +08:05:43): refuse it as a validation error.
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if not 2000 <= parsed.year <= 2099:
+            raise ValidationError("时间超出有效范围（2000–2099 年），请检查后重试")
+        return parsed
 
 
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")

@@ -7,11 +7,7 @@ with English labels so it still carries the figures and the verification code.
 
 from __future__ import annotations
 
-import functools
 import io
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import qrcode
@@ -20,45 +16,17 @@ from PIL import Image, ImageDraw, ImageFont
 
 from server.activities.models import ServiceHoursCertificate
 from server.clock import isoformat
+from server.fonts import find_cjk_font
 
-CANDIDATE_FONTS = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-)
 WIDTH, HEIGHT = 1240, 1754  # A4 at 150 dpi
 RED = (176, 28, 36)
 INK = (34, 34, 34)
 GREY = (110, 110, 110)
 
 
-@functools.cache
-def _find_cjk_font(configured: str | None) -> str | None:
-    for path in (configured, *CANDIDATE_FONTS):
-        if path and Path(path).is_file():
-            return path
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        return None
-    try:
-        found = subprocess.run(  # noqa: S603 (fixed arguments, no user input)
-            [fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=3
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    for line in found.splitlines():
-        path = line.split(":")[0].strip()
-        if path and Path(path).is_file():
-            return path
-    return None
-
-
 def cjk_font_path() -> str | None:
     """The CJK font the certificate uses, or None when the machine has none."""
-    return _find_cjk_font(current_app.config.get("CERTIFICATE_FONT"))
+    return find_cjk_font(current_app.config.get("CERTIFICATE_FONT"))
 
 
 def _font(path: str | None, size: int):

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from server.activities.models import AUDIENCES, ENROLMENT_STATUSES, KINDS, STATUSES
 from server.clock import SHANGHAI
 from server.http import LocalDateTime, PageQuerySchema
+from server.security import MAX_ID
 
 
 class InDateTime(LocalDateTime):
@@ -25,7 +26,7 @@ KIND_DOC = ", ".join(f"{code} {name}" for code, name in KINDS.items())
 
 
 class ActivityWriteSchema(Schema):
-    org_unit_id = fields.Integer(required=True)
+    org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     title = fields.String(required=True, validate=validate.Length(min=2, max=64))
     kind = fields.String(validate=validate.OneOf(KINDS), metadata={"description": KIND_DOC})
     description = fields.String(validate=validate.Length(max=5000))
@@ -41,8 +42,8 @@ class ActivityWriteSchema(Schema):
     service_hours = fields.Float(allow_none=True, validate=validate.Range(min=0, max=24))
     audience = fields.String(validate=validate.OneOf(AUDIENCES))
     cover_url = fields.String(allow_none=True, validate=validate.Length(max=512))
-    cover_upload_id = fields.Integer(allow_none=True)
-    post_id = fields.Integer(allow_none=True)
+    cover_upload_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
+    post_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class ActivityUpdateSchema(ActivityWriteSchema):
@@ -57,7 +58,7 @@ class CancelSchema(Schema):
 
 
 class ActivityQuerySchema(PageQuerySchema):
-    community_id = fields.Integer()
+    community_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     kind = fields.String(validate=validate.OneOf(KINDS))
     lat = fields.Float(validate=validate.Range(min=-90, max=90))
     lng = fields.Float(validate=validate.Range(min=-180, max=180))
@@ -68,12 +69,12 @@ class ActivityQuerySchema(PageQuerySchema):
 class AdminActivityQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     kind = fields.String(validate=validate.OneOf(KINDS))
-    org_unit_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class EnrolmentSchema(Schema):
     id = fields.Integer()
-    activity_id = fields.Integer()
+    activity_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     status = fields.String(metadata={"description": ", ".join(ENROLMENT_STATUSES)})
     seq = fields.Integer()
     waitlist_position = fields.Integer(allow_none=True)
@@ -89,9 +90,9 @@ class EnrolmentSchema(Schema):
 
 class ActivitySchema(Schema):
     id = fields.Integer()
-    org_unit_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     org_unit_name = fields.Function(lambda a: a.org_unit.name)
-    post_id = fields.Integer(allow_none=True)
+    post_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     title = fields.String()
     kind = fields.String()
     kind_name = fields.String()
@@ -108,9 +109,21 @@ class ActivitySchema(Schema):
     points = fields.Integer(allow_none=True)
     service_hours = fields.Float(allow_none=True)
     audience = fields.String()
-    cover_url = fields.String(allow_none=True)
+    cover_url = fields.Method("_cover_url", allow_none=True)
     status = fields.String()
     distance_m = fields.Integer(allow_none=True, dump_only=True)
+
+    def _cover_url(self, activity) -> str | None:
+        """The uploaded cover (a signed URL) when there is one, else the given URL."""
+        if activity.cover_upload_id:
+            from server.extensions import db
+            from server.uploads.models import Upload
+            from server.uploads.services import signed_url
+
+            upload = db.session.get(Upload, activity.cover_upload_id)
+            if upload is not None and upload.ref_type == "activity_cover":
+                return signed_url(upload, "full")
+        return activity.cover_url
 
 
 class ActivityDetailSchema(ActivitySchema):
@@ -121,14 +134,14 @@ class ActivityDetailSchema(ActivitySchema):
 
 class AdminActivitySchema(ActivityDetailSchema):
     qr_scene = fields.String()
-    created_by_id = fields.Integer(allow_none=True)
+    created_by_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     published_at = LocalDateTime(allow_none=True)
     cancelled_at = LocalDateTime(allow_none=True)
     created_at = LocalDateTime()
 
 
 class AdminEnrolmentSchema(EnrolmentSchema):
-    user_id = fields.Integer()
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     display_name = fields.String(allow_none=True)
     citizen_role = fields.String()
     platform = fields.String(allow_none=True)
@@ -155,7 +168,7 @@ class AttendanceActivitySchema(Schema):
 class AttendanceResultSchema(Schema):
     action = fields.String(metadata={"description": "signed_in | signed_out"})
     activity = fields.Nested(AttendanceActivitySchema)
-    enrolment_id = fields.Integer()
+    enrolment_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     signed_in_at = LocalDateTime(allow_none=True)
     signed_out_at = LocalDateTime(allow_none=True)
     sign_out_method = fields.String(allow_none=True)
@@ -166,12 +179,14 @@ class AttendanceResultSchema(Schema):
 
 class ConfirmSchema(Schema):
     enrolment_ids = fields.List(
-        fields.Integer(), required=True, validate=validate.Length(min=1, max=500)
+        fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
+        required=True,
+        validate=validate.Length(min=1, max=500),
     )
 
 
 class ConfirmResultSchema(Schema):
-    enrolment_id = fields.Integer()
+    enrolment_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     outcome = fields.String(
         metadata={"description": "confirmed | already_signed_out | not_enrolled"}
     )
@@ -184,7 +199,7 @@ class ConfirmResultsSchema(Schema):
 
 
 class HoursRowSchema(Schema):
-    activity_id = fields.Integer()
+    activity_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     title = fields.String()
     kind = fields.String()
     kind_name = fields.String()
@@ -231,3 +246,7 @@ class CertificateSchema(Schema):
     activity_count = fields.Integer()
     issued_at = LocalDateTime()
     valid = fields.Constant(True)
+
+
+class ActivityQrQuerySchema(Schema):
+    width = fields.Integer(load_default=430, validate=validate.Range(min=280, max=1280))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select, update
 
+from server import pages
 from server.activities import effects
 from server.activities.locks import lock_row
 from server.activities.models import Activity, Enrolment
@@ -96,8 +97,23 @@ def create_activity(scope: Scope, data: dict[str, Any]) -> Activity:
     activity.kind = data.get("kind") or "other"
     activity.audience = data.get("audience") or "all"
     db.session.add(activity)
+    db.session.flush()
+    _attach_cover(scope, activity, data.get("cover_upload_id"))
     db.session.commit()
     return activity
+
+
+def _attach_cover(scope: Scope, activity: Activity, upload_id: int | None) -> None:
+    """The cover must be the caller's own upload, unused elsewhere (404 / 409 otherwise)."""
+    if upload_id is None:
+        return
+    from server.uploads.services import attach_uploads
+
+    try:
+        attach_uploads(scope.user.id, [upload_id], "activity_cover", activity.id)
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def get_for_staff(scope: Scope, activity_id: int) -> Activity:
@@ -125,6 +141,8 @@ def update_activity(scope: Scope, activity_id: int, data: dict[str, Any]) -> Act
             f"已有 {activity.enrolled_count} 人报名，名额不能少于已报名人数",
             details={"enrolled_count": activity.enrolled_count},
         )
+    if data.get("cover_upload_id") and data["cover_upload_id"] != activity.cover_upload_id:
+        _attach_cover(scope, activity, data["cover_upload_id"])
     for key in EDITABLE_FIELDS:
         if key in data:
             setattr(activity, key, data[key])
@@ -179,7 +197,7 @@ def cancel_activity(scope: Scope, activity_id: int, reason: str | None) -> Activ
                 "activity_cancelled",
                 title="活动已取消",
                 body=f"您报名的「{activity.title}」已取消：{reason or '组织方调整安排'}",
-                page=f"pages/activities/detail?id={activity.id}",
+                page=pages.ACTIVITY_DETAIL.format(id=activity.id),
                 data={
                     "activity": activity.title,
                     "status": "已取消",
@@ -464,7 +482,7 @@ def _promote(activity: Activity, places: int) -> list[Enrolment]:
             "activity_waitlist_promoted",
             title="候补成功",
             body=f"「{activity.title}」有名额空出，您已从候补转为正式报名，请准时参加",
-            page=f"pages/activities/detail?id={activity.id}",
+            page=pages.ACTIVITY_DETAIL.format(id=activity.id),
             data={"activity": activity.title, "status": "报名成功", "reason": "候补转正"},
             dedupe_key=f"activity_promoted:{activity.id}:{enrolment.user_id}:{enrolment.seq}",
         )

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
+from server import pages
 from server.activities import effects
 from server.activities.attendance import auto_sign_out_due
 from server.activities.models import Activity, Enrolment
@@ -59,7 +60,7 @@ def send_reminders() -> int:
                 title="活动即将开始",
                 body=f"「{activity.title}」将于 {isoformat(activity.starts_at)[11:16]} "
                 f"在{activity.place}开始，到场后请扫码签到",
-                page=f"pages/activities/detail?id={activity.id}",
+                page=pages.ACTIVITY_DETAIL.format(id=activity.id),
                 data={
                     "activity": activity.title,
                     "starts_at": isoformat(activity.starts_at),

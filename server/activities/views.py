@@ -9,10 +9,11 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from server.activities import attendance, hours, services
+from server.activities import attendance, hours, qr, services
 from server.activities.certificate import render_png
 from server.activities.schemas import (
     ActivityDetailSchema,
+    ActivityQrQuerySchema,
     ActivityQuerySchema,
     ActivitySchema,
     ActivityUpdateSchema,
@@ -188,6 +189,19 @@ class AdminCancel(MethodView):
         """Cancel an activity; everyone enrolled or waitlisted is notified."""
         return services.staff_view(
             services.cancel_activity(current_scope("community_admin"), activity_id, body["reason"])
+        )
+
+
+@blp.route("/admin/activities/<int:activity_id>/qrcode.png")
+class AdminActivityQrPng(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(ActivityQrQuerySchema, location="query")
+    @blp.response(200, content_type="image/png")
+    def get(self, args, activity_id):
+        """The activity's sign-in mini-program code (PNG) to print and put up on site."""
+        return Response(
+            qr.activity_code_png(current_scope(), activity_id, args["width"]),
+            mimetype="image/png",
         )
 
 

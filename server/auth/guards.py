@@ -137,9 +137,11 @@ def _document(func: Callable, staff: str | None) -> None:
     manual = doc.setdefault("manual_doc", {})
     manual["security"] = [{"bearerAuth": []}]
     responses = manual.setdefault("responses", {})
-    responses["401"] = {"$ref": "#/components/responses/UNAUTHORIZED"}
+    # component names (not "$ref" dicts): flask-smorest registers the lazy components they
+    # name, so the document never holds a dangling reference
+    responses["401"] = "UNAUTHORIZED"
     if staff:
-        responses["403"] = {"$ref": "#/components/responses/FORBIDDEN"}
+        responses["403"] = "FORBIDDEN"
     func._apidoc = doc
 
 

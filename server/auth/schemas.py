@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from server.auth.models import CITIZEN_ROLES, PLATFORMS
 from server.http import LocalDateTime
+from server.security import MAX_ID
 
 
 class LoginSchema(Schema):
@@ -17,10 +18,10 @@ class PhoneCodeSchema(Schema):
 
 
 class StaffSchema(Schema):
-    binding_id = fields.Integer()
+    binding_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     role = fields.String()
     role_name = fields.String()
-    org_unit_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     org_unit_name = fields.String()
     org_unit_level = fields.String()
     is_on_duty = fields.Boolean()
@@ -39,7 +40,7 @@ class UserSchema(Schema):
     display_name = fields.String(allow_none=True)
     avatar_url = fields.String(allow_none=True)
     platform = fields.String(allow_none=True)
-    community_id = fields.Integer(allow_none=True)
+    community_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     registered_at = LocalDateTime(allow_none=True)
     is_party_member = fields.Boolean()
     phone = fields.String(
@@ -66,7 +67,7 @@ class MePatchSchema(Schema):
         schemes={"https", "http"}, allow_none=True, validate=validate.Length(max=512)
     )
     platform = fields.String(validate=validate.OneOf(list(PLATFORMS)), allow_none=True)
-    community_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    community_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     is_party_member = fields.Boolean()
 
 

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from server.http import LocalDateTime, PageQuerySchema
 from server.needs.models import KINDS, STATUSES
+from server.security import MAX_ID
 
 KIND_DOC = ", ".join(f"{code} {name}" for code, name in KINDS.items())
 
@@ -15,7 +16,11 @@ class NeedCreateSchema(Schema):
         required=True, validate=validate.OneOf(KINDS), metadata={"description": KIND_DOC}
     )
     content = fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    photo_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=9))
+    photo_ids = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
+        load_default=list,
+        validate=validate.Length(max=9),
+    )
 
 
 class PhotoSchema(Schema):
@@ -26,7 +31,7 @@ class PhotoSchema(Schema):
 
 class NeedSchema(Schema):
     id = fields.Integer()
-    org_unit_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     kind = fields.String()
     kind_name = fields.String()
     content = fields.String()
@@ -38,15 +43,15 @@ class NeedSchema(Schema):
 
 
 class AdminNeedSchema(NeedSchema):
-    user_id = fields.Integer()
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     content_flag = fields.String(
         metadata={"description": "pass | review (look before sharing) | unchecked"}
     )
-    answered_by_id = fields.Integer(allow_none=True)
+    answered_by_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class AdminNeedQuerySchema(PageQuerySchema):
-    org_unit_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     status = fields.String(validate=validate.OneOf(STATUSES))
     kind = fields.String(validate=validate.OneOf(KINDS))
     date_from = fields.Date(data_key="from")

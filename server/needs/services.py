@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
+from server import pages
 from server.activities import effects
 from server.auth.guards import Scope
 from server.auth.models import User
@@ -181,7 +182,7 @@ def answer_need(scope: Scope, need_id: int, answer: str) -> Need:
         "need_answered",
         title="您的诉求有答复了",
         body=f"您提交的「{need.kind_name}」诉求已答复：{answer.strip()[:60]}",
-        page=f"pages/needs/detail?id={need.id}",
+        page=pages.NEEDS,
         data={"kind": need.kind_name, "status": "已答复", "answer": answer.strip()[:20]},
         dedupe_key=f"need_answered:{need.id}",
     )

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import and_, func, or_, select
 
+from server import pages
 from server.auth.models import User
 from server.clock import utcnow
 from server.errors import Conflict, NotFound
@@ -88,7 +89,7 @@ def send_test(user: User, kind: str) -> Notification:
         kind,
         title="测试消息",
         body="这是一条测试消息：如果您在微信中收到它，说明消息提醒已正常工作。",
-        page="pages/notifications/index",
+        page=pages.NOTIFICATIONS,
         data={"time": utcnow()},
     )
     db.session.commit()

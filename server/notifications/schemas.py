@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from server.http import LocalDateTime, PageQuerySchema
 from server.notifications.models import STATUSES
+from server.security import MAX_ID
 
 
 class NotificationSchema(Schema):
@@ -56,7 +57,7 @@ class OutboxQuerySchema(PageQuerySchema):
 
 
 class OutboxItemSchema(NotificationSchema):
-    user_id = fields.Integer()
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     status = fields.String()
     channel = fields.String(allow_none=True)
     template_id = fields.String(allow_none=True)

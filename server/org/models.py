@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.auth.models import User
 from server.extensions import db
 from server.models_base import BigId, TimestampMixin, pk
 
@@ -90,6 +91,7 @@ class StaffBinding(TimestampMixin, db.Model):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
 
     __table_args__ = (
         # One active binding per user.

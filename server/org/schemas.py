@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from server.http import LocalDateTime, PageQuerySchema
-from server.org.models import LEVELS, STAFF_ROLES
+from server.org.models import LEVELS, ROLE_NAMES, STAFF_ROLES
+from server.security import MAX_ID
 
 
 class OrgUnitSchema(Schema):
@@ -13,14 +14,14 @@ class OrgUnitSchema(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
     level = fields.String(required=True, metadata={"description": " | ".join(LEVELS)})
-    parent_id = fields.Integer(allow_none=True)
+    parent_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     center_lat = fields.Float(allow_none=True)
     center_lng = fields.Float(allow_none=True)
 
 
 class OrgUnitQuerySchema(PageQuerySchema):
     level = fields.String(validate=validate.OneOf(LEVELS))
-    parent_id = fields.Integer(validate=validate.Range(min=1))
+    parent_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class OrgUnitCreateSchema(Schema):
@@ -32,7 +33,7 @@ class OrgUnitCreateSchema(Schema):
     )
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    parent_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    parent_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     boundary = fields.Dict(allow_none=True)
     center_lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     center_lng = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
@@ -48,14 +49,14 @@ class OrgUnitCreateSchema(Schema):
 
 
 class InvitationCreateSchema(Schema):
-    org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     role = fields.String(required=True, validate=validate.OneOf(STAFF_ROLES))
 
 
 class InvitationSchema(Schema):
     code = fields.String(required=True, metadata={"description": "shown once; give it in person"})
     role = fields.String(required=True)
-    org_unit_id = fields.Integer(required=True)
+    org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     expires_at = LocalDateTime(allow_none=True)
 
 
@@ -65,9 +66,14 @@ class BindingCodeSchema(Schema):
 
 class StaffBindingSchema(Schema):
     id = fields.Integer(required=True)
-    user_id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     role = fields.String(required=True)
-    org_unit_id = fields.Integer(required=True)
+    role_name = fields.Function(lambda b: ROLE_NAMES[b.role])
+    display_name = fields.Function(lambda b: b.user.display_name, allow_none=True)
+    phone = fields.Function(
+        lambda b: b.user.phone_masked, allow_none=True, metadata={"description": "138****1234"}
+    )
+    org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     org_unit_name = fields.Function(lambda b: b.org_unit.name)
     is_on_duty = fields.Boolean()
     created_at = LocalDateTime(allow_none=True)

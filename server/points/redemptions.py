@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from server import pages
 from server.auth.guards import Scope
 from server.clock import isoformat, utcnow
 from server.errors import Conflict, DomainError, NotFound
@@ -46,8 +47,9 @@ def _new_code() -> str:
 
 
 def normalise_code(code: str) -> str:
-    text = code.strip().upper().replace("-", "").replace(" ", "")
-    return text.removeprefix("FC-VOUCHER:")
+    """A typed or scanned voucher code (`fc-voucher:AB12-CD34`, `ab12 cd34`) as stored."""
+    text = code.strip().upper().removeprefix("FC-VOUCHER:")
+    return text.replace("-", "").replace(" ", "")
 
 
 # ---------------------------------------------------------------------------- rewards
@@ -261,7 +263,7 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
         title="兑换成功，待领取",
         body=f"您已用 {reward.cost} 积分兑换「{reward.name}」，兑换码 {code}，"
         f"请在 {isoformat(redemption.expires_at)[:10]} 前到驿站出示兑换码领取。",
-        page=f"packages/points/redemption?id={redemption.id}",
+        page=pages.REDEMPTIONS,
         data={"redemption_id": redemption.id, "code": code},
         dedupe_key=f"redemption_created:{redemption.id}",
     )
@@ -300,7 +302,7 @@ def fulfil(scope: Scope, code: str) -> Redemption:
         "redemption_fulfilled",
         title="奖品已领取",
         body=f"您兑换的「{redemption.reward_name}」已领取，感谢您为社区的付出！",
-        page=f"packages/points/redemption?id={redemption.id}",
+        page=pages.REDEMPTIONS,
         data={"redemption_id": redemption.id},
         dedupe_key=f"redemption_fulfilled:{redemption.id}",
     )
@@ -435,7 +437,7 @@ def remind_expiring(within_hours: int = 24) -> int:
                 body=f"您兑换的「{redemption.reward_name}」将于 "
                 f"{isoformat(redemption.expires_at)[:16].replace('T', ' ')} 过期，"
                 f"请尽快到驿站出示兑换码 {redemption.code} 领取；过期后积分自动退回。",
-                page=f"packages/points/redemption?id={redemption.id}",
+                page=pages.REDEMPTIONS,
                 data={"redemption_id": redemption.id},
                 dedupe_key=f"redemption_expiring:{redemption.id}",
             )

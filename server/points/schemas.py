@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from server.http import LocalDateTime, PageQuerySchema
 from server.points.models import REDEMPTION_STATUSES, RULES
+from server.security import MAX_ID
 from server.stations.schemas import patch_of
 
 
@@ -35,8 +36,8 @@ class MyPointsSchema(Schema):
 
 
 class RewardWriteSchema(Schema):
-    org_unit_id = fields.Integer(allow_none=True)
-    station_id = fields.Integer(allow_none=True)
+    org_unit_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
+    station_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     image_url = fields.String(allow_none=True, validate=validate.Length(max=512))
@@ -62,8 +63,8 @@ RewardPatchSchema = patch_of(RewardPatchBase, "RewardPatchSchema")
 
 class RewardSchema(Schema):
     id = fields.Integer()
-    org_unit_id = fields.Integer()
-    station_id = fields.Integer(allow_none=True)
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    station_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     name = fields.String()
     description = fields.String(allow_none=True)
     image_url = fields.String(allow_none=True)
@@ -76,17 +77,17 @@ class RewardSchema(Schema):
 
 
 class RewardQuerySchema(PageQuerySchema):
-    org_unit_id = fields.Integer()
-    station_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    station_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class AdminRewardQuerySchema(PageQuerySchema):
-    station_id = fields.Integer()
+    station_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     is_active = fields.Boolean()
 
 
 class RedeemSchema(Schema):
-    reward_id = fields.Integer(required=True)
+    reward_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class RedemptionSchema(Schema):
@@ -94,11 +95,11 @@ class RedemptionSchema(Schema):
     code = fields.String(metadata={"description": "the voucher staff type or scan"})
     qr_payload = fields.String()
     status = fields.String(metadata={"description": " | ".join(REDEMPTION_STATUSES)})
-    reward_id = fields.Integer()
+    reward_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     reward_name = fields.String()
     cost = fields.Integer()
-    org_unit_id = fields.Integer()
-    station_id = fields.Integer(allow_none=True)
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    station_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     created_at = LocalDateTime()
     expires_at = LocalDateTime()
     fulfilled_at = LocalDateTime(allow_none=True)
@@ -107,8 +108,8 @@ class RedemptionSchema(Schema):
 
 
 class AdminRedemptionSchema(RedemptionSchema):
-    user_id = fields.Integer()
-    fulfilled_by_id = fields.Integer(allow_none=True)
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    fulfilled_by_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class MyRedemptionQuerySchema(PageQuerySchema):
@@ -117,35 +118,35 @@ class MyRedemptionQuerySchema(PageQuerySchema):
 
 class AdminRedemptionQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(REDEMPTION_STATUSES))
-    reward_id = fields.Integer()
-    station_id = fields.Integer()
-    user_id = fields.Integer()
+    reward_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    station_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     code = fields.String(validate=validate.Length(max=32))
 
 
 class AdjustmentRequestSchema(Schema):
-    user_id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     delta = fields.Integer(required=True, validate=validate.Range(min=-100_000, max=100_000))
     reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
 
 
 class AdjustmentSchema(Schema):
     id = fields.Integer()
-    user_id = fields.Integer()
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     delta = fields.Integer()
     reason = fields.String()
-    org_unit_id = fields.Integer()
-    created_by_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    created_by_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     created_at = LocalDateTime()
     balance = fields.Integer()
 
 
 class AdjustmentQuerySchema(PageQuerySchema):
-    user_id = fields.Integer()
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class RuleSchema(Schema):
-    org_unit_id = fields.Integer(required=True)
+    org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     rule = fields.String(required=True, validate=validate.OneOf(RULES))
     points = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000))
     daily_cap = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100_000))
@@ -159,7 +160,7 @@ class EffectiveRuleSchema(Schema):
 
 
 class RuleQuerySchema(Schema):
-    org_unit_id = fields.Integer(required=True)
+    org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class RankingQuerySchema(Schema):
@@ -186,7 +187,7 @@ class MyRankSchema(Schema):
 class RankingSchema(Schema):
     scope = fields.String()
     period = fields.String()
-    unit_id = fields.Integer()
+    unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     items = fields.List(fields.Nested(RankingItemSchema))
     total = fields.Integer()
     me = fields.Nested(MyRankSchema)

@@ -6,10 +6,11 @@ from marshmallow import Schema, fields, validate
 
 from server.http import LocalDateTime, PageQuerySchema
 from server.posts.models import CLAIM_STATUSES
+from server.security import MAX_ID
 
 
 class PostQuerySchema(PageQuerySchema):
-    community_id = fields.Integer()
+    community_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class ClaimBriefSchema(Schema):
@@ -20,7 +21,7 @@ class ClaimBriefSchema(Schema):
 
 class PostSchema(Schema):
     id = fields.Integer()
-    org_unit_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     org_unit_name = fields.Function(lambda p: p.org_unit.name)
     name = fields.String()
     description = fields.String()
@@ -32,13 +33,13 @@ class PostSchema(Schema):
 
 
 class PostWriteSchema(Schema):
-    org_unit_id = fields.Integer(required=True)
+    org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     name = fields.String(required=True, validate=validate.Length(min=2, max=32))
     description = fields.String(validate=validate.Length(max=2000))
     capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
     duty_points = fields.Integer(required=True, validate=validate.Range(min=0, max=1000))
     is_active = fields.Boolean()
-    sort = fields.Integer()
+    sort = fields.Integer(validate=validate.Range(min=-MAX_ID, max=MAX_ID))
 
 
 class PostUpdateSchema(PostWriteSchema):
@@ -56,11 +57,11 @@ class DecisionSchema(Schema):
 
 class ClaimSchema(Schema):
     id = fields.Integer()
-    post_id = fields.Integer()
+    post_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     post_name = fields.Function(lambda c: c.post.name)
     org_unit_id = fields.Function(lambda c: c.post.org_unit_id)
     org_unit_name = fields.Function(lambda c: c.post.org_unit.name)
-    user_id = fields.Integer()
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     status = fields.String(metadata={"description": ", ".join(CLAIM_STATUSES)})
     status_name = fields.Function(lambda c: CLAIM_STATUSES.get(c.status, c.status))
     note = fields.String(allow_none=True)
@@ -72,8 +73,8 @@ class ClaimSchema(Schema):
 
 class ClaimQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(CLAIM_STATUSES))
-    post_id = fields.Integer()
+    post_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class AdminPostQuerySchema(PageQuerySchema):
-    org_unit_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))

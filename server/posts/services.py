@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, func, select
 
+from server import pages
 from server.activities import effects
 from server.activities.locks import lock_row
 from server.auth.guards import Scope
@@ -249,7 +250,7 @@ def _tell(claim: PostClaim, post: Post, outcome: str, body: str) -> None:
         "post_claim_decided",
         title=f"岗位申请{outcome}",
         body=body,
-        page="pages/posts/index",
+        page=pages.POSTS,
         data={"post": post.name, "status": outcome, "reason": claim.decision_note or ""},
         dedupe_key=f"post_claim:{claim.id}:{claim.status}",
     )

@@ -64,3 +64,55 @@ def recheck_pending_reports(limit: int = 100) -> int:
         db.session.commit()
         done += 1
     return done
+
+
+MODERATION_DECISIONS = {"approve": "pass", "hold": "risky"}
+
+
+def decide_review(scope, report_id: int, decision: str, note: str | None) -> Report:
+    """Staff clear (approve → shown) or hold (→ staff only) a report whose text was flagged."""
+    from server.errors import Conflict, NotFound
+    from server.org.models import OrgUnit
+    from server.reports.models import WorkOrder
+    from server.reports.workflow import record
+
+    report = db.session.execute(
+        select(Report).where(Report.id == report_id).with_for_update(of=Report)
+    ).scalar_one_or_none()
+    order = (
+        db.session.execute(select(WorkOrder).where(WorkOrder.report_id == report_id)).scalar()
+        if report is not None
+        else None
+    )
+    units = [report.org_unit_id] if report is not None else []
+    if order is not None:
+        units += [order.org_unit_id, order.escalated_unit_id]
+    if (
+        report is None
+        or report.status == "draft"
+        or not any(scope.covers(db.session.get(OrgUnit, u)) for u in units if u)
+    ):
+        db.session.rollback()
+        raise NotFound("report.not_found", "找不到该问题，可能不在您的管辖范围内")
+    if report.moderation not in ("review", "pending"):
+        db.session.rollback()
+        raise Conflict(
+            "report.moderation_decided",
+            "该问题的内容无需人工审核或已经审核过",
+            details={"moderation": report.moderation},
+        )
+    previous = report.moderation
+    report.moderation = MODERATION_DECISIONS[decision]
+    report.moderation_checked_at = utcnow()
+    record(
+        report,
+        "moderation_" + decision,
+        actor=scope.user,
+        actor_role=scope.role,
+        order=order,
+        note=note,
+        data={"from": previous, "to": report.moderation},
+        visibility="staff",
+    )
+    db.session.commit()
+    return report

@@ -7,16 +7,19 @@ from marshmallow import Schema, fields, validate
 from server.http import LocalDateTime, PageQuerySchema
 from server.reports.models import STATE_NAMES, STATUS_NAMES
 from server.reports.workflow import ACTIONS
+from server.security import MAX_ID
 
 Lat = fields.Float(validate=validate.Range(min=-90, max=90), allow_none=True)
 Lng = fields.Float(validate=validate.Range(min=-180, max=180), allow_none=True)
-PhotoIds = fields.List(fields.Integer(validate=validate.Range(min=1)), load_default=list)
+PhotoIds = fields.List(
+    fields.Integer(validate=validate.Range(min=1, max=MAX_ID)), load_default=list
+)
 
 
 class CategoryQuerySchema(Schema):
     lat = fields.Float(validate=validate.Range(min=-90, max=90))
     lng = fields.Float(validate=validate.Range(min=-180, max=180))
-    community_id = fields.Integer(validate=validate.Range(min=1))
+    community_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class CategorySchema(Schema):
@@ -32,7 +35,7 @@ class CategorySchema(Schema):
 
 
 class ReportCreateSchema(Schema):
-    category_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    category_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     description = fields.String(load_default="", validate=validate.Length(max=1000))
     lat = Lat
     lng = Lng
@@ -90,7 +93,11 @@ class TimelineEventSchema(Schema):
     note = fields.String(allow_none=True)
     photos = fields.List(fields.Nested(PhotoSchema))
     created_at = LocalDateTime(required=True)
-    actor_id = fields.Integer(allow_none=True, metadata={"description": "staff view only"})
+    actor_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "staff view only"},
+        validate=validate.Range(min=1, max=MAX_ID),
+    )
     actor_name = fields.String(allow_none=True, metadata={"description": "staff view only"})
     data = fields.Dict(allow_none=True)
 
@@ -116,7 +123,7 @@ class ReportDetailSchema(ReportSummarySchema):
     channel = fields.String()
     feedback = fields.Dict(allow_none=True)
     can_give_feedback = fields.Boolean()
-    work_order_id = fields.Integer()
+    work_order_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class DuplicateSchema(ReportSummarySchema):
@@ -130,7 +137,7 @@ class ReportCreatedSchema(Schema):
 
 
 class NearbyQuerySchema(Schema):
-    category_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    category_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
 
@@ -148,7 +155,7 @@ class FeedbackSchema(Schema):
 class CommentSchema(Schema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=500))
     photo_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
+        fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
         load_default=list,
         validate=validate.Length(max=6),
     )
@@ -157,28 +164,46 @@ class CommentSchema(Schema):
 class TransitionSchema(Schema):
     note = fields.String(allow_none=True, validate=validate.Length(max=1000))
     photo_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
+        fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
         load_default=list,
         validate=validate.Length(max=6),
     )
-    assignee_id = fields.Integer(allow_none=True, metadata={"description": "dispatch/reassign"})
-    unit_id = fields.Integer(allow_none=True, metadata={"description": "dispatch/reassign"})
+    assignee_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "dispatch/reassign"},
+        validate=validate.Range(min=1, max=MAX_ID),
+    )
+    unit_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "dispatch/reassign"},
+        validate=validate.Range(min=1, max=MAX_ID),
+    )
     hold_until = fields.AwareDateTime(
         allow_none=True, default_timezone=None, metadata={"description": "hold"}
     )
-    into_id = fields.Integer(allow_none=True, metadata={"description": "merge: survivor order"})
+    into_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "merge: survivor order"},
+        validate=validate.Range(min=1, max=MAX_ID),
+    )
 
 
 class WorkOrderQuerySchema(PageQuerySchema):
     state = fields.String(validate=validate.OneOf(list(STATE_NAMES)))
-    category_id = fields.Integer(validate=validate.Range(min=1))
-    unit_id = fields.Integer(validate=validate.Range(min=1))
+    category_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     overdue = fields.Boolean()
     escalated = fields.Boolean()
     flagged = fields.Boolean()
     mine = fields.Boolean()
     date_from = fields.Date()
     date_to = fields.Date()
+    moderation = fields.String(validate=validate.OneOf(["pending", "pass", "review", "risky"]))
+
+
+class WorkOrderExportQuerySchema(WorkOrderQuerySchema):
+    class Meta:
+        exclude = ("page", "page_size")
 
 
 class WorkOrderSchema(Schema):
@@ -209,6 +234,47 @@ class WorkOrderDetailSchema(WorkOrderSchema):
 
 
 class StatsQuerySchema(Schema):
-    unit_id = fields.Integer(validate=validate.Range(min=1))
+    unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    category_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     date_from = fields.Date()
     date_to = fields.Date()
+
+
+class StatsFiguresSchema(Schema):
+    received = fields.Integer()
+    resolved = fields.Integer()
+    rejected = fields.Integer()
+    merged = fields.Integer()
+    on_time = fields.Integer()
+    on_time_rate = fields.Float(allow_none=True, metadata={"description": "0–1"})
+    avg_handling_hours = fields.Float(allow_none=True)
+    rated = fields.Integer()
+    satisfaction = fields.Float(allow_none=True, metadata={"description": "mean stars 1–5"})
+
+
+class StatsCategorySchema(StatsFiguresSchema):
+    code = fields.String()
+    name = fields.String()
+
+
+class StatsUnitSchema(StatsFiguresSchema):
+    unit = fields.Dict()
+
+
+class StatsMonthSchema(StatsFiguresSchema):
+    month = fields.String(metadata={"description": "YYYY-MM (Asia/Shanghai)"})
+
+
+class StatsSchema(Schema):
+    unit = fields.Dict()
+    date_from = fields.Date(allow_none=True)
+    date_to = fields.Date(allow_none=True)
+    totals = fields.Nested(StatsFiguresSchema)
+    by_category = fields.List(fields.Nested(StatsCategorySchema))
+    by_unit = fields.List(fields.Nested(StatsUnitSchema))
+    by_month = fields.List(fields.Nested(StatsMonthSchema))
+
+
+class ModerationDecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "hold"]))
+    note = fields.String(allow_none=True, validate=validate.Length(max=500))

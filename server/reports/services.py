@@ -166,7 +166,14 @@ def submit_report(
     except Exception:
         db.session.rollback()
         raise
+    _count_submitted()
     return report, _dups(report), True
+
+
+def _count_submitted() -> None:
+    from server.ops.metrics import REPORTS
+
+    REPORTS.labels(event="submitted").inc()
 
 
 def _dups(report: Report) -> list[tuple[Report, float]]:
@@ -206,6 +213,7 @@ def submit_draft(user: User, report_id: int, data: dict[str, Any]) -> Report:
     except Exception:
         db.session.rollback()
         raise
+    _count_submitted()
     return report
 
 

@@ -87,8 +87,8 @@ def order_view(scope: Scope, order: WorkOrder, detail: bool = False) -> dict[str
     return view
 
 
-def list_orders(scope: Scope, args: dict[str, Any]) -> dict[str, Any]:
-    """Orders in the caller's subtree (or escalated to it), filtered, newest first."""
+def filtered_orders(scope: Scope, args: dict[str, Any]):
+    """The SELECT of orders in the caller's subtree (or escalated to it) matching `args`."""
     in_scope = or_(scope.clause(WorkOrder.org_unit_id), scope.clause(WorkOrder.escalated_unit_id))
     stmt = select(WorkOrder).join(Report, Report.id == WorkOrder.report_id).where(in_scope)
     if args.get("state"):
@@ -124,6 +124,14 @@ def list_orders(scope: Scope, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("date_to"):
         end = local_day_start(args["date_to"]) + dt.timedelta(days=1)
         stmt = stmt.where(WorkOrder.created_at < end)
+    if args.get("moderation"):
+        stmt = stmt.where(Report.moderation == args["moderation"])
+    return stmt
+
+
+def list_orders(scope: Scope, args: dict[str, Any]) -> dict[str, Any]:
+    """Orders in the caller's subtree (or escalated to it), filtered, newest first."""
+    stmt = filtered_orders(scope, args)
     page = paginate(stmt.order_by(WorkOrder.id.desc()), args["page"], args["page_size"])
     page["items"] = [order_view(scope, order) for order in page["items"]]
     return page

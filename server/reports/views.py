@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.auth.guards import current_scope, current_user, login_required, staff_required
 from server.extensions import limiter
 from server.http import IDEMPOTENCY_HEADER_DOC, idempotency_key, page_of
-from server.reports import services, staff, workflow
+from server.ops.limits import rate_limit
+from server.reports import moderation, services, staff, stats, workflow
 from server.reports.presenters import confirm_count, report_detail, report_summary
 from server.reports.schemas import (
     CategoryQuerySchema,
@@ -17,14 +19,18 @@ from server.reports.schemas import (
     DraftSubmitSchema,
     DuplicateSchema,
     FeedbackSchema,
+    ModerationDecisionSchema,
     MyReportsQuerySchema,
     NearbyQuerySchema,
     ReportCreatedSchema,
     ReportCreateSchema,
     ReportDetailSchema,
     ReportSummarySchema,
+    StatsQuerySchema,
+    StatsSchema,
     TransitionSchema,
     WorkOrderDetailSchema,
+    WorkOrderExportQuerySchema,
     WorkOrderQuerySchema,
     WorkOrderSchema,
 )
@@ -55,9 +61,10 @@ class Categories(MethodView):
 @blp.route("/reports")
 class Reports(MethodView):
     @login_required
-    @limiter.limit("20/minute")
+    @limiter.shared_limit(rate_limit("REPORT"), scope="report_submit")  # RATE_LIMIT_REPORT
     @blp.arguments(ReportCreateSchema)
     @blp.response(201, ReportCreatedSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @blp.doc(
         parameters=[
             {"in": "header", "name": "Idempotency-Key", **IDEMPOTENCY_HEADER_DOC["Idempotency-Key"]}
@@ -111,9 +118,10 @@ class ReportDetail(MethodView):
 @blp.route("/reports/<int:report_id>/submit")
 class SubmitDraft(MethodView):
     @login_required
-    @limiter.limit("20/minute")
+    @limiter.shared_limit(rate_limit("REPORT"), scope="report_submit")  # RATE_LIMIT_REPORT
     @blp.arguments(DraftSubmitSchema)
     @blp.response(200, ReportDetailSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, body, report_id):
         """Complete and file a draft started by messaging us on WeChat."""
         user = current_user()
@@ -165,6 +173,47 @@ class WorkOrders(MethodView):
     def get(self, args):
         """Work orders in your area (filters: state, category, unit, overdue, date…)."""
         return staff.list_orders(current_scope(), args)
+
+
+@blp.route("/work-orders/export.csv")
+class WorkOrderExport(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(WorkOrderExportQuerySchema, location="query")
+    @blp.response(200, content_type="text/csv")
+    def get(self, args):
+        """Work orders in your area as CSV for Excel (same filters as the list)."""
+        body = stats.export_orders_csv(current_scope(), args)
+        return Response(
+            body,
+            mimetype="text/csv",
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": "attachment; filename=work-orders.csv; "
+                "filename*=UTF-8''%E5%B7%A5%E5%8D%95.csv",
+            },
+        )
+
+
+@blp.route("/admin/stats")
+class Stats(MethodView):
+    @staff_required("grid_worker")
+    @blp.arguments(StatsQuerySchema, location="query")
+    @blp.response(200, StatsSchema)
+    def get(self, args):
+        """Work-order statistics of your area: received, resolved, on time, satisfaction."""
+        return stats.order_stats(current_scope(), args)
+
+
+@blp.route("/admin/reports/<int:report_id>/moderation")
+class ModerationDecision(MethodView):
+    @staff_required("community_admin")
+    @blp.arguments(ModerationDecisionSchema)
+    @blp.response(200, ReportDetailSchema)
+    def post(self, body, report_id):
+        """Clear (approve) or hold a report whose content was flagged for review."""
+        scope = current_scope("community_admin")
+        report = moderation.decide_review(scope, report_id, body["decision"], body.get("note"))
+        return report_detail(report, "staff", scope.user.id)
 
 
 @blp.route("/work-orders/<int:order_id>")

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from server import pages
 from server.auth.models import User
 from server.clock import local, utcnow
 from server.extensions import db, get_redis
@@ -173,7 +174,7 @@ def _reply(openid: str, draft: Report, said: str, new: bool) -> None:
                 client,
                 openid,
                 f"完善问题反映 {draft.report_no}",
-                f"pages/report/detail?id={draft.id}",
+                pages.REPORT_DETAIL.format(id=draft.id),
                 _card_thumb(client),
             )
     except WeChatError as exc:  # outside the reply window, quota…: the draft is still there

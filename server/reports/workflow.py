@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from server import pages
 from server.auth.guards import Scope
 from server.auth.models import User
 from server.clock import isoformat, utcnow
@@ -76,11 +77,11 @@ ROLE_LABELS = {
 
 
 def report_page(report_id: int) -> str:
-    return f"pages/report/detail?id={report_id}"
+    return pages.REPORT_DETAIL.format(id=report_id)
 
 
 def staff_page(order_id: int) -> str:
-    return f"packages/staff/work-order?id={order_id}"
+    return pages.WORK_ORDER_DETAIL.format(id=order_id)
 
 
 def record(
@@ -288,6 +289,9 @@ def transition(scope: Scope, order_id: int, action_name: str, body: dict[str, An
     except Exception:
         db.session.rollback()  # nothing half-done survives a refusal
         raise
+    from server.ops.metrics import REPORTS
+
+    REPORTS.labels(event=action_name).inc()  # a known action: _transition refused any other
     return order
 
 

@@ -122,7 +122,7 @@ def perform_check_in(user, scene: str, lat: float, lng: float, accuracy: float, 
             replay = _replay(user, key)
             if replay is not None:
                 return replay
-        return _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt)
+        result = _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt)
     except IntegrityError:  # the same Idempotency-Key raced in twice: answer with the first
         db.session.rollback()
         replay = _replay(user, key) if key else None
@@ -148,7 +148,16 @@ def perform_check_in(user, scene: str, lat: float, lng: float, accuracy: float, 
                 )
             )
             db.session.commit()
+        _count(refusal.code)
         raise
+    _count(result["checkin"]["status"])  # committed: "ok", or "closed" (recorded, no points)
+    return result
+
+
+def _count(outcome: str) -> None:
+    from server.ops.metrics import CHECKINS
+
+    CHECKINS.labels(outcome=outcome).inc()
 
 
 def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
@@ -173,6 +182,9 @@ def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
         )
     attempt["station_id"] = station.id
     attempt["org_unit_id"] = station.org_unit_id
+    # Only read from here on: detached, the commit below does not expire it, so the answer
+    # is built without reloading the station (a pool checkout, a ping and a SELECT).
+    db.session.expunge(station)
     if not station.is_active:
         raise CheckinRefused("checkin.station_inactive", f"{station.name}已停用，暂不能打卡")
     if user.community_id is None:

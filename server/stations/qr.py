@@ -1,88 +1,44 @@
 """A station's mini-program code (wxacode.getUnlimited) and its printable poster.
 
-The code comes from WeChat (the sandbox in development) and is cached in Redis per
-(station, secret, width), so printing a batch of posters does not spend WeChat's quota;
-rotating the secret changes the cache key. The poster is an A5 sheet with the station's
+The code comes from WeChat through the shared `server.wechat.codes.wxacode_jpeg` (cached in
+Redis per scene and width, so printing a batch of posters does not spend WeChat's quota;
+rotating the secret changes the cache key). The poster is an A5 sheet with the station's
 name and kind above the code: as PDF (text set in the reader's built-in Chinese font
-STSong-Light, so it needs no font file here) or as PNG (needs a CJK font file; set
-POSTER_FONT_PATH, otherwise common system fonts are tried and, failing those, the PNG
-carries the code and an ASCII caption only).
+STSong-Light, so it needs no font file here) or as PNG (needs a CJK font file:
+POSTER_FONT_PATH, otherwise the shared discovery `server.fonts.find_cjk_font` — wqy-microhei,
+Noto CJK, fc-list — and, failing those, the PNG carries the code and an ASCII caption only).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zlib
-from pathlib import Path
 
 from flask import current_app
 from PIL import Image, ImageDraw, ImageFont
 
-from server.errors import DomainError, ServiceUnavailable
-from server.extensions import get_raw_redis
+from server.fonts import find_cjk_font
 from server.stations.models import KINDS, Station
 from server.stations.services import scene_of
+from server.wechat.codes import jpeg_to_png, wxacode_jpeg
 
 DEFAULT_PAGE = "packages/checkin/scan/index"
-CACHE_TTL_S = 7 * 24 * 3600
-FONT_CANDIDATES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-    "C:/Windows/Fonts/msyh.ttc",
-)
 
 
 def station_code_jpeg(station: Station, width: int = 430) -> bytes:
     """The station's mini-program code as WeChat returns it (JPEG), cached."""
-    from server.wechat import get_client
-    from server.wechat.api import get_wxacode_unlimited
-    from server.wechat.errors import WeChatError, WeChatUnavailable
-
-    scene = scene_of(station)
-    digest = hashlib.sha256(f"{scene}:{width}".encode()).hexdigest()[:16]
-    key = f"st:qr:{station.id}:{digest}"
-    raw = get_raw_redis()
-    cached = raw.get(key)
-    if cached:
-        return cached
     page = current_app.config.get("STATION_QR_PAGE", DEFAULT_PAGE)
-    env_version = current_app.config.get("WXACODE_ENV_VERSION", "release")
-    try:
-        image = get_wxacode_unlimited(
-            get_client(), scene, page=page, width=width, env_version=env_version
-        )
-    except WeChatUnavailable:
-        raise ServiceUnavailable(
-            "station.qrcode_unavailable", "微信服务暂时不可用，请稍后再生成二维码"
-        ) from None
-    except WeChatError as exc:
-        raise DomainError(
-            "station.qrcode_failed",
-            f"微信未能生成小程序码（错误码 {exc.errcode}），请联系管理员",
-            502,
-            {"errcode": exc.errcode},
-        ) from None
-    raw.set(key, image, ex=CACHE_TTL_S)
-    return image
+    return wxacode_jpeg(scene_of(station), page, width, f"st:qr:{station.id}", "station")
 
 
 def station_code_png(station: Station, width: int = 430) -> bytes:
-    image = Image.open(io.BytesIO(station_code_jpeg(station, width)))
-    out = io.BytesIO()
-    image.convert("RGB").save(out, format="PNG", optimize=True)
-    image.close()
-    return out.getvalue()
+    return jpeg_to_png(station_code_jpeg(station, width))
 
 
 def _font(size: int):
-    configured = current_app.config.get("POSTER_FONT_PATH")
-    for path in ([configured] if configured else []) + list(FONT_CANDIDATES):
-        if path and Path(path).exists():
-            return ImageFont.truetype(path, size), True
+    path = find_cjk_font(current_app.config.get("POSTER_FONT_PATH"))
+    if path:
+        return ImageFont.truetype(path, size), True
     return ImageFont.load_default(size=size), False
 
 

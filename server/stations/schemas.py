@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from marshmallow.constants import missing
 
 from server.http import LocalDateTime, PageQuerySchema
+from server.security import MAX_ID
 from server.stations.models import DEFAULT_CHECKIN_RADIUS_M, KINDS, SERVICES
 
 LAT = validate.Range(min=3.0, max=54.0)  # China, roughly
@@ -15,7 +16,7 @@ LNG = validate.Range(min=73.0, max=136.0)
 
 
 class StationWriteSchema(Schema):
-    org_unit_id = fields.Integer(required=True)
+    org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     kind = fields.String(
         required=True,
@@ -65,7 +66,7 @@ StationPatchSchema = patch_of(StationWriteSchema, "StationPatchSchema")
 
 class StationSchema(Schema):
     id = fields.Integer()
-    org_unit_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     name = fields.String()
     kind = fields.String()
     kind_name = fields.Function(lambda s: KINDS.get(s.kind, s.kind))
@@ -102,7 +103,7 @@ class AdminStationSchema(StationSchema):
 
 
 class AdminStationQuerySchema(PageQuerySchema):
-    org_unit_id = fields.Integer()
+    org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     is_active = fields.Boolean()
     q = fields.String(validate=validate.Length(max=64))
 
@@ -156,7 +157,7 @@ class CheckinRequestSchema(Schema):
 
 class CheckinSchema(Schema):
     id = fields.Integer()
-    station_id = fields.Integer(allow_none=True)
+    station_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     station_name = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "ok | closed | refused"})
     reason = fields.String(allow_none=True)
@@ -166,8 +167,8 @@ class CheckinSchema(Schema):
 
 
 class AdminCheckinSchema(CheckinSchema):
-    user_id = fields.Integer()
-    org_unit_id = fields.Integer(allow_none=True)
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    org_unit_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     lat = fields.Float(allow_none=True)
     lng = fields.Float(allow_none=True)
     accuracy = fields.Float(allow_none=True)
@@ -198,8 +199,8 @@ class CheckinResultSchema(Schema):
 
 
 class AdminCheckinQuerySchema(PageQuerySchema):
-    station_id = fields.Integer()
-    user_id = fields.Integer()
+    station_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     status = fields.String(validate=validate.OneOf(["ok", "closed", "refused"]))
     reason = fields.String(validate=validate.Length(max=48))
     date_from = fields.Date()

@@ -7,7 +7,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.auth.guards import current_scope, current_user, login_required, staff_required
+from server.extensions import limiter
 from server.http import IDEMPOTENCY_HEADER_DOC, PageQuerySchema, idempotency_key, page_of, paginate
+from server.ops.limits import rate_limit
 from server.stations import checkins, qr, services
 from server.stations.schemas import (
     AdminCheckinQuerySchema,
@@ -48,8 +50,10 @@ class StationDetail(MethodView):
 @blp.route("/checkins")
 class Checkins(MethodView):
     @login_required
+    @limiter.limit(rate_limit("CHECKIN"))  # per user (RATE_LIMIT_CHECKIN); the service adds its own
     @blp.arguments(CheckinRequestSchema)
     @blp.response(201, CheckinResultSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @blp.doc(
         parameters=[{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER_DOC.items()]
     )

@@ -44,6 +44,8 @@ def _clean_image(data: bytes) -> tuple[bytes, bytes, str, int, int]:
         with Image.open(io.BytesIO(data)) as probe:
             fmt = probe.format
             width, height = probe.size
+    except Image.DecompressionBombError:  # Pillow refuses > 2x its own limit on open
+        raise _refuse("too_many_pixels", "照片分辨率过大，请压缩后再上传") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise _refuse("not_an_image", "文件不是有效的图片，请选择 JPG 或 PNG 照片") from None
     if fmt not in FORMATS:

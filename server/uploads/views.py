@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 
 from server.auth.guards import current_user, login_required
 from server.extensions import limiter
+from server.ops.limits import rate_limit
 from server.uploads import services
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1", description="照片上传")
@@ -43,9 +44,10 @@ def upload_view(upload, audience: str = "owner") -> dict:
 @blp.route("/uploads")
 class Uploads(MethodView):
     @login_required
-    @limiter.limit("20/minute")
+    @limiter.limit(rate_limit("UPLOAD"))  # per user (RATE_LIMIT_UPLOAD)
     @blp.arguments(UploadFormSchema, location="files")
     @blp.response(201, UploadSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, files):
         """Upload a photo (EXIF removed, resized; checked by WeChat before others see it)."""
         return upload_view(services.create_upload(current_user(), files.get("file")))

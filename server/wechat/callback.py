@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import time
 from typing import Any
 
 import xmltodict
@@ -25,12 +26,17 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
-from server.extensions import get_redis
+from server.extensions import get_redis, limiter
+from server.ops.limits import rate_limit
 
 log = logging.getLogger(__name__)
 
 blp = Blueprint("wechat_callback", __name__, description="WeChat message push")
 MAX_BODY = 64 * 1024
+# A push older (or newer) than this is refused even with a fresh nonce: the signature covers
+# the timestamp, so a captured request cannot be replayed later. Wall-clock time on purpose
+# (WeChat's timestamp is wall-clock, not the app's domain clock).
+REPLAY_WINDOW_S = 300
 DEDUPE_TTL_S = 3 * 24 * 3600
 DEDUPE_PREFIX = "fc:wechat:seen:"
 
@@ -48,6 +54,14 @@ def _signed(args) -> bool:
     except InvalidSignatureException:
         return False
     return True
+
+
+def _fresh(args) -> bool:
+    try:
+        sent = int(args.get("timestamp", ""))
+    except ValueError:
+        return False
+    return abs(time.time() - sent) <= REPLAY_WINDOW_S
 
 
 def verify():
@@ -105,6 +119,19 @@ def _call(dotted: str, message: dict[str, Any]) -> None:
     getattr(importlib.import_module(module_name), attr)(message)
 
 
+def _client_address() -> str:
+    """The pushing server's address (behind nginx: the forwarded one, see TRUSTED_PROXIES)."""
+    return f"wechat:{request.remote_addr}"
+
+
+# Per client address (RATE_LIMIT_CALLBACK, default 600/minute): far above what WeChat pushes
+# at normal volume, retries included (at most 3 per message), but it bounds a flood.
+_callback_limit = limiter.shared_limit(
+    rate_limit("CALLBACK"), scope="wechat_callback", key_func=_client_address
+)
+
+
+@_callback_limit
 def receive():
     """A pushed message or event: check, decode, drop repeats, hand over, answer at once."""
     from server.reports.wechat_channel import dedupe_key
@@ -113,6 +140,9 @@ def receive():
     if len(raw_bytes) > MAX_BODY:
         return _text("too large", 413)
     args = request.args
+    if not _fresh(args):
+        log.warning("wechat callback refused (stale timestamp) from %s", request.remote_addr)
+        return _text("forbidden", 403)
     safe = args.get("encrypt_type") == "aes"
     try:
         raw = raw_bytes.decode("utf-8")
@@ -149,5 +179,7 @@ def receive():
 
 
 # Flask's own add_url_rule: this endpoint stays out of the client API's OpenAPI document.
-FlaskBlueprint.add_url_rule(blp, "/wechat/callback", "verify", verify, methods=["GET"])
+FlaskBlueprint.add_url_rule(
+    blp, "/wechat/callback", "verify", _callback_limit(verify), methods=["GET"]
+)
 FlaskBlueprint.add_url_rule(blp, "/wechat/callback", "receive", receive, methods=["POST"])

@@ -11,6 +11,7 @@ Differences from a plain wechatpy 2.0.0a26 `WeChatClient` (see /work/shared/WECH
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -77,6 +78,29 @@ class _Media(WeChatMedia):
         return f"{base}cgi-bin/media/get?access_token={self.access_token}&media_id={media_id}"
 
 
+def _counting_errors(func):
+    """Count each WeChatError leaving the client once in WECHAT_API_ERRORS (/metrics).
+
+    On the two ways out of the client (`_request`, which every API call goes through, and
+    `fetch_access_token`); an error already counted on its way through the inner one is not
+    counted again, and a rejected token that the retry recovers from never leaves.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except WeChatError as exc:
+            if not getattr(exc, "_fc_counted", False):
+                exc._fc_counted = True
+                from server.ops.metrics import record_wechat_error
+
+                record_wechat_error(exc)
+            raise
+
+    return wrapper
+
+
 class FengchaoWeChatClient(WeChatClient):
     """wechatpy's WeChatClient with a configurable base URL, stable tokens and bounded retry."""
 
@@ -112,6 +136,7 @@ class FengchaoWeChatClient(WeChatClient):
 
     # tokens ------------------------------------------------------------------
 
+    @_counting_errors
     def fetch_access_token(self) -> dict[str, Any]:
         """Fetch a token via /cgi-bin/stable_token (normal mode) and store it in the session."""
         path = "/cgi-bin/stable_token"
@@ -136,6 +161,7 @@ class FengchaoWeChatClient(WeChatClient):
 
     # requests ----------------------------------------------------------------
 
+    @_counting_errors
     def _request(self, method, url_or_endpoint, **kwargs):
         """One call; on a rejected token, fetch a new one and retry exactly once."""
         try:

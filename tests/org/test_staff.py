@@ -121,8 +121,11 @@ def test_unbinding_revokes_tokens(client, login, units, db):
     admin = login("community_admin", "A")
     worker = login("grid_worker", "A1")
     binding = db.session.query(StaffBinding).filter_by(user_id=worker.user_id).one()
+    client.patch("/api/v1/me", json={"display_name": "李网格员"}, headers=worker)
     staff = client.get("/api/v1/admin/staff", headers=admin).get_json()
-    assert binding.id in [b["id"] for b in staff["items"]]
+    listed = {b["id"]: b for b in staff["items"]}
+    assert listed[binding.id]["display_name"] == "李网格员"  # who it is, for the picker
+    assert listed[binding.id]["role_name"] == "网格员"
     assert client.delete(f"/api/v1/admin/staff/{binding.id}", headers=admin).status_code == 204
     response = client.get("/api/v1/me", headers=worker)
     assert response.status_code == 401

@@ -257,3 +257,15 @@ def test_staff_manage_rewards_in_scope(client, login, units, db):
     assert [r["name"] for r in catalog["items"]] == ["旅行杯"]
     far = login("rider", "C")
     assert client.get("/api/v1/rewards", headers=far).get_json()["total"] == 0
+
+
+def test_fulfil_by_the_scanned_qr_payload(client, login, units):
+    reward = make_reward(units["A"], cost=10)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    created = redeem(client, rider, reward.id).get_json()
+    assert created["qr_payload"].lower().startswith("fc-voucher:")
+    staff = login("grid_worker", "A")
+    done = client.post(f"/api/v1/redemptions/{created['qr_payload']}/fulfil", headers=staff)
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["status"] == "fulfilled"

@@ -1,9 +1,12 @@
 """The production shape: gunicorn (deploy/gunicorn.conf.py, 2 workers), `fengchao worker` and
 `fengchao scheduler` as separate processes, FENGCHAO_ENV=production against a fresh database
 (PostgreSQL `<name>_prod` when TEST_DATABASE_URL is set, else a new SQLite file) and a private
-Redis server (AOF on), the WeChat sandbox in this process. A rider, a resident and a staff
-member use it over HTTP; a gunicorn worker and the RQ worker are killed with SIGKILL mid-flow;
-nothing is lost: every notification reaches a delivered state and the points ledger verifies.
+Redis server (AOF on), the WeChat sandbox in this process. A rider, a resident and staff use
+the real domain endpoints over HTTP: a station's signed scene from the staff view, the rider's
+check-in there, a redemption fulfilled by staff, a resident's report with a photo becoming a
+work order that a grid worker accepts and resolves (note + after-photo), the resident's
+feedback. A gunicorn worker and the RQ worker are killed with SIGKILL mid-flow; nothing is
+lost: every notification reaches a delivered state and `fengchao points verify` exits 0.
 """
 
 from __future__ import annotations
@@ -231,6 +234,16 @@ def _notification_states(database_url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def _jpeg(color=(200, 30, 30)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
 def test_production_shape_survives_killed_workers(stack, sandbox):
     fengchao = str(BIN / "fengchao")
     http = requests.Session()
@@ -326,6 +339,27 @@ def _run_flow(stack: Processes, sandbox: SandboxServer, fengchao: str, http: req
     if can_notify:
         send_notifications(3)
 
+    def call(method: str, path: str, auth: dict, expect: int = 200, **kwargs) -> dict:
+        response = http.request(method, f"{base}{path}", headers=auth, timeout=15, **kwargs)
+        ok = response.ok if expect is None else response.status_code == expect
+        assert ok, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def keyed(auth: dict) -> dict:
+        return {**auth, "Idempotency-Key": uuid.uuid4().hex}
+
+    community_id = community["id"] if community else None
+    lat = (community or {}).get("center_lat") or 34.7300
+    lng = (community or {}).get("center_lng") or 113.6350
+    # a station of the community, always open; its signed scene comes from the staff view
+    station = call(
+        "POST", "/api/v1/admin/stations", staff, 201,
+        json={"org_unit_id": community_id, "name": "生产测试驿站", "kind": "courier",
+              "lat": lat, "lng": lng, "opening_hours": None},
+    )  # fmt: skip
+    scene = call("GET", f"/api/v1/admin/stations/{station['id']}", staff)["qr_scene"]
+    assert scene
+
     # SIGKILL one gunicorn worker mid-flow: the master replaces it, requests keep working
     victim = children(master)[0]
     os.kill(victim, signal.SIGKILL)
@@ -336,6 +370,24 @@ def _run_flow(stack: Processes, sandbox: SandboxServer, fengchao: str, http: req
     for _ in range(10):
         assert http.get(f"{base}/api/v1/me", headers=rider, timeout=10).status_code == 200
 
+    # the rider checks in at the station (real scene, at the station) and redeems a reward
+    checkin = call(
+        "POST", "/api/v1/checkins", keyed(rider), 201,
+        json={"scene": scene, "lat": lat, "lng": lng, "accuracy": 10},
+    )  # fmt: skip
+    assert checkin["checkin"]["status"] == "ok", checkin
+    earned = checkin["points_awarded"]
+    assert earned > 0, checkin
+    reward = call(
+        "POST", "/api/v1/admin/rewards", staff, 201,
+        json={"org_unit_id": community_id, "name": "矿泉水一瓶", "cost": earned, "stock": 5},
+    )  # fmt: skip
+    voucher = call(
+        "POST", "/api/v1/redemptions", keyed(rider), 201, json={"reward_id": reward["id"]}
+    )
+    fulfilled = call("POST", f"/api/v1/redemptions/{voucher['code']}/fulfil", staff)
+    assert fulfilled["status"] == "fulfilled", fulfilled
+
     # SIGKILL the RQ worker (and its work horse) while work is queued; restart it
     if has_worker:
         worker = stack.procs["worker"]
@@ -345,21 +397,60 @@ def _run_flow(stack: Processes, sandbox: SandboxServer, fengchao: str, http: req
         worker.wait(timeout=30)
         if can_notify:
             send_notifications(3)  # queued while no worker runs
+
+    # a resident reports with a photo (its content check is queued while no worker runs)
+    photo = call(
+        "POST", "/api/v1/uploads", resident, 201,
+        files={"file": ("photo.jpg", _jpeg(), "image/jpeg")},
+    )  # fmt: skip
+    categories = call("GET", "/api/v1/report-categories", resident, params={"lat": lat, "lng": lng})
+    filed = call(
+        "POST", "/api/v1/reports", keyed(resident), 201,
+        json={"category_id": categories[0]["id"], "description": "楼道堆放杂物，影响通行",
+              "lat": lat, "lng": lng, "address": "淮北街 8 号", "photo_ids": [photo["id"]]},
+    )  # fmt: skip
+    report_id = filed["report"]["id"]
+
+    if has_worker:
         stack.stop("worker")
         stack.start("worker-restarted", fengchao, "worker")
 
-    if can_notify:
+    # the community dispatches it to a grid worker, who accepts and resolves with a photo
+    order_id = call("GET", f"/api/v1/reports/{report_id}", staff)["work_order_id"]
+    invitation = call(
+        "POST", "/api/v1/admin/invitations", staff, 201,
+        json={"org_unit_id": community_id, "role": "grid_worker"},
+    )  # fmt: skip
+    grid = login("o_prod_grid")
+    call("POST", "/api/v1/me/staff-binding", grid, None, json={"code": invitation["code"]})
+    grid_id = call("GET", "/api/v1/me", grid)["id"]
+    call("POST", f"/api/v1/work-orders/{order_id}/dispatch", staff, json={"assignee_id": grid_id})
+    call("POST", f"/api/v1/work-orders/{order_id}/accept", grid, json={})
+    after = call(
+        "POST", "/api/v1/uploads", grid, 201,
+        files={"file": ("after.jpg", _jpeg((30, 160, 60)), "image/jpeg")},
+    )  # fmt: skip
+    resolved = call(
+        "POST", f"/api/v1/work-orders/{order_id}/resolve", grid,
+        json={"note": "已清理楼道杂物", "photo_ids": [after["id"]]},
+    )  # fmt: skip
+    assert resolved["state"] == "resolved", resolved
+    rated = call(
+        "POST", f"/api/v1/reports/{report_id}/feedback", resident,
+        json={"stars": 5, "comment": "处理很快", "fixed": True},
+    )  # fmt: skip
+    assert rated["status"] == "closed", rated
 
-        def all_delivered():
-            states = _notification_states(stack.database_url)
-            undelivered = {k: v for k, v in states.items() if k not in DELIVERED}
-            return sum(states.values()) == len(sent) and not undelivered and states
+    def all_delivered():
+        states = _notification_states(stack.database_url)
+        undelivered = {k: v for k, v in states.items() if k not in DELIVERED}
+        return sum(states.values()) >= len(sent) + 3 and not undelivered and states
 
+    if has_worker:
         states = wait_for("every notification delivered", all_delivered, timeout=DEADLINE * 2)
-        assert states.get("sent", 0) >= 1, states  # really through the worker and "WeChat"
-        sent_count = states.get("sent", 0)
-        accepted = sandbox.control.messages()
-        assert len(accepted) >= sent_count
+        if can_notify:
+            assert states.get("sent", 0) >= 1, states  # really through the worker and "WeChat"
+            assert len(sandbox.control.messages()) >= states.get("sent", 0)
 
     # the metrics of both gunicorn workers (the killed one's counts stay) in one scrape
     scrape = http.get(f"{base}/metrics", timeout=10)

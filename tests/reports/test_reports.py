@@ -291,7 +291,8 @@ def test_my_reports_and_categories(file_report, login, client, units):
     assert "119" in fire["hint"]
 
 
-def test_report_submission_is_rate_limited(client, login, cats):
+def test_report_submission_is_rate_limited(app, client, login, cats, monkeypatch):
+    monkeypatch.setitem(app.config, "RATE_LIMIT_REPORT", "20/minute")
     rider = login("rider")
     body = {"category_id": cats["dumping"].id, "description": "垃圾", "lat": 34.73, "lng": 113.635}
     codes = [

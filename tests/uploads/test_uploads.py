@@ -129,7 +129,8 @@ def test_media_check_verdicts_arrive_at_the_callback(client, login, sandbox, db)
     assert sorted(states.values()) == ["pass", "risky"]
 
 
-def test_uploads_are_rate_limited(client, login):
+def test_uploads_are_rate_limited(app, client, login, monkeypatch):
+    monkeypatch.setitem(app.config, "RATE_LIMIT_UPLOAD", "20/minute")
     rider = login("rider")
     data = jpeg_bytes(size=(8, 8))
     codes = [_post(client, rider, data).status_code for _ in range(20)]
@@ -150,3 +151,18 @@ def test_risky_photo_is_not_served_publicly(client, login, db, variant):
         public, staff = signed_url(upload, variant, "public"), signed_url(upload, variant, "staff")
     assert client.get(public).status_code == 404
     _fetch(client, staff)
+
+
+def test_a_png_header_claiming_400_megapixels_is_refused_not_500(client, login):
+    """Pillow itself raises DecompressionBombError on open beyond 2x its limit (fuzz find)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0"))
+    response = _post(client, login("rider"), png + chunk(b"IEND", b""), name="bomb.png")
+    assert (response.status_code, response.get_json()["code"]) == (422, "upload.too_many_pixels")

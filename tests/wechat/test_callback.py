@@ -114,7 +114,7 @@ def test_plain_text_becomes_a_draft_report_with_a_reply(client, wx_user, sandbox
     assert kinds == ["text", "miniprogrampage"]
     assert draft.report_no in sent[0]["body"]["text"]["content"]
     card = next(m for m in sent if m["body"]["msgtype"] == "miniprogrampage")["body"]
-    assert card["miniprogrampage"]["pagepath"] == f"pages/report/detail?id={draft.id}"
+    assert card["miniprogrampage"]["pagepath"] == f"packages/reports/detail/index?id={draft.id}"
 
 
 def test_aes_xml_and_aes_json(client, aes, wx_user, db):

@@ -1,0 +1,80 @@
+"""App-wide protections: response security headers, no CORS, bounded integer ids in URLs.
+
+Registered once in `create_app` (before the blueprints, so the documented path parameters
+carry the bound too).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.routing import IntegerConverter
+
+from server.errors import DomainError
+
+# The largest value a BIGINT column holds: no id, count or amount beyond it can exist.
+MAX_ID = 2**63 - 1
+MAX_INT = MAX_ID
+
+DOCS_PREFIX = "/api/v1/docs"
+# The docs page loads only its own assets (served locally) and the document itself;
+# swagger-ui's inline bootstrap script needs 'unsafe-inline' for scripts.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:x>` bounded to what a BIGINT holds: a larger id simply matches no route (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_bytes() -> None:
+    """No text we store may hold NUL (PostgreSQL refuses it): refuse it at the door, 400."""
+    suspects = [request.path, *request.args.keys(), *request.args.values()]
+    if request.mimetype == "application/json":
+        suspects.append(request.get_json(silent=True))
+    elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        suspects += [*request.form.keys(), *request.form.values()]
+        suspects += [f.filename or "" for f in request.files.values()]
+    if any(_has_nul(value) for value in suspects):
+        raise DomainError("invalid_characters", "提交的内容包含无效字符（NUL），请检查后重试", 400)
+
+
+def init_app(app: Flask, api) -> None:
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_nul_bytes)
+    from flask_smorest.spec.plugins import integerconverter2paramschema
+
+    api.register_converter(IdConverter, integerconverter2paramschema)
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.path.startswith(DOCS_PREFIX):
+            headers.setdefault("Content-Security-Policy", DOCS_CSP)
+        else:
+            headers.setdefault("Content-Security-Policy", API_CSP)
+        # We need no CORS (the mini-program is not a browser origin): never grant it.
+        for name in [h for h in headers if h[0].lower().startswith("access-control-allow-")]:
+            del headers[name]
+        return response

@@ -1,0 +1,53 @@
+"""Logs never hold secrets, WeChat session keys, tokens or full phone numbers.
+
+A busy flow (logins, phone binding, reports, staff work, the WeChat callback, refusals and
+bad tokens) runs with every logger at DEBUG; then the captured text is scanned.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from server.auth.crypto import decrypt
+from server.auth.models import User
+from tests.hardening.helpers import file_report
+from tests.wechat.test_callback import post_plain, text
+
+PHONE = "13812345678"
+
+
+def test_captured_logs_hold_no_secrets(app, client, db, units, login, caplog, sandbox):
+    caplog.set_level(logging.DEBUG)
+    rider, admin = login("rider"), login("community_admin", "A")
+    tokens = [rider["Authorization"].split()[1], admin["Authorization"].split()[1]]
+    bound = client.post(
+        "/api/v1/me/phone", json={"code": f"sandbox-phone:{PHONE}:1"}, headers=rider
+    )
+    assert bound.status_code == 200
+    file_report(client, units, rider, "楼道堆放杂物，联系电话 13912345678")
+    client.get("/api/v1/work-orders", headers=admin)
+    client.get("/api/v1/me", headers={"Authorization": "Bearer " + tokens[0] + "x"})
+    client.get("/api/v1/me", headers={"Authorization": "Bearer not-a-jwt"})
+    client.post("/api/v1/me/phone", json={"code": "sandbox-phone:13700001111:bad"}, headers=rider)
+    client.get("/api/v1/admin/stations", headers=rider)  # a refusal
+    sandbox.add_user("o_cb_user")
+    post_plain(client, text("o_cb_user", "电话 13600001111 路灯不亮"))
+    client.post("/api/v1/auth/logout", headers=rider)
+
+    logged = caplog.text
+    secrets = {
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "PHONE_ENCRYPTION_KEY": app.config["PHONE_ENCRYPTION_KEY"],
+        "WECHAT_SECRET": app.config["WECHAT_SECRET"],
+    }
+    for name, value in secrets.items():
+        assert value and value not in logged, name
+    for token in tokens:
+        assert token not in logged and token[:40] not in logged
+    for user in db.session.query(User).all():
+        if user.session_key_enc:
+            assert decrypt(user.session_key_enc) not in logged
+    assert "session_key" not in logged.replace("session_key=***", "")
+    full_phones = re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", logged)
+    assert not full_phones, full_phones
