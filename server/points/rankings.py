@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Any
 
 from flask import current_app
@@ -216,6 +217,27 @@ def rebuild(unit_id: int, period: str, now: dt.datetime | None = None) -> int:
     return len(mapping)
 
 
+REBUILD_WAIT_SECONDS = 5.0
+
+
+def _rebuild_once(unit_id: int, period: str, now: dt.datetime, marker: str) -> None:
+    """Rebuild a missing ranking; concurrent first readers wait for one rebuild, not race."""
+    redis = get_redis()
+    lock = f"{marker}:rebuilding"
+    if redis.set(lock, "1", nx=True, ex=60):
+        try:
+            rebuild(unit_id, period, now)
+        finally:
+            redis.delete(lock)
+        return
+    deadline = time.monotonic() + REBUILD_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if redis.exists(marker):
+            return
+    rebuild(unit_id, period, now)  # the other rebuild is stuck or gone: do it ourselves
+
+
 def rebuild_all() -> list[tuple[int, str, int]]:
     """Rebuild every community's and street's month and all-time rankings."""
     from server.org.models import OrgUnit
@@ -268,7 +290,7 @@ def rankings_for(user, scope: str, period: str, top: int) -> dict[str, Any]:
 
     built, leaders, my_rank, my_score, size = read()
     if not built:
-        rebuild(unit_id, period, now)
+        _rebuild_once(unit_id, period, now, marker)
         built, leaders, my_rank, my_score, size = read()
     ids = [int(member) for member, _ in leaders]
     names = {}

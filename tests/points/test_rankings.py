@@ -106,3 +106,36 @@ def test_rebuild_cli(app, login, redis):
     assert "rebuilt" in result.output
     keys = redis.keys("rk:all:*")
     assert keys
+
+
+def test_concurrent_first_reads_after_a_flush_rebuild_once(app, login, redis, monkeypatch):
+    import threading
+
+    from server.points import rankings
+
+    riders = [login("rider") for _ in range(3)]
+    for n, rider in enumerate(riders):
+        earn(rider.user_id, 10 + n, f"s{n}", T0)
+    redis.flushdb()
+    calls = []
+    real = rankings.rebuild
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rankings, "rebuild", counting)
+    results = []
+
+    def read(auth):
+        with app.test_client() as own:
+            results.append(ranking(own, auth, scope="community", period="all"))
+
+    threads = [threading.Thread(target=read, args=(riders[i % 3],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1  # one rebuild, the other readers waited for it
+    assert len(results) == 8
+    assert all([item["points"] for item in r["items"]] == [12, 11, 10] for r in results)
