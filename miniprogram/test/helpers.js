@@ -103,7 +103,11 @@ function render(id, props) {
   return comp
 }
 
-const flush = (ms = 10) => simulate.sleep(ms)
+// Let pending work settle: many short macrotask turns rather than one fixed delay, so a
+// chain of mocked requests (each answered on its own timer) completes even on a loaded CI box.
+const flush = async (turns = 10) => {
+  for (let i = 0; i < Math.max(turns, 10); i += 1) await simulate.sleep(1)
+}
 const text = (comp, selector) => {
   const node = comp.querySelector(selector)
   return node ? node.dom.textContent.trim() : null
