@@ -37,7 +37,8 @@ DEMO_USERS = [
 ]
 
 
-def _box(lat: float, lng: float, half: float) -> dict:
+def box(lat: float, lng: float, half: float) -> dict:
+    """A GeoJSON square of half-side `half` degrees around a point (demo and test boundaries)."""
     ring = [
         [lng - half, lat - half],
         [lng + half, lat - half],
@@ -56,7 +57,7 @@ def _unit(code, name, level, parent, lat, lng, half) -> OrgUnit:
             name,
             level,
             parent,
-            boundary=_box(lat, lng, half),
+            boundary=box(lat, lng, half),
             center_lat=lat,
             center_lng=lng,
         )

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
+from server.demo import box
 from server.org.models import OrgUnit
 from server.org.services import create_org_unit
 
-
-def box(lat: float, lng: float, half: float) -> dict:
-    ring = [
-        [lng - half, lat - half],
-        [lng + half, lat - half],
-        [lng + half, lat + half],
-        [lng - half, lat + half],
-        [lng - half, lat - half],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
+__all__ = ["box"]
 
 
 def make_tree() -> dict[str, OrgUnit]:
