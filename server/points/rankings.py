@@ -226,7 +226,8 @@ def _rebuild_once(unit_id: int, period: str, now: dt.datetime, marker: str) -> N
     lock = f"{marker}:rebuilding"
     if redis.set(lock, "1", nx=True, ex=60):
         try:
-            rebuild(unit_id, period, now)
+            if not redis.exists(marker):  # built meanwhile by the lock's previous holder
+                rebuild(unit_id, period, now)
         finally:
             redis.delete(lock)
         return
