@@ -12,7 +12,7 @@ from server.clock import utcnow
 from server.errors import Conflict, NotFound
 from server.extensions import db
 from server.notifications.config import setting
-from server.notifications.models import Notification
+from server.notifications.models import Notification, due_clause
 from server.notifications.services import PENDING_KEY, notify
 
 # A due pending row no worker took for this long is stuck (no worker, or Redis down).
@@ -23,11 +23,7 @@ def stuck_clause(now: dt.datetime):
     lease = dt.timedelta(seconds=setting("NOTIFY_SENDING_LEASE_SECONDS"))
     return or_(
         and_(Notification.status == "sending", Notification.claimed_at < now - lease),
-        and_(
-            Notification.status == "pending",
-            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-            Notification.updated_at < now - PENDING_STUCK_AFTER,
-        ),
+        and_(due_clause(now), Notification.updated_at < now - PENDING_STUCK_AFTER),
     )
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -97,3 +99,11 @@ class OfficialAccountFollower(TimestampMixin, db.Model):
     unionid: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     oa_openid: Mapped[str] = mapped_column(String(64), nullable=False)
     is_following: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+def due_clause(now):
+    """Pending notifications whose (next) attempt is due at `now`."""
+    return and_(
+        Notification.status == "pending",
+        or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+    )

@@ -22,7 +22,7 @@ from server.extensions import db
 from server.notifications import services
 from server.notifications.channels import oa_openid_for, send_oa_template, send_subscribe
 from server.notifications.config import oa_settings, setting, template_for
-from server.notifications.models import Notification
+from server.notifications.models import Notification, due_clause
 from server.notifications.queue import enqueue_deliveries, forget_queued
 from server.notifications.worker import app_context
 from server.wechat.client import TOKEN_ERRCODES
@@ -182,13 +182,7 @@ def sweep_outbox(limit: int = 1000) -> dict[str, Any]:
         due = list(
             db.session.execute(
                 select(Notification.id)
-                .where(
-                    Notification.status == "pending",
-                    or_(
-                        Notification.next_attempt_at.is_(None),
-                        Notification.next_attempt_at <= now,
-                    ),
-                )
+                .where(due_clause(now))
                 .order_by(Notification.id)
                 .limit(limit)
             ).scalars()
@@ -205,13 +199,7 @@ def deliver_due_now(limit: int = 1000) -> dict[str, int]:
         ids = list(
             db.session.execute(
                 select(Notification.id)
-                .where(
-                    Notification.status == "pending",
-                    or_(
-                        Notification.next_attempt_at.is_(None),
-                        Notification.next_attempt_at <= now,
-                    ),
-                )
+                .where(due_clause(now))
                 .order_by(Notification.id)
                 .limit(limit)
             ).scalars()

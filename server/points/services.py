@@ -203,22 +203,20 @@ def apply_points(
             message=f"积分不足：需要 {-delta} 分，当前余额 {account.balance} 分",
             details={"balance": account.balance, "needed": -delta},
         )
+    row = {
+        "user_id": user_id,
+        "delta": delta,
+        "balance_after": balance_after,
+        "reason": reason[:200],
+        "source_type": source_type,
+        "source_id": source_id,
+        "rule": rule,
+        "org_unit_id": org_unit_id,
+        "day": today,
+        "created_at": now,
+    }
     inserted = db.session.execute(
-        _insert(LEDGER)
-        .values(
-            user_id=user_id,
-            delta=delta,
-            balance_after=balance_after,
-            reason=reason[:200],
-            source_type=source_type,
-            source_id=source_id,
-            rule=rule,
-            org_unit_id=org_unit_id,
-            day=today,
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(LEDGER.c.id)
+        _insert(LEDGER).values(**row).on_conflict_do_nothing().returning(LEDGER.c.id)
     ).first()
     if inserted is None:
         return AwardResult(None, "duplicate", account.balance)
@@ -244,19 +242,7 @@ def apply_points(
     ).rowcount
     if changed != 1:  # cannot happen under the lock; refuse rather than go negative
         raise InsufficientPoints()
-    entry = LedgerEntry(
-        id=inserted.id,
-        user_id=user_id,
-        delta=delta,
-        balance_after=balance_after,
-        reason=reason[:200],
-        source_type=source_type,
-        source_id=source_id,
-        rule=rule,
-        org_unit_id=org_unit_id,
-        day=today,
-        created_at=now,
-    )
+    entry = LedgerEntry(id=inserted.id, **row)  # the row just inserted, without re-reading it
     make_transient_to_detached(entry)
     db.session.add(entry)
     if earning:
