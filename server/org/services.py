@@ -35,7 +35,9 @@ def create_org_unit(
 ) -> OrgUnit:
     """Add a unit below `parent` (a district has none); levels must nest in order."""
     if level not in LEVELS:
-        raise DomainError("org.invalid_level", "层级无效", 422)
+        raise DomainError(
+            "org.invalid_level", "层级无效：请选择 区、街道、社区、网格 或 微网格", 422
+        )
     if parent is None and level != "district":
         raise DomainError("org.parent_required", "只有区可以没有上级", 422)
     if parent is not None and LEVELS.index(level) != LEVELS.index(parent.level) + 1:
@@ -76,7 +78,9 @@ def create_invitation(
     `inviter` None means the operator's CLI (bootstrap), the only way to mint `admin`.
     """
     if role not in ROLE_RANK:
-        raise DomainError("invitation.invalid_role", "角色无效", 422)
+        raise DomainError(
+            "invitation.invalid_role", "角色无效：请选择 网格员、社区管理员 或 街道指挥中心", 422
+        )
     if role == "admin" and not allow_admin:
         raise Forbidden("invitation.admin_cli_only", "系统管理员只能由运维在服务器上邀请")
     if inviter is not None:

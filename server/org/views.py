@@ -136,7 +136,9 @@ class MyStaffBinding(MethodView):
         """The caller's staff binding (404 for citizens)."""
         binding = active_binding(current_user())
         if binding is None:
-            raise NotFound("staff.not_bound", "您还不是工作人员")
+            raise NotFound(
+                "staff.not_bound", "您还不是工作人员；如需绑定，请向社区管理员索取邀请码"
+            )
         return staff_view(binding)
 
     @login_required
@@ -145,7 +147,9 @@ class MyStaffBinding(MethodView):
         """Leave the staff role (tokens are revoked; log in again)."""
         binding = active_binding(current_user())
         if binding is None:
-            raise NotFound("staff.not_bound", "您还不是工作人员")
+            raise NotFound(
+                "staff.not_bound", "您还不是工作人员；如需绑定，请向社区管理员索取邀请码"
+            )
         services.unbind_staff(binding)
 
 
