@@ -8,6 +8,9 @@
   answers "success" at once: handlers only store and queue, jobs do the slow work.
 - Anything unsigned, wrongly signed or malformed is refused (403/400), logged, and has no
   effect. Not part of the JSON API nor its OpenAPI document.
+- XML with a document type or entity declaration (`<!DOCTYPE`, `<!ENTITY`, any case,
+  anywhere: WeChat never sends one) is refused before anything is parsed, the body as
+  received and, in safe mode, the decrypted message too: 400 `wechat.xml_forbidden`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -26,6 +30,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from server.errors import DomainError
 from server.extensions import get_redis, limiter
 from server.ops.limits import rate_limit
 
@@ -39,6 +44,20 @@ MAX_BODY = 64 * 1024
 REPLAY_WINDOW_S = 300
 DEDUPE_TTL_S = 3 * 24 * 3600
 DEDUPE_PREFIX = "fc:wechat:seen:"
+# A DTD or entity declaration anywhere (a BOM, whitespace or an XML declaration before it
+# changes nothing): refused before any parser sees the text, not left to the parser's options.
+FORBIDDEN_XML = re.compile(r"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class XmlForbidden(DomainError):
+    status = 400
+    code = "wechat.xml_forbidden"
+    message = "消息推送不接受含文档类型（DOCTYPE）或实体（ENTITY）声明的 XML"
+
+
+def _refuse_declarations(text: str) -> None:
+    if FORBIDDEN_XML.search(text):
+        raise XmlForbidden()
 
 
 def _text(body: str, status: int = 200) -> Response:
@@ -88,6 +107,7 @@ def _decrypt(raw: str, args) -> dict[str, Any]:
     aes_key = current_app.config["WECHAT_ENCODING_AES_KEY"]
     if not aes_key:
         raise InvalidSignatureException()
+    _refuse_declarations(raw)
     crypto = WeChatCrypto(
         current_app.config["WECHAT_TOKEN"], aes_key, current_app.config["WECHAT_APPID"]
     )
@@ -100,6 +120,7 @@ def _decrypt(raw: str, args) -> dict[str, Any]:
     )
     if isinstance(plain, bytes):
         plain = plain.decode("utf-8")
+    _refuse_declarations(plain)
     return _parse(plain)
 
 
@@ -151,10 +172,14 @@ def receive():
         else:
             if not _signed(args):
                 raise InvalidSignatureException()
+            _refuse_declarations(raw)
             message = _parse(raw)
     except (InvalidSignatureException, InvalidAppIdException) as exc:
         log.warning("wechat callback refused (%s) from %s", type(exc).__name__, request.remote_addr)
         return _text("forbidden", 403)
+    except XmlForbidden:
+        log.warning("wechat callback: DTD/entity declaration refused from %s", request.remote_addr)
+        raise
     except Exception as exc:  # malformed XML/JSON/base64/padding: refuse, never 500
         log.warning("wechat callback: malformed body (%s)", type(exc).__name__)
         return _text("bad request", 400)

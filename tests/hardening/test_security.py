@@ -17,7 +17,7 @@ from PIL import Image
 
 from tests.factories import jpeg_bytes
 from tests.hardening.helpers import openapi, operations
-from tests.wechat.test_callback import TOKEN, URL, _sign, _xml, post_plain, text
+from tests.wechat.test_callback import AES_KEY, TOKEN, URL, _sign, _xml, post_aes, post_plain, text
 
 ENVELOPE = {"code", "message", "status", "details"}
 
@@ -143,6 +143,89 @@ def test_callback_refuses_dtds_and_entities(client, db, body):
     assert time.monotonic() - started < 2
     assert "root:" not in response.get_data(as_text=True)
     assert db.session.query(WeChatInbound).count() == 0
+
+
+_PLAIN_XML = (
+    "<xml><ToUserName>gh</ToUserName><FromUserName>o_dtd</FromUserName>"
+    "<MsgType>text</MsgType><Content>hi</Content><MsgId>3</MsgId></xml>"
+)
+
+
+@pytest.fixture
+def parser_calls(monkeypatch):
+    """Every text handed to an XML parser (ours or wechatpy's, both use xmltodict)."""
+    import xmltodict
+
+    calls: list[str] = []
+    original = xmltodict.parse
+
+    def recording(xml_input, *args, **kwargs):
+        calls.append(xml_input if isinstance(xml_input, str) else repr(xml_input))
+        return original(xml_input, *args, **kwargs)
+
+    monkeypatch.setattr(xmltodict, "parse", recording)
+    return calls
+
+
+def _assert_xml_forbidden(response, db, redis):
+    from server.reports.models import WeChatInbound
+
+    assert response.status_code == 400
+    body = response.get_json()
+    assert set(body) == ENVELOPE and body["code"] == "wechat.xml_forbidden"
+    assert "DOCTYPE" in body["message"]
+    assert db.session.query(WeChatInbound).count() == 0
+    assert not redis.keys("fc:wechat:seen:*")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        BILLION_LAUGHS,
+        EXTERNAL_ENTITY,
+        "<!doctype xml>" + _PLAIN_XML,
+        "\ufeff \r\n\t<!DocType xml SYSTEM 'http://x/y.dtd'>" + _PLAIN_XML,
+        '<?xml version="1.0"?>\n<!entity x "y">' + _PLAIN_XML,
+        _PLAIN_XML.replace("hi", "<!DOCTYPE"),  # nowhere, not even in a text node
+    ],
+    ids=["expansion", "external", "lowercase", "bom-whitespace", "entity-only", "in-content"],
+)
+def test_callback_refuses_dtds_explicitly_before_any_parsing(client, db, redis, parser_calls, body):
+    _assert_xml_forbidden(post_plain(client, body), db, redis)
+    assert parser_calls == []
+
+
+@pytest.fixture
+def aes_appid(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WECHAT_ENCODING_AES_KEY", AES_KEY)
+    return app.config["WECHAT_APPID"]
+
+
+def test_safe_mode_envelope_with_a_dtd_is_refused_unparsed(
+    client, db, redis, parser_calls, aes_appid
+):
+    ts, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    query = {
+        "timestamp": ts,
+        "nonce": nonce,
+        "signature": _sign(TOKEN, ts, nonce),
+        "encrypt_type": "aes",
+        "msg_signature": "0" * 40,
+    }
+    body = '<!DOCTYPE xml [<!ENTITY e "x">]><xml><Encrypt>&e;</Encrypt></xml>'
+    _assert_xml_forbidden(client.post(URL, query_string=query, data=body.encode()), db, redis)
+    assert parser_calls == []
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["xml-envelope", "json-envelope"])
+def test_safe_mode_decrypted_dtd_is_refused_unparsed(
+    client, db, redis, parser_calls, aes_appid, as_json
+):
+    sent = post_aes(client, EXTERNAL_ENTITY, aes_appid, as_json=as_json)
+    _assert_xml_forbidden(sent, db, redis)
+    assert not any("ENTITY" in text.upper() for text in parser_calls), parser_calls
+    # the same path without a declaration is parsed and accepted (the check is not the key)
+    assert post_aes(client, _PLAIN_XML, aes_appid, as_json=as_json).status_code == 200
 
 
 @pytest.fixture

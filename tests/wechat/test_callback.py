@@ -44,10 +44,14 @@ def post_plain(client, message, as_json: bool = False, token: str = TOKEN):
     return client.post(URL, query_string=_query(token), data=body.encode())
 
 
-def post_aes(client, message: dict, appid: str, as_json: bool = False, key: str = AES_KEY):
+def post_aes(client, message, appid: str, as_json: bool = False, key: str = AES_KEY):
+    """POST a message in safe mode (message: dict, or the plain text to encrypt)."""
     crypto = WeChatCrypto(TOKEN, key, appid)
     ts, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
-    inner = json.dumps(message) if as_json else _xml(message)
+    if isinstance(message, str):
+        inner = message
+    else:
+        inner = json.dumps(message) if as_json else _xml(message)
     envelope = crypto.encrypt_message(inner, nonce, ts)
     import xmltodict
 
