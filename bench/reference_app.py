@@ -48,7 +48,15 @@ def prepare(database_url: str, stations: int, users: int) -> None:
 def create_app() -> Flask:
     app = Flask(__name__)
     database_url = os.environ["BENCH_DATABASE_URL"]
-    pool = ConnectionPool(database_url, min_size=1, max_size=10, open=True)
+    # Opened on first use, in the worker (the deploy settings preload the app in the master:
+    # a pool opened there would hand its connections and threads to forks).
+    pools: list[ConnectionPool] = []
+
+    def connection():
+        if not pools:
+            pools.append(ConnectionPool(database_url, min_size=1, max_size=10, open=True))
+        return pools[0].connection()
+
     rds = redis.Redis.from_url(os.environ["BENCH_REDIS_URL"], decode_responses=True)
 
     @app.get("/hello")
@@ -65,7 +73,7 @@ def create_app() -> Flask:
         user_id, station_id = int(body["user_id"]), int(body["station_id"])
         day = dt.date.today()
         key = f"ref:ci:{user_id}:{station_id}:{day}"
-        with pool.connection() as conn:
+        with connection() as conn:
             station = conn.execute(
                 "SELECT id, lat, lng FROM ref_stations WHERE id = %s AND is_active", (station_id,)
             ).fetchone()

@@ -4,7 +4,12 @@ Sync workers, 2 x cores (research/perf_ceilings.md: the tightest tails on this k
 machine; gthread pins keep-alive connections to one worker, gevent starves on CPU-bound
 requests). nginx in front buffers slow clients, so a sync worker is never held by one.
 Every value can be overridden from the environment (GUNICORN_*), see deploy/README.md.
-Do not enable preload_app: each worker opens its own database and Redis connections.
+
+The app is preloaded: the master builds it once (≈3 s of CPU: imports, models, the OpenAPI
+document) and every worker is a fork of it, so a worker recycled by max_requests is ready
+at once instead of rebuilding the app while its share of the traffic waits. Workers open
+their own database and Redis connections: `server/__init__.py` disposes the forked
+SQLAlchemy pools in each child and redis-py resets its pools on the new pid.
 """
 
 import json
@@ -35,6 +40,7 @@ timeout = _int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM/SIGHUP, workers finish the requests they hold for up to this long.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 2)
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") not in ("0", "false", "no")
 # Recycle workers now and then (slow leaks in any library), staggered so they never all
 # restart together.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)

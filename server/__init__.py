@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 
 from flask import Flask, send_from_directory
@@ -106,6 +107,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     setup_logging(app)
     _import_all(MODEL_MODULES)
     db.init_app(app)
+    _fork_safe(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_ext.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app))
@@ -126,6 +128,25 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+# Engines of every app in this process, disposed in a forked child (gunicorn preload_app:
+# the master builds the app once, every worker is a fork of it and must not share the
+# master's database sockets). redis-py notices the new pid and resets its pools itself.
+_ENGINES: weakref.WeakSet = weakref.WeakSet()
+
+
+def _dispose_after_fork() -> None:
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)  # forget the parent's connections without closing them
+
+
+os.register_at_fork(after_in_child=_dispose_after_fork)
+
+
+def _fork_safe(app: Flask) -> None:
+    with app.app_context():
+        _ENGINES.update(db.engines.values())
 
 
 def _import_all(names: list[str]) -> list:

@@ -154,6 +154,7 @@ def test_gunicorn_settings(tmp_path):
     assert settings["timeout"] == "30"
     assert int(settings["max_requests"]) > 0 and int(settings["max_requests_jitter"]) > 0
     assert "%({x-request-id}o)s" in settings["access_log_format"]
+    assert settings["preload_app"] == "True"  # workers are forks of a built app
     overridden = _print_config(
         {"GUNICORN_WORKERS": "3", "GUNICORN_TIMEOUT": "45", "LOG_FORMAT": "json",
          "FENGCHAO_RUN_DIR": str(tmp_path), "FENGCHAO_INSTANCE_DIR": str(tmp_path)}
