@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     from sqlalchemy import text
 
     from server import create_app
+    from server.auth import principal as principals
     from server.auth.tokens import issue_token
     from server.extensions import db
     from server.stations.scenes import make_scene
@@ -50,7 +51,9 @@ def main(argv=None) -> int:
     rng = random.Random()
     requests = []
     with app.app_context():
-        for user_id in rng.sample(range(1, users + 1), args.n + 20):
+        sample = rng.sample(range(1, users + 1), args.n + 20)
+        principals.warm(sample)  # logged in: login records each rider's principal
+        for user_id in sample:
             token, _ = issue_token(user_id, 1)
             sid = rng.choice(ids)
             lat, lng, secret = stations[sid]

@@ -136,7 +136,11 @@ def register_error_handlers(app: Flask) -> None:
     def _domain_error(error: DomainError):
         if error.status >= 500:
             log.warning("domain error %s on %s %s", error.code, request.method, request.path)
-        return envelope(error.status, error.code, error.message, error.details)
+        response = envelope(error.status, error.code, error.message, error.details)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            response.headers["Retry-After"] = str(int(retry_after))
+        return response
 
     app.register_error_handler(HTTPException, http_error_response)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import redis as redis_lib
 from flask import Flask, current_app, request
@@ -12,7 +14,7 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from server.errors import ErrorSchema, http_error_response
 
@@ -109,10 +111,10 @@ redis_ext = RedisExtension()
 
 def _rate_limit_key() -> str:
     """Per user when the request carries a valid token, else per client address."""
-    from server.auth.guards import current_user_or_none  # the guard imports this module
+    from server.auth.guards import current_principal_or_none  # the guard imports this module
 
-    user = current_user_or_none()
-    return f"user:{user.id}" if user is not None else f"ip:{request.remote_addr}"
+    principal = current_principal_or_none()
+    return f"user:{principal.id}" if principal is not None else f"ip:{request.remote_addr}"
 
 
 # No global limits: each sensitive endpoint declares its own with @limiter.limit(...).
@@ -136,3 +138,39 @@ def get_redis() -> redis_lib.Redis:
 def get_raw_redis() -> redis_lib.Redis:
     """A Redis client that returns bytes (for RQ)."""
     return current_app.extensions["redis_raw"]
+
+
+# ------------------------------------------------------- Redis writes after a commit
+
+_AFTER_COMMIT = "fengchao_redis_after_commit"
+log = logging.getLogger(__name__)
+
+
+def redis_after_commit(write: Callable[[Any], None]) -> None:
+    """Queue Redis writes that must happen only if the current transaction commits.
+
+    `write(pipe)` adds commands to a pipeline; everything queued in one transaction goes to
+    Redis in one pipeline (one round trip) right after the commit, and nothing after a
+    rollback. Only for derived state that repairs itself (rankings are rebuilt from the
+    ledger, day keys fall back to the ledger's unique key): a failure is logged, not raised.
+    """
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(write)
+
+
+@event.listens_for(Session, "after_commit")
+def _write_after_commit(session: Session) -> None:
+    writes = session.info.pop(_AFTER_COMMIT, None)
+    if not writes:
+        return
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for write in writes:
+            write(pipe)
+        pipe.execute()
+    except Exception:
+        log.exception("Redis writes after commit failed (derived state: rebuilt on demand)")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from flask import g, has_request_context, request
 from sqlalchemy import ColumnElement, select, true
 
+from server.auth import principal as principals
 from server.auth.models import User
+from server.auth.principal import Principal
 from server.auth.tokens import TokenInvalid, decode_token
 from server.errors import Forbidden, NotFound, Unauthorized
 from server.extensions import db
@@ -33,13 +35,13 @@ def _bearer() -> str | None:
     return value.strip()
 
 
-def current_user_or_none() -> User | None:
-    """The authenticated user, or None without a (valid) token."""
+def current_principal_or_none() -> Principal | None:
+    """Who a valid token speaks for (from Redis, no ORM load), or None."""
     # Cached on the request (not on g: an app context may outlive one request).
-    cached = getattr(request, "_fengchao_user", _UNSET)
+    cached = getattr(request, "_fengchao_principal", _UNSET)
     if cached is not _UNSET:
         return cached
-    user = None
+    found = None
     token = _bearer()
     if token:
         try:
@@ -47,19 +49,19 @@ def current_user_or_none() -> User | None:
         except TokenInvalid:
             user_id = version = None
         if user_id is not None:
-            candidate = db.session.get(User, user_id)
+            candidate = principals.get(user_id)
             if candidate and candidate.is_active and candidate.token_version == version:
-                user = candidate
-    request._fengchao_user = user
-    g.user_id = user.id if user is not None else "-"
-    return user
+                found = candidate
+    request._fengchao_principal = found
+    g.user_id = found.id if found is not None else "-"
+    return found
 
 
-def current_user() -> User:
-    """The authenticated user; 401 with a code saying why otherwise."""
-    user = current_user_or_none()
-    if user is not None:
-        return user
+def current_principal() -> Principal:
+    """The authenticated user's principal; 401 with a code saying why otherwise."""
+    found = current_principal_or_none()
+    if found is not None:
+        return found
     token = _bearer()
     if not token:
         raise Unauthorized("auth.required", "请先登录")
@@ -70,6 +72,28 @@ def current_user() -> User:
             raise Unauthorized("auth.token_expired", "登录已过期，请重新登录") from None
         raise Unauthorized("auth.token_invalid", "登录凭证无效，请重新登录") from None
     raise Unauthorized("auth.token_revoked", "登录已失效，请重新登录")
+
+
+def current_user_or_none() -> User | None:
+    """The authenticated user's row, or None without a (valid) token."""
+    found = current_principal_or_none()
+    if found is None:
+        return None
+    cached = getattr(request, "_fengchao_user", None)
+    if cached is None:
+        cached = db.session.get(User, found.id)
+        request._fengchao_user = cached
+    return cached
+
+
+def current_user() -> User:
+    """The authenticated user's row; 401 with a code saying why otherwise."""
+    found = current_principal()
+    user = current_user_or_none()
+    if user is None or not user.is_active or user.token_version != found.token_version:
+        # the row changed under a principal record that said otherwise: believe the row
+        raise Unauthorized("auth.token_revoked", "登录已失效，请重新登录")
+    return user
 
 
 def active_binding(user: User) -> StaffBinding | None:
@@ -150,7 +174,7 @@ def login_required(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        current_user()
+        current_principal()
         return func(*args, **kwargs)
 
     _document(wrapper, None)

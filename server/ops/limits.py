@@ -19,7 +19,6 @@ from flask import current_app
 # name -> production default. Domains add theirs here (one line) or pass a default.
 DEFAULTS: dict[str, str] = {
     "LOGIN": "10/minute",
-    "CHECKIN": "30/minute",
     "UPLOAD": "60/minute",
     "REPORT": "10/minute",
     "CALLBACK": "600/minute",

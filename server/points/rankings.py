@@ -17,19 +17,17 @@ import logging
 import time
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from server.clock import local, local_month_start_utc, utcnow
 from server.errors import DomainError
-from server.extensions import db, get_redis
+from server.extensions import db, get_redis, redis_after_commit
 
 log = logging.getLogger(__name__)
 
 ALL_TIME_EPOCH = dt.datetime(2025, 1, 1)  # naive UTC
 FACTOR = {"month": 10**7, "all": 10**10}
-UNITS_TTL_S = 600
 _PENDING = "fengchao_rank_updates"
 
 # KEYS: pairs of (zset, marker); ARGV: member, delta, then (factor, seconds) per pair.
@@ -82,20 +80,29 @@ def score(points: int, at: dt.datetime, period: str, now: dt.datetime | None = N
 # ------------------------------------------------------------- updates after commit
 
 
-def after_commit_add(user_id: int, delta: int, at: dt.datetime) -> None:
-    """Queue a ranking change; it reaches Redis only if the transaction commits."""
-    db.session.info.setdefault(_PENDING, []).append((user_id, delta, at))
+def after_commit_add(
+    user_id: int,
+    delta: int,
+    at: dt.datetime,
+    units: tuple[int | None, int | None] | None = None,
+) -> None:
+    """Queue a ranking change; it reaches Redis only if the transaction commits.
 
+    `units`: the user's (community, street) if the caller has them at hand; else they are
+    read now (from the user's principal), inside the transaction.
+    """
+    if units is None or units[0] is None:
+        from server.auth import principal as principals
 
-@event.listens_for(Session, "after_commit")
-def _apply_after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    try:
-        apply_changes(pending)
-    except Exception:  # Redis is derived: a failed update is repaired by a rebuild
-        log.exception("rankings update failed; run `fengchao rankings rebuild`")
+        found = principals.get(user_id)
+        if found is None or found.community_id is None:
+            return  # not registered with a community: in no ranking
+        units = (found.community_id, found.street_id)
+    pending = db.session.info.get(_PENDING)
+    if pending is None:
+        pending = db.session.info[_PENDING] = []
+        redis_after_commit(lambda pipe: apply_changes(db.session.info.pop(_PENDING, []), pipe))
+    pending.append((user_id, delta, at, units))
 
 
 @event.listens_for(Session, "after_rollback")
@@ -103,61 +110,23 @@ def _drop_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def _user_units(user_ids: set[int]) -> dict[int, tuple[int, int | None]]:
-    """(community, street) per user, cached briefly in Redis (a fresh connection on a miss)."""
-    redis = get_redis()
-    ids = sorted(user_ids)
-    cached = redis.mget([f"rk:units:{uid}" for uid in ids])
-    found: dict[int, tuple[int, int | None]] = {}
-    missing = []
-    for uid, value in zip(ids, cached, strict=True):
-        if value is None:
-            missing.append(uid)
-        elif value != "-":
-            community, _, street = value.partition(",")
-            found[uid] = (int(community), int(street) if street else None)
-    if missing:
-        from server.auth.models import User
-        from server.org.models import OrgUnit
+def apply_changes(changes: list[tuple], pipe) -> None:
+    """(user, delta, at, (community, street)) changes into the built rankings, on `pipe`.
 
-        with db.engine.connect() as conn:
-            rows = conn.execute(
-                select(User.id, User.community_id, OrgUnit.parent_id)
-                .outerjoin(OrgUnit, OrgUnit.id == User.community_id)
-                .where(User.id.in_(missing))
-            ).all()
-        pipe = redis.pipeline(transaction=False)
-        for uid, community, street in rows:
-            if community is None:
-                pipe.set(f"rk:units:{uid}", "-", ex=UNITS_TTL_S)
-                continue
-            found[uid] = (community, street)
-            pipe.set(f"rk:units:{uid}", f"{community},{street or ''}", ex=UNITS_TTL_S)
-        pipe.execute()
-    return found
-
-
-def apply_changes(changes: list[tuple[int, int, dt.datetime]]) -> None:
-    units = _user_units({uid for uid, _, _ in changes})
-    redis = get_redis()
-    script = current_app.extensions.get("fengchao_rank_script")
-    if script is None:
-        script = current_app.extensions["fengchao_rank_script"] = redis.register_script(_ADD)
-    pipe = redis.pipeline(transaction=False)
-    for user_id, delta, at in changes:
-        if user_id not in units:
-            continue
+    EVAL (not a registered script): a pipeline with scripts asks Redis whether they are
+    loaded before every execute, a round trip more than the script's text costs.
+    """
+    for user_id, delta, at, units in changes:
         keys: list[str] = []
         args: list[Any] = [user_id, delta]
-        for unit_id in units[user_id]:
+        for unit_id in units:
             if unit_id is None:
                 continue
             for period in ("month", "all"):
                 keys.extend(_keys(unit_id, period, at))
                 factor = FACTOR[period]
                 args.extend([factor, _secs(at, period_info(period, at)[1], factor)])
-        script(keys=keys, args=args, client=pipe)
-    pipe.execute()
+        pipe.eval(_ADD, len(keys), *keys, *args)
 
 
 # -------------------------------------------------------------------------- rebuild
@@ -262,19 +231,18 @@ def mask_name(name: str | None) -> str:
 
 
 def rankings_for(user, scope: str, period: str, top: int) -> dict[str, Any]:
-    """Top N of the caller's community (or street) in the period, and the caller's own rank."""
-    from server.auth.models import User
-    from server.org.models import OrgUnit
+    """Top N of the caller's community (or street) in the period, and the caller's own rank.
+
+    `user` is the caller's principal (server/auth/principal.py): id, community, street and
+    display name without loading the user row.
+    """
+    from server.auth import principal as principals
 
     if user.community_id is None:
         raise DomainError(
             "ranking.not_registered", "请先在「我的」中完成社区报到，再查看排行榜", 400
         )
-    unit_id = user.community_id
-    if scope == "street":
-        unit_id = db.session.execute(
-            select(OrgUnit.parent_id).where(OrgUnit.id == user.community_id)
-        ).scalar_one()
+    unit_id = user.community_id if scope != "street" else user.street_id
     now = utcnow()
     key, marker = _keys(unit_id, period, now)
     factor = FACTOR[period]
@@ -294,15 +262,10 @@ def rankings_for(user, scope: str, period: str, top: int) -> dict[str, Any]:
         _rebuild_once(unit_id, period, now, marker)
         built, leaders, my_rank, my_score, size = read()
     ids = [int(member) for member, _ in leaders]
-    names = {}
-    if ids:
-        names = dict(
-            db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
-        )
+    names = {uid: p.display_name for uid, p in principals.get_many(ids).items()}
     items = [
         {
             "rank": position,
-            "user_id": uid,
             "display_name": mask_name(names.get(uid)),
             "points": int(value // factor),
             "is_me": uid == user.id,

@@ -15,9 +15,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, true, update
 from sqlalchemy.orm import make_transient_to_detached
 
+from server.cache import VersionedCache
 from server.clock import local_today, utcnow
 from server.errors import DomainError, NotFound
 from server.extensions import db
@@ -86,10 +87,24 @@ class RuleConfig:
     daily_cap: int | None
 
 
+# Earning rules are read on every award and change rarely: kept per process, dropped on
+# every committed change to a rule or to the tree they are inherited through.
+RULES_CACHE = VersionedCache("earning_rules", [EarningRule, OrgUnit])
+
+
 def rule_config(org_unit_id: int | None, rule: str) -> RuleConfig:
     """The rule for a unit: its own, else the nearest ancestor's, else the default in code."""
     if rule not in DEFAULT_RULES:
         raise ValueError(f"unknown earning rule {rule!r}")
+    RULES_CACHE.ensure_fresh()
+    return RULES_CACHE.get((org_unit_id, rule), _load_rules)
+
+
+def _load_rules(keys: list[tuple[int | None, str]]) -> dict[tuple[int | None, str], RuleConfig]:
+    return {(unit, rule): _rule_from_db(unit, rule) for unit, rule in keys}
+
+
+def _rule_from_db(org_unit_id: int | None, rule: str) -> RuleConfig:
     if org_unit_id is not None:
         target = select(OrgUnit.path).where(OrgUnit.id == org_unit_id).scalar_subquery()
         row = db.session.execute(
@@ -136,36 +151,71 @@ class AwardResult:
     balance: int
 
 
+# The statements of an award, built once: building a statement costs several times more
+# CPU than executing it (bench/README.md), and an award runs four of them.
+_LOCK = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.user_id == bindparam("uid"))
+    .values(version=ACCOUNTS.c.version + 1)
+    .returning(
+        ACCOUNTS.c.balance,
+        ACCOUNTS.c.month_key,
+        ACCOUNTS.c.month_earned,
+        ACCOUNTS.c.lifetime_earned,
+    )
+)
+_USED_TODAY = select(func.coalesce(func.sum(LEDGER.c.delta), 0)).where(
+    LEDGER.c.user_id == bindparam("uid"),
+    LEDGER.c.rule == bindparam("rule"),
+    LEDGER.c.day == bindparam("day"),
+)
+_SPEND = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.user_id == bindparam("uid"), ACCOUNTS.c.balance + bindparam("delta") >= 0)
+    .values(
+        balance=ACCOUNTS.c.balance + bindparam("delta"),
+        entries_count=ACCOUNTS.c.entries_count + 1,
+        updated_at=bindparam("now"),
+    )
+)
+_EARN = _SPEND.values(
+    lifetime_earned=ACCOUNTS.c.lifetime_earned + bindparam("delta"),
+    month_key=bindparam("month_key"),
+    month_earned=bindparam("month_earned"),
+    earned_changed_at=bindparam("now"),
+)
+_BY_DIALECT: dict[str, tuple[Any, Any]] = {}
+
+
+def _inserts() -> tuple[Any, Any]:
+    """(new account row, ledger entry) INSERT … ON CONFLICT DO NOTHING for this dialect."""
+    name = db.session.get_bind().dialect.name
+    if name not in _BY_DIALECT:
+        _BY_DIALECT[name] = (
+            _insert(ACCOUNTS).on_conflict_do_nothing(),
+            _insert(LEDGER).on_conflict_do_nothing().returning(LEDGER.c.id),
+        )
+    return _BY_DIALECT[name]
+
+
 def _lock_account(user_id: int):
     """Take the account row's lock (creating the row on first use): its current values."""
-    lock = (
-        update(ACCOUNTS)
-        .where(ACCOUNTS.c.user_id == user_id)
-        .values(version=ACCOUNTS.c.version + 1)
-        .returning(
-            ACCOUNTS.c.balance,
-            ACCOUNTS.c.month_key,
-            ACCOUNTS.c.month_earned,
-            ACCOUNTS.c.lifetime_earned,
-        )
-    )
-    row = db.session.execute(lock).first()
+    row = db.session.execute(_LOCK, {"uid": user_id}).first()
     if row is None:
         db.session.execute(
-            _insert(ACCOUNTS)
-            .values(
-                user_id=user_id,
-                balance=0,
-                lifetime_earned=0,
-                month_key=0,
-                month_earned=0,
-                entries_count=0,
-                version=0,
-                updated_at=utcnow(),
-            )
-            .on_conflict_do_nothing()
+            _inserts()[0],
+            {
+                "user_id": user_id,
+                "balance": 0,
+                "lifetime_earned": 0,
+                "month_key": 0,
+                "month_earned": 0,
+                "entries_count": 0,
+                "version": 0,
+                "updated_at": utcnow(),
+            },
         )
-        row = db.session.execute(lock).first()
+        row = db.session.execute(_LOCK, {"uid": user_id}).first()
     return row
 
 
@@ -179,8 +229,13 @@ def apply_points(
     org_unit_id: int | None = None,
     rule: str | None = None,
     points_rule: RuleConfig | None = None,
+    user_units: tuple[int | None, int | None] | None = None,
 ) -> AwardResult:
-    """award_points with the outcome spelled out (awarded, duplicate, capped) and the balance."""
+    """award_points with the outcome spelled out (awarded, duplicate, capped) and the balance.
+
+    `user_units`: the user's (community, street) when the caller has them at hand (the
+    rankings update then needs no lookup).
+    """
     now = utcnow()
     today = local_today(now)
     source_id = str(source_id)
@@ -189,9 +244,7 @@ def apply_points(
         config = points_rule or rule_config(org_unit_id, rule)
         if config.daily_cap is not None:
             used = db.session.execute(
-                select(func.coalesce(func.sum(LEDGER.c.delta), 0)).where(
-                    LEDGER.c.user_id == user_id, LEDGER.c.rule == rule, LEDGER.c.day == today
-                )
+                _USED_TODAY, {"uid": user_id, "rule": rule, "day": today}
             ).scalar_one()
             remaining = config.daily_cap - int(used)
             if remaining <= 0:
@@ -215,38 +268,23 @@ def apply_points(
         "day": today,
         "created_at": now,
     }
-    inserted = db.session.execute(
-        _insert(LEDGER).values(**row).on_conflict_do_nothing().returning(LEDGER.c.id)
-    ).first()
+    inserted = db.session.execute(_inserts()[1], row).first()
     if inserted is None:
         return AwardResult(None, "duplicate", account.balance)
-    values: dict[str, Any] = {
-        "balance": ACCOUNTS.c.balance + delta,
-        "entries_count": ACCOUNTS.c.entries_count + 1,
-        "updated_at": now,
-    }
+    values: dict[str, Any] = {"uid": user_id, "delta": delta, "now": now}
     earning = source_type not in SPENDING_SOURCES and delta != 0
     if earning:
         current_month = today.year * 100 + today.month
         month_earned = account.month_earned if account.month_key == current_month else 0
-        values.update(
-            lifetime_earned=ACCOUNTS.c.lifetime_earned + delta,
-            month_key=current_month,
-            month_earned=month_earned + delta,
-            earned_changed_at=now,
-        )
-    changed = db.session.execute(
-        update(ACCOUNTS)
-        .where(ACCOUNTS.c.user_id == user_id, ACCOUNTS.c.balance + delta >= 0)
-        .values(**values)
-    ).rowcount
+        values.update(month_key=current_month, month_earned=month_earned + delta)
+    changed = db.session.execute(_EARN if earning else _SPEND, values).rowcount
     if changed != 1:  # cannot happen under the lock; refuse rather than go negative
         raise InsufficientPoints()
     entry = LedgerEntry(id=inserted.id, **row)  # the row just inserted, without re-reading it
     make_transient_to_detached(entry)
     db.session.add(entry)
     if earning:
-        rankings.after_commit_add(user_id, delta, now)
+        rankings.after_commit_add(user_id, delta, now, user_units)
     return AwardResult(entry, "awarded", balance_after)
 
 
@@ -302,30 +340,55 @@ def account_summary(user_id: int) -> dict[str, Any]:
     }
 
 
+_PAGE = (
+    select(
+        LEDGER.c.id,
+        LEDGER.c.delta,
+        LEDGER.c.balance_after,
+        LEDGER.c.reason,
+        LEDGER.c.source_type,
+        LEDGER.c.source_id,
+        LEDGER.c.rule,
+        LEDGER.c.created_at,
+    )
+    .where(LEDGER.c.user_id == bindparam("uid"))
+    .order_by(LEDGER.c.id.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+    .subquery("page")
+)
+_MY_POINTS = (
+    select(
+        ACCOUNTS.c.balance,
+        ACCOUNTS.c.month_key,
+        ACCOUNTS.c.month_earned,
+        ACCOUNTS.c.lifetime_earned,
+        ACCOUNTS.c.entries_count,
+        _PAGE,
+    )
+    .select_from(ACCOUNTS.outerjoin(_PAGE, true()))
+    .where(ACCOUNTS.c.user_id == bindparam("uid"))
+    .order_by(_PAGE.c.id.desc())
+)
+
+
 def my_points(user_id: int, page: int, page_size: int) -> dict[str, Any]:
-    """My balance and counters with one page of my ledger (newest first)."""
-    summary = account_summary(user_id)
-    items = []
-    if summary["entries"] > (page - 1) * page_size:
-        items = list(
-            db.session.execute(
-                select(LedgerEntry)
-                .where(LedgerEntry.user_id == user_id)
-                .order_by(LedgerEntry.id.desc())
-                .limit(page_size)
-                .offset((page - 1) * page_size)
-            ).scalars()
-        )
+    """My balance and counters with one page of my ledger (newest first): one statement."""
+    params = {"uid": user_id, "limit": page_size, "offset": (page - 1) * page_size}
+    rows = db.session.execute(_MY_POINTS, params).all()
+    if not rows:  # no account yet: nothing earned, nothing in the ledger
+        balance = earned_month = lifetime = total = 0
+    else:
+        first = rows[0]
+        balance, lifetime, total = first.balance, first.lifetime_earned, first.entries_count
+        earned_month = first.month_earned if first.month_key == month_key() else 0
+    columns = [c.name for c in _PAGE.columns]
+    items = [{c: getattr(row, c) for c in columns} for row in rows if row.id is not None]
     return {
-        "balance": summary["balance"],
-        "earned_this_month": summary["earned_this_month"],
-        "lifetime_earned": summary["lifetime_earned"],
-        "ledger": {
-            "items": items,
-            "total": summary["entries"],
-            "page": page,
-            "page_size": page_size,
-        },
+        "balance": balance,
+        "earned_this_month": earned_month,
+        "lifetime_earned": lifetime,
+        "ledger": {"items": items, "total": total, "page": page, "page_size": page_size},
     }
 
 

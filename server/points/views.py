@@ -5,8 +5,22 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from server.auth.guards import current_scope, current_user, login_required, staff_required
-from server.http import IDEMPOTENCY_HEADER_DOC, PageQuerySchema, idempotency_key, page_of, paginate
+from server.auth.guards import (
+    current_principal,
+    current_scope,
+    current_user,
+    login_required,
+    staff_required,
+)
+from server.clock import isoformat
+from server.http import (
+    IDEMPOTENCY_HEADER_DOC,
+    PageQuerySchema,
+    fast_response,
+    idempotency_key,
+    page_of,
+    paginate,
+)
 from server.points import rankings, redemptions, services
 from server.points.schemas import (
     AdjustmentQuerySchema,
@@ -30,6 +44,8 @@ from server.points.schemas import (
     RuleSchema,
 )
 
+MY_POINTS, RANKING = MyPointsSchema(), RankingSchema()
+
 blp = Blueprint("points", __name__, url_prefix="/api/v1", description="积分、兑换与排行")
 
 IDEMPOTENCY_DOC = [{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER_DOC.items()]
@@ -45,21 +61,27 @@ def _with_balance(redemption, balance: int | None = None) -> dict:
 @blp.route("/me/points")
 class MyPoints(MethodView):
     @login_required
-    @blp.arguments(PageQuerySchema, location="query")
+    @blp.arguments(PageQuerySchema(), location="query")  # instances: not rebuilt per request
     @blp.response(200, MyPointsSchema)
     def get(self, args):
         """My balance, earned this month and in all, and a page of my ledger."""
-        return services.my_points(current_user().id, args["page"], args["page_size"])
+        data = services.my_points(current_principal().id, args["page"], args["page_size"])
+        ledger = data["ledger"]
+        items = [{**item, "created_at": isoformat(item["created_at"])} for item in ledger["items"]]
+        return fast_response(MY_POINTS, data, {**data, "ledger": {**ledger, "items": items}})
 
 
 @blp.route("/rankings")
 class Rankings(MethodView):
     @login_required
-    @blp.arguments(RankingQuerySchema, location="query")
+    @blp.arguments(RankingQuerySchema(), location="query")
     @blp.response(200, RankingSchema)
     def get(self, args):
         """Top N by points earned in the period in my community or street, and my own rank."""
-        return rankings.rankings_for(current_user(), args["scope"], args["period"], args["top"])
+        data = rankings.rankings_for(
+            current_principal(), args["scope"], args["period"], args["top"]
+        )
+        return fast_response(RANKING, data)
 
 
 @blp.route("/rewards")

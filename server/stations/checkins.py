@@ -9,8 +9,15 @@ records its first refusal per minute only, so a flood cannot fill the table).
 Checking in while the station is closed is allowed and recorded (status "closed") but
 earns nothing and does not use up the day's reward at that station: the rider may come
 back when it is open. The reward is awarded once per (rider, station, Shanghai day): a
-Redis SET NX turns most duplicates away cheaply and the ledger's unique business key
-(`checkin`, "<station>:<yyyymmdd>") is the real gate, race-safe without Redis.
+Redis day key, read in the request's first round trip and set after the commit, turns most
+duplicates away cheaply, and the ledger's unique business key (`checkin`,
+"<station>:<yyyymmdd>") is the real gate, race-safe without Redis.
+
+Cost (bench/README.md): one Redis round trip before the checks (rate counter, the station
+and rule caches' versions, the day key), the station and the earning rule from the
+per-process caches, the rider from their principal; in the database the previous check-in,
+the award's four statements and the check-in row; after the commit one Redis pipeline
+(rankings, day key).
 """
 
 from __future__ import annotations
@@ -19,19 +26,28 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from server.clock import local_today, utcnow
 from server.errors import DomainError
-from server.extensions import db, get_redis
+from server.extensions import db, get_redis, redis_after_commit
 from server.geo import distance_m
-from server.points.services import account_summary, apply_points, rule_config
+from server.points.services import RULES_CACHE, account_summary, apply_points, rule_config
+from server.stations import catalog
 from server.stations import hours as opening
-from server.stations.models import KINDS, SERVICES, CheckIn, Station
+from server.stations.models import CheckIn, Station
 from server.stations.scenes import SceneInvalid, parse_scene, verify_scene
 
 CHECKINS = CheckIn.__table__
+# Built once (building a statement costs more CPU than running it).
+_PREVIOUS = (
+    select(CHECKINS.c.lat, CHECKINS.c.lng, CHECKINS.c.created_at)
+    .where(CHECKINS.c.user_id == bindparam("uid"), CHECKINS.c.status != "refused")
+    .order_by(CHECKINS.c.id.desc())
+    .limit(1)
+)
+_INSERT = insert(CHECKINS).returning(CHECKINS.c.id)
 MAX_SPEED_KMH = 60.0
 MIN_TRAVEL_CHECK_M = 1000.0
 
@@ -52,34 +68,51 @@ def _settings() -> tuple[int, float]:
     )
 
 
-def _rate_limit(user_id: int, now: dt.datetime, per_minute: int) -> None:
-    key = f"ci:rl:{user_id}:{int(now.timestamp()) // 60}"
+def _done_key(user_id: int, station_id: int, today: dt.date) -> str:
+    return f"ci:done:{user_id}:{station_id}:{today:%Y%m%d}"
+
+
+def _gate(user_id: int, now: dt.datetime, per_minute: int, done_key: str | None) -> bool:
+    """One round trip before anything else: the per-minute attempt counter, the station
+    and rule caches' versions, and whether the day's reward here is known to be taken.
+    Raises the rate-limit refusal; answers whether the day key exists."""
+    window = int(now.timestamp()) // 60
+    key = f"ci:rl:{user_id}:{window}"
     pipe = get_redis().pipeline(transaction=False)
     pipe.incr(key)
     pipe.expire(key, 120)
-    count = pipe.execute()[0]
+    catalog.CACHE.add_version_read(pipe)
+    RULES_CACHE.add_version_read(pipe)
+    if done_key:
+        pipe.exists(done_key)
+    count, _, stations_version, rules_version, *done = pipe.execute()
+    catalog.CACHE.sync(stations_version)
+    RULES_CACHE.sync(rules_version)
     if count > per_minute:
-        raise CheckinRefused(
+        refusal = CheckinRefused(
             "checkin.rate_limited",
             "打卡太频繁了，请一分钟后再试",
             429,
             {"limit_per_minute": per_minute},
             record=count == per_minute + 1,
         )
+        refusal.retry_after = max(1, (window + 1) * 60 - int(now.timestamp()))
+        raise refusal
+    return bool(done and done[0])
 
 
-def _station_view(station, is_open: bool) -> dict[str, Any]:
+def _station_view(station: dict[str, Any], is_open: bool) -> dict[str, Any]:
     return {
-        "id": station.id,
-        "name": station.name,
-        "kind": station.kind,
-        "kind_name": KINDS.get(station.kind, station.kind),
-        "address": station.address,
-        "services": station.services or [],
-        "service_names": [SERVICES.get(s, s) for s in station.services or []],
-        "opening_hours": station.opening_hours,
+        "id": station["id"],
+        "name": station["name"],
+        "kind": station["kind"],
+        "kind_name": station["kind_name"],
+        "address": station["address"],
+        "services": station["services"],
+        "service_names": station["service_names"],
+        "opening_hours": station["opening_hours"],
         "is_open_now": is_open,
-        "contact_phone": station.contact_phone,
+        "contact_phone": station["contact_phone"],
     }
 
 
@@ -92,12 +125,13 @@ def _replay(user, key: str) -> dict[str, Any] | None:
     ).scalar_one_or_none()
     if checkin is None:
         return None
-    station = db.session.get(Station, checkin.station_id)
+    catalog.CACHE.ensure_fresh()
+    station = catalog.station(checkin.station_id)
     return {
         "checkin": checkin,
         "points_awarded": checkin.points_awarded,
         "balance": account_summary(user.id)["balance"],
-        "station": _station_view(station, opening.is_open(station.opening_hours)),
+        "station": _station_view(station, opening.is_open(station["opening_hours"])),
         "message": "已打卡（重复提交）",
         "replayed": True,
     }
@@ -162,31 +196,30 @@ def _count(outcome: str) -> None:
 
 def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
     per_minute, max_accuracy = _settings()
-    _rate_limit(user.id, now, per_minute)
     try:
         kind, station_id, _ = parse_scene(scene)
     except SceneInvalid:
-        raise CheckinRefused(
-            "checkin.invalid_scene", "无法识别的二维码，请扫描驿站张贴的打卡码"
-        ) from None
+        kind = station_id = None
+    done_key = _done_key(user.id, station_id, today) if kind == "s" else None
+    taken = _gate(user.id, now, per_minute, done_key)  # the rate limit answers first
+    if kind is None:
+        raise CheckinRefused("checkin.invalid_scene", "无法识别的二维码，请扫描驿站张贴的打卡码")
     if kind != "s":
         raise CheckinRefused("checkin.invalid_scene", "这不是驿站打卡码；活动签到请在活动页面扫码")
-    station = db.session.get(Station, station_id)
-    if station is None or not verify_scene(scene, station.qr_secret):
+    station = catalog.station(station_id)
+    if station is None or not verify_scene(scene, station["qr_secret"]):
         if station is not None:
-            attempt["station_id"] = station.id
-            attempt["org_unit_id"] = station.org_unit_id
+            attempt["station_id"] = station["id"]
+            attempt["org_unit_id"] = station["org_unit_id"]
         raise CheckinRefused(
             "checkin.invalid_scene",
             "该二维码无效或已更换，请扫描驿站现场张贴的最新二维码",
         )
-    attempt["station_id"] = station.id
-    attempt["org_unit_id"] = station.org_unit_id
-    # Only read from here on: detached, the commit below does not expire it, so the answer
-    # is built without reloading the station (a pool checkout, a ping and a SELECT).
-    db.session.expunge(station)
-    if not station.is_active:
-        raise CheckinRefused("checkin.station_inactive", f"{station.name}已停用，暂不能打卡")
+    attempt["station_id"] = station["id"]
+    attempt["org_unit_id"] = station["org_unit_id"]
+    name = station["name"]
+    if not station["is_active"]:
+        raise CheckinRefused("checkin.station_inactive", f"{name}已停用，暂不能打卡")
     if user.community_id is None:
         raise CheckinRefused(
             "checkin.not_registered",
@@ -199,21 +232,16 @@ def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
             f"定位精度不足（约 {round(accuracy)} 米），请到开阔处、打开 GPS 后重新扫码",
             details={"accuracy_m": round(accuracy), "max_accuracy_m": round(max_accuracy)},
         )
-    distance = distance_m(lat, lng, station.lat, station.lng)
+    distance = distance_m(lat, lng, station["lat"], station["lng"])
     attempt["distance_m"] = round(distance, 1)
-    if distance > station.checkin_radius_m:
+    radius = station["checkin_radius_m"]
+    if distance > radius:
         raise CheckinRefused(
             "checkin.out_of_range",
-            f"您距离{station.name}约 {round(distance)} 米，"
-            f"请到站后（{station.checkin_radius_m} 米内）再扫码",
-            details={"distance_m": round(distance), "radius_m": station.checkin_radius_m},
+            f"您距离{name}约 {round(distance)} 米，请到站后（{radius} 米内）再扫码",
+            details={"distance_m": round(distance), "radius_m": radius},
         )
-    previous = db.session.execute(
-        select(CHECKINS.c.lat, CHECKINS.c.lng, CHECKINS.c.created_at)
-        .where(CHECKINS.c.user_id == user.id, CHECKINS.c.status != "refused")
-        .order_by(CHECKINS.c.id.desc())
-        .limit(1)
-    ).first()
+    previous = db.session.execute(_PREVIOUS, {"uid": user.id}).first()
     if previous is not None and previous.lat is not None:
         moved = distance_m(previous.lat, previous.lng, lat, lng)
         seconds = max((now - previous.created_at).total_seconds(), 1.0)
@@ -225,64 +253,52 @@ def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
                 "位置异常，请稍后在驿站现场重新扫码",
                 details={"distance_m": round(moved), "speed_kmh": round(speed)},
             )
-    is_open = opening.is_open(station.opening_hours, now)
+    is_open = opening.is_open(station["opening_hours"], now)
     attempt["idempotency_key"] = key
     if not is_open:
         checkin_id = db.session.execute(
-            insert(CHECKINS)
-            .values(status="closed", points_awarded=0, **attempt)
-            .returning(CHECKINS.c.id)
+            _INSERT, {"status": "closed", "points_awarded": 0, **attempt}
         ).scalar_one()
         db.session.commit()
         return _result(user, station, checkin_id, 0, None, False, attempt)
 
-    redis = get_redis()
-    done_key = f"ci:done:{user.id}:{station.id}:{today:%Y%m%d}"
+    station_id, unit_id = station["id"], station["org_unit_id"]
     already = CheckinRefused(
         "checkin.already_checked_in",
-        f"您今天已在{station.name}打过卡，明天再来吧",
+        f"您今天已在{name}打过卡，明天再来吧",
         409,
     )
-    fresh = bool(redis.set(done_key, "1", nx=True, ex=2 * 24 * 3600))
-    if not fresh and not key:
+    if taken and not key:
         raise already
+    # The day key only turns most duplicates away early; the ledger's unique key decides.
     # With an Idempotency-Key a possible replay goes on to the account lock, which waits for
     # the first request to commit, so the duplicate can answer with the first result.
-    try:
-        config = rule_config(station.org_unit_id, "checkin")
-        award = apply_points(
-            user.id,
-            config.points,
-            reason=f"{station.name}打卡",
-            source_type="checkin",
-            source_id=f"{station.id}:{today:%Y%m%d}",
-            org_unit_id=station.org_unit_id,
-            rule="checkin",
-            points_rule=config,
+    config = rule_config(unit_id, "checkin")
+    award = apply_points(
+        user.id,
+        config.points,
+        reason=f"{name}打卡",
+        source_type="checkin",
+        source_id=f"{station_id}:{today:%Y%m%d}",
+        org_unit_id=unit_id,
+        rule="checkin",
+        points_rule=config,
+        user_units=(user.community_id, user.street_id),
+    )
+    if award.outcome == "duplicate":
+        raise already
+    if award.outcome == "capped":
+        raise CheckinRefused(
+            "checkin.daily_cap_reached",
+            f"今天的打卡积分已达上限（{config.daily_cap} 分），明天再来吧",
+            details={"daily_cap": config.daily_cap},
         )
-        if award.outcome == "duplicate":
-            raise already
-        if award.outcome == "capped":
-            if fresh:
-                redis.delete(done_key)
-            raise CheckinRefused(
-                "checkin.daily_cap_reached",
-                f"今天的打卡积分已达上限（{config.daily_cap} 分），明天再来吧",
-                details={"daily_cap": config.daily_cap},
-            )
-        points = award.entry.delta
-        checkin_id = db.session.execute(
-            insert(CHECKINS)
-            .values(status="ok", points_awarded=points, **attempt)
-            .returning(CHECKINS.c.id)
-        ).scalar_one()
-        db.session.commit()
-    except CheckinRefused:
-        raise
-    except BaseException:
-        if fresh:
-            redis.delete(done_key)
-        raise
+    points = award.entry.delta
+    checkin_id = db.session.execute(
+        _INSERT, {"status": "ok", "points_awarded": points, **attempt}
+    ).scalar_one()
+    redis_after_commit(lambda pipe: pipe.set(done_key, "1", ex=2 * 24 * 3600))
+    db.session.commit()
     return _result(user, station, checkin_id, points, award.balance, True, attempt)
 
 
@@ -291,8 +307,8 @@ def _result(user, station, checkin_id, points, balance, is_open, attempt) -> dic
         balance = account_summary(user.id)["balance"]
     checkin = {
         "id": checkin_id,
-        "station_id": station.id,
-        "station_name": station.name,
+        "station_id": station["id"],
+        "station_name": station["name"],
         "status": "ok" if is_open else "closed",
         "reason": None,
         "points_awarded": points,
@@ -302,7 +318,7 @@ def _result(user, station, checkin_id, points, balance, is_open, attempt) -> dic
     if is_open:
         message = f"打卡成功，获得 {points} 积分" if points else "打卡成功"
     else:
-        message = f"打卡已记录；{station.name}现在不在营业时间，本次不计积分"
+        message = f"打卡已记录；{station['name']}现在不在营业时间，本次不计积分"
     return {
         "checkin": checkin,
         "points_awarded": points,

@@ -12,6 +12,7 @@ from server.clock import utcnow
 from server.errors import DomainError, NotFound
 from server.extensions import db, get_redis
 from server.org.models import OrgUnit
+from server.stations import catalog
 from server.stations import hours as opening
 from server.stations.models import KINDS, SERVICES, Station
 from server.stations.scenes import make_scene, new_secret
@@ -180,64 +181,69 @@ def nearby(
     open_now: bool = False,
     limit: int = 20,
 ) -> list[dict[str, Any]]:
-    """Active stations by distance, with distance, open-now and services."""
+    """Active stations by distance, with distance, open-now and services.
+
+    One Redis round trip (index marker, GEOSEARCH, the station cache's version) and the
+    stations from the per-process cache (`server/stations/catalog.py`).
+    """
     radius = min(radius_m or NEARBY_DEFAULT_RADIUS_M, NEARBY_MAX_RADIUS_M)
     redis = get_redis()
-    if not redis.exists(GEO_BUILT):
+
+    def search():
+        pipe = redis.pipeline(transaction=False)
+        pipe.exists(GEO_BUILT)
+        pipe.geosearch(
+            GEO_KEY,
+            longitude=lng,
+            latitude=lat,
+            radius=radius,
+            unit="m",
+            sort="ASC",
+            # inactive stations are not in the index: without filters, `limit` (and a few
+            # more for ties at the last distance) is all there is to read
+            count=NEARBY_SCAN if service or open_now else limit + 10,
+            withdist=True,
+        )
+        catalog.CACHE.add_version_read(pipe)
+        return pipe.execute()
+
+    built, found, version = search()
+    if not built:
         rebuild_geo()
-    found = redis.geosearch(
-        GEO_KEY,
-        longitude=lng,
-        latitude=lat,
-        radius=radius,
-        unit="m",
-        sort="ASC",
-        count=NEARBY_SCAN,
-        withdist=True,
-    )
+        built, found, version = search()
+    catalog.CACHE.sync(version)
     if not found:
         return []
-    distances = {int(member): dist for member, dist in found}
-    columns = (
-        Station.id,
-        Station.name,
-        Station.kind,
-        Station.address,
-        Station.lat,
-        Station.lng,
-        Station.services,
-        Station.opening_hours,
-        Station.contact_phone,
-        Station.photos,
-        Station.is_active,
-    )
-    rows = db.session.execute(select(*columns).where(Station.id.in_(list(distances)))).all()
+    by_id = catalog.all_stations()
     now = utcnow()
-    results = []
-    for row in rows:
-        if not row.is_active:
+    results: list[dict[str, Any]] = []
+    for member, dist in found:  # nearest first
+        distance = round(dist)
+        if len(results) >= limit and distance > results[-1]["distance_m"]:
+            break  # full, and nothing further can tie with the last one
+        row = by_id.get(int(member))
+        if row is None or not row["is_active"]:
             continue
-        services = row.services or []
-        if service and service not in services:
+        if service and service not in row["services"]:
             continue
-        is_open = opening.is_open(row.opening_hours, now)
+        is_open = opening.is_open(row["opening_hours"], now)
         if open_now and not is_open:
             continue
         results.append(
             {
-                "id": row.id,
-                "name": row.name,
-                "kind": row.kind,
-                "kind_name": KINDS.get(row.kind, row.kind),
-                "address": row.address,
-                "lat": row.lat,
-                "lng": row.lng,
-                "distance_m": round(distances[row.id]),
+                "id": row["id"],
+                "name": row["name"],
+                "kind": row["kind"],
+                "kind_name": row["kind_name"],
+                "address": row["address"],
+                "lat": row["lat"],
+                "lng": row["lng"],
+                "distance_m": distance,
                 "is_open_now": is_open,
-                "services": services,
-                "opening_hours": row.opening_hours,
-                "contact_phone": row.contact_phone,
-                "photo": (row.photos or [None])[0],
+                "services": row["services"],
+                "opening_hours": row["opening_hours"],
+                "contact_phone": row["contact_phone"],
+                "photo": row["photos"][0] if row["photos"] else None,
             }
         )
     results.sort(key=lambda item: (item["distance_m"], item["id"]))

@@ -6,10 +6,21 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from server.auth.guards import current_scope, current_user, login_required, staff_required
-from server.extensions import limiter
-from server.http import IDEMPOTENCY_HEADER_DOC, PageQuerySchema, idempotency_key, page_of, paginate
-from server.ops.limits import rate_limit
+from server.auth.guards import (
+    current_principal,
+    current_scope,
+    login_required,
+    staff_required,
+)
+from server.clock import isoformat
+from server.http import (
+    IDEMPOTENCY_HEADER_DOC,
+    PageQuerySchema,
+    fast_response,
+    idempotency_key,
+    page_of,
+    paginate,
+)
 from server.stations import checkins, qr, services
 from server.stations.schemas import (
     AdminCheckinQuerySchema,
@@ -27,16 +38,18 @@ from server.stations.schemas import (
     StationWriteSchema,
 )
 
+NEARBY_RESULT, CHECKIN_RESULT = NearbyResultSchema(), CheckinResultSchema()
+
 blp = Blueprint("stations", __name__, url_prefix="/api/v1", description="驿站与扫码打卡")
 
 
 @blp.route("/stations/nearby")
 class NearbyStations(MethodView):
-    @blp.arguments(NearbyQuerySchema, location="query")
+    @blp.arguments(NearbyQuerySchema(), location="query")  # an instance: not rebuilt per request
     @blp.response(200, NearbyResultSchema)
     def get(self, args):
         """Active stations near a point, nearest first, with distance, open-now and services."""
-        return {"items": services.nearby(**args)}
+        return fast_response(NEARBY_RESULT, {"items": services.nearby(**args)})
 
 
 @blp.route("/stations/<int:station_id>")
@@ -49,9 +62,8 @@ class StationDetail(MethodView):
 
 @blp.route("/checkins")
 class Checkins(MethodView):
-    @login_required
-    @limiter.limit(rate_limit("CHECKIN"))  # per user (RATE_LIMIT_CHECKIN); the service adds its own
-    @blp.arguments(CheckinRequestSchema)
+    @login_required  # the service limits attempts per rider (CHECKIN_RATE_PER_MINUTE)
+    @blp.arguments(CheckinRequestSchema())
     @blp.response(201, CheckinResultSchema)
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @blp.doc(
@@ -59,7 +71,12 @@ class Checkins(MethodView):
     )
     def post(self, body):
         """Check in at a station by its scanned scene and the rider's location."""
-        return checkins.perform_check_in(current_user(), key=idempotency_key(), **body)
+        result = checkins.perform_check_in(current_principal(), key=idempotency_key(), **body)
+        if result["replayed"]:
+            return result  # the stored check-in row, dumped by the schema
+        sent = {**result, "checkin": {**result["checkin"]}}
+        sent["checkin"]["created_at"] = isoformat(sent["checkin"]["created_at"])
+        return fast_response(CHECKIN_RESULT, result, sent), 201
 
 
 @blp.route("/me/checkins")
@@ -69,7 +86,9 @@ class MyCheckins(MethodView):
     @blp.response(200, page_of(CheckinSchema))
     def get(self, args):
         """My check-ins, newest first (refused attempts included, with their reason)."""
-        page = paginate(checkins.my_checkins(current_user().id), args["page"], args["page_size"])
+        page = paginate(
+            checkins.my_checkins(current_principal().id), args["page"], args["page_size"]
+        )
         page["items"] = checkins.with_station_names(page["items"])
         return page
 

@@ -21,18 +21,20 @@ def _limited(response) -> None:
     assert int(response.headers["Retry-After"]) > 0
 
 
-def test_check_in_http_limit(app, client, login, units, monkeypatch):
-    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))  # a Wednesday noon in Shanghai
-    monkeypatch.setitem(app.config, "RATE_LIMIT_CHECKIN", "2/minute")
-    monkeypatch.setitem(app.config, "CHECKIN_RATE_PER_MINUTE", 100)
+def test_check_in_has_one_limit_per_rider_with_retry_after(app, client, login, units, monkeypatch):
+    """One limiter on check-in (the service's, counted in Redis): 429 with Retry-After."""
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0, 15))  # a Wednesday noon in Shanghai
+    monkeypatch.setitem(app.config, "CHECKIN_RATE_PER_MINUTE", 2)
     station = make_station(units["A"], name="淮北街小哥驿站")
     body = {"scene": scene_of(station), "lat": station.lat, "lng": station.lng, "accuracy": 10}
     rider = login("rider")
     assert client.post("/api/v1/checkins", json=body, headers=rider).status_code == 201
     again = client.post("/api/v1/checkins", json=body, headers=rider)
     assert again.get_json()["code"] == "checkin.already_checked_in"
-    _limited(client.post("/api/v1/checkins", json=body, headers=rider))
-    # per user: another rider is not affected
+    refused = client.post("/api/v1/checkins", json=body, headers=rider)
+    assert (refused.status_code, refused.get_json()["code"]) == (429, "checkin.rate_limited")
+    assert refused.headers["Retry-After"] == "45"  # the rest of this minute
+    # per rider: another rider is not affected
     assert client.post("/api/v1/checkins", json=body, headers=login("rider")).status_code == 201
 
 

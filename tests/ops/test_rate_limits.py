@@ -39,7 +39,7 @@ def test_defaults_outside_tests(app, monkeypatch):
     monkeypatch.delenv("RATE_LIMIT_LOGIN", raising=False)
     monkeypatch.setattr(app, "testing", False)
     assert rate_limit_value("LOGIN") == "10/minute"
-    assert rate_limit_value("CHECKIN") == "30/minute"
+    assert rate_limit_value("UPLOAD") == "60/minute"
     assert rate_limit_value("SOMETHING_NEW", "5/minute") == "5/minute"
 
 

@@ -1,4 +1,11 @@
-"""Check-in cost: the station is read once per check-in (not reloaded after the commit)."""
+"""Check-in cost: what one check-in asks of the database once the caches are warm.
+
+The station and the earning rule come from the per-process caches (server/cache.py) and
+the rider from their principal in Redis (server/auth/principal.py); the database sees the
+previous check-in (impossible travel), the award (account lock, daily cap, ledger insert,
+account update) and the check-in row. An edit to the station or the rule is seen by the
+next check-in.
+"""
 
 from __future__ import annotations
 
@@ -8,38 +15,65 @@ from sqlalchemy import event
 
 from server import clock
 from server.extensions import db
+from server.points.services import set_rule
 from server.stations.services import scene_of
 from tests.factories import make_station
 
 
-def test_check_in_reads_the_station_once(client, login, units):
-    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
-    station = make_station(units["A"], name="淮北街小哥驿站")
-    rider = login("rider")
-    statements: list[str] = []
+def _check_in(client, station, rider, statements=None):
+    body = {"scene": scene_of(station), "lat": station.lat, "lng": station.lng, "accuracy": 15}
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        statements.append(" ".join(statement.split()))
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    if statements is not None:
+        event.listen(db.engine, "before_cursor_execute", record)
     try:
-        response = client.post(
-            "/api/v1/checkins",
-            json={
-                "scene": scene_of(station),
-                "lat": station.lat,
-                "lng": station.lng,
-                "accuracy": 15,
-            },
-            headers=rider,
-        )
+        return client.post("/api/v1/checkins", json=body, headers=rider)
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        if statements is not None:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _reads(statements, table):
+    return [s for s in statements if s.upper().startswith("SELECT") and f"FROM {table}" in s]
+
+
+def test_a_warm_check_in_reads_no_station_rule_or_user_row(client, login, units):
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    station = make_station(units["A"], name="淮北街小哥驿站")
+    other = make_station(units["A"], name="淮北街暖心驿站")
+    rider, second = login("rider"), login("rider")
+    statements: list[str] = []
+    assert _check_in(client, station, rider, statements).status_code == 201
+    assert len(_reads(statements, "stations")) == 1  # cold: loaded once
+    assert _check_in(client, other, second).status_code == 201
+
+    statements = []  # the rider again, at the other station: everything warm
+    response = _check_in(client, other, rider, statements)
     body = response.get_json()
     assert response.status_code == 201, body
-    assert body["station"]["name"] == "淮北街小哥驿站"
+    assert body["station"]["name"] == "淮北街暖心驿站"
     assert body["station"]["services"] == ["rest", "water", "charging"]
-    station_reads = [
-        s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM stations" in s
-    ]
-    assert len(station_reads) == 1, station_reads
+    assert body["points_awarded"] == 5 and body["balance"] == 10
+    assert _reads(statements, "stations") == []
+    assert _reads(statements, "earning_rules") == []
+    assert _reads(statements, "users") == []
+    writes = [s.split()[0].upper() for s in statements if not s.upper().startswith("SELECT")]
+    assert writes.count("INSERT") == 2 and writes.count("UPDATE") == 2, statements
+    assert len(statements) <= 6, statements
+
+
+def test_station_and_rule_edits_reach_the_next_check_in(client, login, units):
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    station = make_station(units["A"], name="淮北街小哥驿站")
+    assert _check_in(client, station, login("rider")).status_code == 201  # caches warm
+
+    set_rule(units["A"].id, "checkin", 7, 20)
+    db.session.commit()
+    assert _check_in(client, station, login("rider")).get_json()["points_awarded"] == 7
+
+    station.is_active = False
+    db.session.commit()
+    refused = _check_in(client, station, login("rider"))
+    assert refused.get_json()["code"] == "checkin.station_inactive"

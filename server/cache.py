@@ -1,0 +1,154 @@
+"""Per-process copies of rows that are read on every request and change rarely.
+
+Stations (check-in, nearby) and earning rules (every award) are read far more often than
+they change. A `VersionedCache` keeps them in each worker's memory, and a version token in
+Redis says whether those copies are current:
+
+- Any ORM flush that touches one of the cache's models, once its transaction commits,
+  writes a new random token (`SET cache:ver:<name> <uuid>`). Every process sees the new
+  token on its next request and drops its copies, so an edit is visible everywhere on the
+  request after its commit.
+- A request reads the token in a pipeline it already makes (`add_version_read`) and hands
+  the answer to `sync()`; no extra round trip.
+- No token (a Redis flush): the process keeps nothing until a token is set again (the
+  first reader sets one with `SET NX`).
+- Copies are reloaded after `MAX_AGE_S` in any case, so an announcement lost to a Redis
+  outage leaves a worker stale for minutes at most.
+
+Changes made with Core statements bypass the ORM events: call `changed()` after them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from flask import has_request_context, request
+from redis.exceptions import RedisError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from server.extensions import get_redis
+
+log = logging.getLogger(__name__)
+
+# Copies older than this are reloaded even if no change was announced (an announcement
+# lost to a Redis outage cannot leave a worker stale for longer).
+MAX_AGE_S = 300
+_PENDING = "fengchao_cache_changes"
+_ALL = object()  # marks a cache holding the whole table
+_REGISTRY: dict[str, VersionedCache] = {}
+
+
+class VersionedCache:
+    def __init__(self, name: str, models: Iterable[type]):
+        self.name = name
+        self.key = f"cache:ver:{name}"
+        self.models = tuple(models)
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._data: dict[Hashable, Any] = {}
+        self._since = 0.0
+        self._synced = f"_fengchao_cache_{name}"
+        _REGISTRY[name] = self
+
+    # -- reading
+    def add_version_read(self, pipe) -> None:
+        pipe.get(self.key)
+
+    def sync(self, version: str | None) -> None:
+        """Adopt the version token a request read; drop the copies if it changed."""
+        if has_request_context():
+            setattr(request, self._synced, True)
+        with self._lock:
+            now = time.monotonic()
+            if version != self._version or version is None or now - self._since > MAX_AGE_S:
+                self._data = {}
+                self._version = version
+                self._since = now
+        if version is None:
+            get_redis().set(self.key, uuid.uuid4().hex, nx=True)
+
+    def refresh(self) -> None:
+        """Read the version token on its own (a path with no pipeline to share)."""
+        self.sync(get_redis().get(self.key))
+
+    def ensure_fresh(self) -> None:
+        """Check the version once per request (every time outside a request)."""
+        if not (has_request_context() and getattr(request, self._synced, False)):
+            self.refresh()
+
+    def get_many(
+        self, keys: Iterable[Hashable], load: Callable[[list], dict[Hashable, Any]]
+    ) -> dict[Hashable, Any]:
+        """The values for these keys: kept copies, the rest from `load(missing)`."""
+        data = self._data
+        found = {k: data[k] for k in keys if k in data}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            loaded = load(missing)
+            found.update(loaded)
+            if self._version is not None and data is self._data:
+                data.update(loaded)
+                for k in missing:  # remember absence too (unknown ids)
+                    data.setdefault(k, None)
+        return found
+
+    def everything(self, load_all: Callable[[], dict[Hashable, Any]]) -> dict[Hashable, Any]:
+        """The whole table at once, loaded once per version (for sets read at random)."""
+        data = self._data
+        table = data.get(_ALL)
+        if table is None:
+            table = load_all()
+            if self._version is not None and data is self._data:
+                data[_ALL] = table
+        return table
+
+    def get(self, key: Hashable, load: Callable[[list], dict[Hashable, Any]]) -> Any:
+        return self.get_many([key], load).get(key)
+
+    # -- writing
+    def changed(self) -> None:
+        token = uuid.uuid4().hex
+        get_redis().set(self.key, token)
+        with self._lock:
+            self._data = {}
+            self._version = token
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _context) -> None:
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if not touched:
+        return
+    for name, cache in _REGISTRY.items():
+        if any(isinstance(obj, cache.models) for obj in touched):
+            session.info.setdefault(_PENDING, set()).add(name)
+
+
+@event.listens_for(Session, "after_commit")
+def _publish(session: Session) -> None:
+    names = session.info.pop(_PENDING, None)
+    if not names:
+        return
+    pipe = get_redis().pipeline(transaction=False)
+    for name in sorted(names):
+        cache = _REGISTRY[name]
+        token = uuid.uuid4().hex
+        pipe.set(cache.key, token)
+        with cache._lock:  # this process sees its own change at once, even mid-request
+            cache._data = {}
+            cache._version = token
+    try:
+        pipe.execute()
+    except RedisError:  # the change is committed; other workers' copies age out
+        log.error("cache: could not publish changes to %s", ", ".join(sorted(names)))
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop(session: Session) -> None:
+    session.info.pop(_PENDING, None)
