@@ -17,6 +17,7 @@ import logging
 import time
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
@@ -225,6 +226,44 @@ def rebuild_all() -> list[tuple[int, str, int]]:
 # -------------------------------------------------------------------------- reading
 
 
+# One round trip for a ranking: built marker, top N with scores, their masked names, my
+# rank and score, the size. KEYS: zset, marker, names hash; ARGV: top, my id.
+_READ = """
+local leaders = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+local ids = {}
+for i = 1, #leaders, 2 do ids[#ids + 1] = leaders[i] end
+local names = {}
+if #ids > 0 then names = redis.call('HMGET', KEYS[3], unpack(ids)) end
+return {redis.call('EXISTS', KEYS[2]), leaders, names,
+        redis.call('ZREVRANK', KEYS[1], ARGV[2]), redis.call('ZSCORE', KEYS[1], ARGV[2]),
+        redis.call('ZCARD', KEYS[1])}
+"""
+# Masked display names of ranked users ("<expires epoch>:<masked>"), refreshed from the
+# users' principals when missing or older than NAMES_TTL_S: a new name shows within that.
+NAMES_KEY = "rk:names"
+NAMES_TTL_S = 60
+
+
+def _masked_names(ids: list[int], cached: list[str | None], now: float) -> dict[int, str]:
+    from server.auth import principal as principals
+
+    names: dict[int, str] = {}
+    stale = []
+    for uid, value in zip(ids, cached, strict=True):
+        expires, _, masked = (value or "0:").partition(":")
+        if float(expires) > now:
+            names[uid] = masked
+        else:
+            stale.append(uid)
+    if stale:
+        found = principals.get_many(stale)
+        fresh = {uid: mask_name(found[uid].display_name if uid in found else None) for uid in stale}
+        expires = int(now) + NAMES_TTL_S
+        get_redis().hset(NAMES_KEY, mapping={uid: f"{expires}:{m}" for uid, m in fresh.items()})
+        names.update(fresh)
+    return names
+
+
 def mask_name(name: str | None) -> str:
     name = (name or "").strip()
     return (name[0] if name else "蜂") + "**"
@@ -236,7 +275,6 @@ def rankings_for(user, scope: str, period: str, top: int) -> dict[str, Any]:
     `user` is the caller's principal (server/auth/principal.py): id, community, street and
     display name without loading the user row.
     """
-    from server.auth import principal as principals
 
     if user.community_id is None:
         raise DomainError(
@@ -247,27 +285,28 @@ def rankings_for(user, scope: str, period: str, top: int) -> dict[str, Any]:
     key, marker = _keys(unit_id, period, now)
     factor = FACTOR[period]
     redis = get_redis()
+    script = current_app.extensions.get("fengchao_rank_read")
+    if script is None:
+        script = current_app.extensions["fengchao_rank_read"] = redis.register_script(_READ)
 
     def read():
-        pipe = redis.pipeline(transaction=False)
-        pipe.exists(marker)
-        pipe.zrevrange(key, 0, top - 1, withscores=True)
-        pipe.zrevrank(key, user.id)
-        pipe.zscore(key, user.id)
-        pipe.zcard(key)
-        return pipe.execute()
+        built, flat, names, rank, score, size = script(
+            keys=[key, marker, NAMES_KEY], args=[top, user.id]
+        )
+        pairs = list(zip(flat[::2], flat[1::2], strict=True))
+        return built, pairs, names, rank, score, size
 
-    built, leaders, my_rank, my_score, size = read()
+    built, leaders, cached_names, my_rank, my_score, size = read()
     if not built:
         _rebuild_once(unit_id, period, now, marker)
-        built, leaders, my_rank, my_score, size = read()
+        built, leaders, cached_names, my_rank, my_score, size = read()
     ids = [int(member) for member, _ in leaders]
-    names = {uid: p.display_name for uid, p in principals.get_many(ids).items()}
+    names = _masked_names(ids, cached_names, time.time())
     items = [
         {
             "rank": position,
-            "display_name": mask_name(names.get(uid)),
-            "points": int(value // factor),
+            "display_name": names[uid],
+            "points": int(float(value) // factor),
             "is_me": uid == user.id,
         }
         for position, (uid, (_, value)) in enumerate(zip(ids, leaders, strict=True), start=1)
@@ -280,7 +319,7 @@ def rankings_for(user, scope: str, period: str, top: int) -> dict[str, Any]:
         "total": size,
         "me": {
             "rank": None if my_rank is None else my_rank + 1,
-            "points": 0 if my_score is None else int(my_score // factor),
+            "points": 0 if my_score is None else int(float(my_score) // factor),
             "display_name": mask_name(user.display_name),
         },
     }

@@ -375,7 +375,10 @@ _MY_POINTS = (
 def my_points(user_id: int, page: int, page_size: int) -> dict[str, Any]:
     """My balance and counters with one page of my ledger (newest first): one statement."""
     params = {"uid": user_id, "limit": page_size, "offset": (page - 1) * page_size}
-    rows = db.session.execute(_MY_POINTS, params).all()
+    # One statement, one snapshot: run outside a transaction (no BEGIN, no ROLLBACK round
+    # trips) on a connection of its own.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        rows = conn.execute(_MY_POINTS, params).all()
     if not rows:  # no account yet: nothing earned, nothing in the ledger
         balance = earned_month = lifetime = total = 0
     else:

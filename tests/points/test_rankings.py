@@ -139,3 +139,20 @@ def test_concurrent_first_reads_after_a_flush_rebuild_once(app, login, redis, mo
     assert len(calls) == 1  # one rebuild, the other readers waited for it
     assert len(results) == 8
     assert all([item["points"] for item in r["items"]] == [12, 11, 10] for r in results)
+
+
+def test_a_new_display_name_shows_in_the_ranking_within_a_minute(client, login, monkeypatch):
+    from server.points import rankings
+
+    zhang = login("rider", display_name="张三")
+    clock.freeze(T0)
+    earn(zhang.user_id, 10, "z1", T0)
+    assert ranking(client, zhang)["items"][0]["display_name"] == "张**"
+    assert (
+        client.patch("/api/v1/me", json={"display_name": "赵六"}, headers=zhang).status_code == 200
+    )
+    assert ranking(client, zhang)["me"]["display_name"] == "赵**"  # mine: at once
+    assert ranking(client, zhang)["items"][0]["display_name"] == "张**"  # the list: cached
+    now = rankings.time.time()
+    monkeypatch.setattr(rankings.time, "time", lambda: now + rankings.NAMES_TTL_S + 1)
+    assert ranking(client, zhang)["items"][0]["display_name"] == "赵**"
