@@ -27,8 +27,12 @@ def describe() -> dict:
     }
 
 
-def snapshot() -> dict[int, tuple[str, float]]:
-    """pid -> (command line, CPU seconds so far)."""
+def snapshot() -> dict[int, tuple[str, float, float]]:
+    """pid -> (command line, CPU seconds so far, CPU seconds of its reaped children).
+
+    The children's share matters: a gunicorn worker recycled during a run (max_requests)
+    and wrk itself have exited by the end of the window; their CPU shows up in their
+    parent's cutime/cstime once reaped."""
     out = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -40,8 +44,9 @@ def snapshot() -> dict[int, tuple[str, float]]:
             continue
         fields = stat.rsplit(")", 1)[1].split()
         ticks = int(fields[11]) + int(fields[12])
+        children = int(fields[13]) + int(fields[14])
         name = cmd.strip() or stat.split("(", 1)[1].rsplit(")", 1)[0]
-        out[int(entry.name)] = (name[:120], ticks / TICKS)
+        out[int(entry.name)] = (name[:120], ticks / TICKS, children / TICKS)
     return out
 
 
@@ -49,8 +54,12 @@ def usage(before: dict, after: dict, seconds: float, ours: set[int], database: s
     """CPU cores used during the window: the benchmark's own processes and the others."""
     groups = {"app": 0.0, "postgres_bench": 0.0, "redis": 0.0, "wrk": 0.0, "foreign": 0.0}
     foreign: dict[str, float] = {}
-    for pid, (name, cpu) in after.items():
-        used = cpu - before.get(pid, (name, 0.0))[1]
+    for pid, (name, cpu, reaped) in after.items():
+        _, cpu_before, reaped_before = before.get(pid, (name, 0.0, 0.0))
+        if pid == os.getpid():  # our only children during a run: wrk
+            groups["wrk"] += reaped - reaped_before
+            continue
+        used = (cpu - cpu_before) + (reaped - reaped_before)
         if used <= 0:
             continue
         if pid in ours:
@@ -61,8 +70,6 @@ def usage(before: dict, after: dict, seconds: float, ours: set[int], database: s
             groups["postgres_bench"] += used
         elif name.startswith("/usr/bin/redis-server") or name.startswith("redis-server"):
             groups["redis"] += used
-        elif pid == os.getpid():
-            continue
         else:
             groups["foreign"] += used
             foreign[name] = foreign.get(name, 0.0) + used
