@@ -93,7 +93,7 @@ def test_readyz_503_when_the_database_was_never_migrated(app, tmp_path):
     assert response.get_json()["details"]["failed"] == ["migrations"]
 
 
-def test_health_endpoints_are_exempt_from_rate_limits(client, monkeypatch):
+def test_health_endpoints_are_exempt_from_rate_limits(app, client, monkeypatch):
     """Even under an app-wide default limit, probes and scrapes are never refused."""
     from flask_limiter import Limiter
 
@@ -103,6 +103,9 @@ def test_health_endpoints_are_exempt_from_rate_limits(client, monkeypatch):
     monkeypatch.setattr(
         limiter.limit_manager, "_default_limits", strict.limit_manager._default_limits
     )
+    # with a default limit configured the limiter's before_request check is in place
+    hooks = app.before_request_funcs[None]
+    monkeypatch.setitem(app.before_request_funcs, None, [*hooks, limiter._check_request_limit])
     for _ in range(5):
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 200

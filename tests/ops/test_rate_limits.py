@@ -63,3 +63,21 @@ def test_behind_nginx_the_forwarded_address_is_the_key(tmp_path, app, monkeypatc
         assert login(1, "203.0.113.7") == 200
         assert login(2, "203.0.113.8") == 200
         assert login(3, "203.0.113.7") == 429
+
+
+def test_the_limiters_request_hook_runs_only_under_app_wide_limits(app):
+    """Limits declared on views are checked by their wrappers; Flask-Limiter's per-request
+    hook (for default/application limits) is dropped while none is configured."""
+    from flask import Flask
+
+    from server import _check_limits_only_where_declared
+    from server.extensions import limiter
+
+    hook = limiter._check_request_limit
+    assert hook not in app.before_request_funcs[None]
+    for config, kept in (({}, False), ({"RATELIMIT_DEFAULT": "100/minute"}, True)):
+        other = Flask("other")
+        other.config.update(config)
+        other.before_request(hook)
+        _check_limits_only_where_declared(other)
+        assert (hook in other.before_request_funcs[None]) is kept
