@@ -27,12 +27,13 @@ def describe() -> dict:
     }
 
 
-def snapshot() -> dict[int, tuple[str, float, float]]:
-    """pid -> (command line, CPU seconds so far, CPU seconds of its reaped children).
+def snapshot() -> dict[int, tuple[str, float, float, int]]:
+    """pid -> (command line, CPU seconds so far, CPU seconds of its reaped children, ppid).
 
     The children's share matters: a gunicorn worker recycled during a run (max_requests)
     and wrk itself have exited by the end of the window; their CPU shows up in their
-    parent's cutime/cstime once reaped."""
+    parent's cutime/cstime once reaped (their whole life's: `usage` takes off what they
+    had used before the window)."""
     out = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -46,7 +47,7 @@ def snapshot() -> dict[int, tuple[str, float, float]]:
         ticks = int(fields[11]) + int(fields[12])
         children = int(fields[13]) + int(fields[14])
         name = cmd.strip() or stat.split("(", 1)[1].rsplit(")", 1)[0]
-        out[int(entry.name)] = (name[:120], ticks / TICKS, children / TICKS)
+        out[int(entry.name)] = (name[:120], ticks / TICKS, children / TICKS, int(fields[1]))
     return out
 
 
@@ -54,12 +55,19 @@ def usage(before: dict, after: dict, seconds: float, ours: set[int], database: s
     """CPU cores used during the window: the benchmark's own processes and the others."""
     groups = {"app": 0.0, "postgres_bench": 0.0, "redis": 0.0, "wrk": 0.0, "foreign": 0.0}
     foreign: dict[str, float] = {}
-    for pid, (name, cpu, reaped) in after.items():
-        _, cpu_before, reaped_before = before.get(pid, (name, 0.0, 0.0))
+    # Children that exited in the window: their parent's reaped time counts their whole
+    # life, of which what they had used before the window is not this window's.
+    earlier: dict[int, float] = {}
+    for pid, (_, cpu, _, ppid) in before.items():
+        if pid not in after:
+            earlier[ppid] = earlier.get(ppid, 0.0) + cpu
+    for pid, (name, cpu, reaped, _) in after.items():
+        _, cpu_before, reaped_before, _ = before.get(pid, (name, 0.0, 0.0, 0))
+        reaped_here = reaped - reaped_before - earlier.get(pid, 0.0)
         if pid == os.getpid():  # our only children during a run: wrk
-            groups["wrk"] += reaped - reaped_before
+            groups["wrk"] += max(reaped_here, 0.0)
             continue
-        used = (cpu - cpu_before) + (reaped - reaped_before)
+        used = (cpu - cpu_before) + max(reaped_here, 0.0)
         if used <= 0:
             continue
         if pid in ours:
