@@ -319,17 +319,17 @@ def award_points(
 # -------------------------------------------------------------------------- reading
 
 
-def account_summary(user_id: int) -> dict[str, Any]:
-    """Balance, earned this month and lifetime, from the account row (never the ledger sum)."""
-    row = db.session.execute(
-        select(
-            ACCOUNTS.c.balance,
-            ACCOUNTS.c.month_key,
-            ACCOUNTS.c.month_earned,
-            ACCOUNTS.c.lifetime_earned,
-            ACCOUNTS.c.entries_count,
-        ).where(ACCOUNTS.c.user_id == user_id)
-    ).first()
+_SUMMARY = (
+    ACCOUNTS.c.balance,
+    ACCOUNTS.c.month_key,
+    ACCOUNTS.c.month_earned,
+    ACCOUNTS.c.lifetime_earned,
+    ACCOUNTS.c.entries_count,
+)
+
+
+def _summary_of(row) -> dict[str, Any]:
+    """The counters of an account row (no row: no account yet, nothing earned)."""
     if row is None:
         return {"balance": 0, "earned_this_month": 0, "lifetime_earned": 0, "entries": 0}
     return {
@@ -338,6 +338,12 @@ def account_summary(user_id: int) -> dict[str, Any]:
         "lifetime_earned": row.lifetime_earned,
         "entries": row.entries_count,
     }
+
+
+def account_summary(user_id: int) -> dict[str, Any]:
+    """Balance, earned this month and lifetime, from the account row (never the ledger sum)."""
+    row = db.session.execute(select(*_SUMMARY).where(ACCOUNTS.c.user_id == user_id)).first()
+    return _summary_of(row)
 
 
 _PAGE = (
@@ -358,14 +364,7 @@ _PAGE = (
     .subquery("page")
 )
 _MY_POINTS = (
-    select(
-        ACCOUNTS.c.balance,
-        ACCOUNTS.c.month_key,
-        ACCOUNTS.c.month_earned,
-        ACCOUNTS.c.lifetime_earned,
-        ACCOUNTS.c.entries_count,
-        _PAGE,
-    )
+    select(*_SUMMARY, _PAGE)
     .select_from(ACCOUNTS.outerjoin(_PAGE, true()))
     .where(ACCOUNTS.c.user_id == bindparam("uid"))
     .order_by(_PAGE.c.id.desc())
@@ -379,20 +378,12 @@ def my_points(user_id: int, page: int, page_size: int) -> dict[str, Any]:
     # trips) on a connection of its own.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         rows = conn.execute(_MY_POINTS, params).all()
-    if not rows:  # no account yet: nothing earned, nothing in the ledger
-        balance = earned_month = lifetime = total = 0
-    else:
-        first = rows[0]
-        balance, lifetime, total = first.balance, first.lifetime_earned, first.entries_count
-        earned_month = first.month_earned if first.month_key == month_key() else 0
+    summary = _summary_of(rows[0] if rows else None)
+    total = summary.pop("entries")
     columns = [c.name for c in _PAGE.columns]
     items = [{c: getattr(row, c) for c in columns} for row in rows if row.id is not None]
-    return {
-        "balance": balance,
-        "earned_this_month": earned_month,
-        "lifetime_earned": lifetime,
-        "ledger": {"items": items, "total": total, "page": page, "page_size": page_size},
-    }
+    page_info = {"total": total, "page": page, "page_size": page_size}
+    return {**summary, "ledger": {"items": items, **page_info}}
 
 
 def balance_of(user_id: int) -> int:

@@ -21,6 +21,15 @@ def _nearby_names(client, station):
     return [item["name"] for item in response.get_json()["items"]]
 
 
+def _rename_with_core(station, name) -> Station:
+    """Rename as another worker would (here with Core: no ORM event in this process);
+    answers a stand-in with the station's position for `_nearby_names`."""
+    sid, lat, lng = station.id, station.lat, station.lng
+    db.session.execute(update(Station).where(Station.id == sid).values(name=name))
+    db.session.commit()
+    return Station(id=sid, lat=lat, lng=lng)
+
+
 def test_an_orm_change_is_seen_at_once(client, units):
     station = make_station(units["A"], name="旧名驿站")
     assert _nearby_names(client, station) == ["旧名驿站"]
@@ -31,12 +40,8 @@ def test_an_orm_change_is_seen_at_once(client, units):
 
 def test_another_process_announces_its_change_through_the_version(client, units):
     station = make_station(units["A"], name="旧名驿站")
-    sid, lat, lng = station.id, station.lat, station.lng
     assert _nearby_names(client, station) == ["旧名驿站"]
-    # another worker renamed it (here a Core statement: no ORM event in this process)
-    db.session.execute(update(Station).where(Station.id == sid).values(name="新名驿站"))
-    db.session.commit()
-    probe = Station(id=sid, lat=lat, lng=lng)
+    probe = _rename_with_core(station, "新名驿站")
     assert _nearby_names(client, probe) == ["旧名驿站"]  # not announced: the copy stands
     get_redis().set(catalog.CACHE.key, "announced-by-another-worker")
     assert _nearby_names(client, probe) == ["新名驿站"]
@@ -44,11 +49,8 @@ def test_another_process_announces_its_change_through_the_version(client, units)
 
 def test_copies_age_out_without_an_announcement(client, units, monkeypatch):
     station = make_station(units["A"], name="旧名驿站")
-    sid, lat, lng = station.id, station.lat, station.lng
     assert _nearby_names(client, station) == ["旧名驿站"]
-    db.session.execute(update(Station).where(Station.id == sid).values(name="新名驿站"))
-    db.session.commit()
-    probe = Station(id=sid, lat=lat, lng=lng)
+    probe = _rename_with_core(station, "新名驿站")
     now = cache.time.monotonic()
     monkeypatch.setattr(cache.time, "monotonic", lambda: now + cache.MAX_AGE_S + 1)
     assert _nearby_names(client, probe) == ["新名驿站"]
