@@ -29,6 +29,7 @@ def main(argv=None) -> int:
     p.add_argument("--sort", default="cumulative")
     p.add_argument("--pg", default=dataset.default_server())
     p.add_argument("--cpu", action="store_true", help="no profiler: CPU and wall ms/request")
+    p.add_argument("--callers", metavar="PATTERN", help="also print who calls the matches")
     args = p.parse_args(argv)
 
     psycopg_url = dataset.pg_url(args.pg, DB_NAME)
@@ -96,7 +97,10 @@ def main(argv=None) -> int:
     profiler.disable()
     took = time.perf_counter() - started
     print(f"{args.n} requests, {took / args.n * 1000:.2f} ms each (wall, profiled)")
-    pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+    stats = pstats.Stats(profiler).sort_stats(args.sort)
+    stats.print_stats(args.top)
+    if args.callers:
+        stats.print_callers(args.callers)
     return 0
 
 
