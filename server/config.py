@@ -120,7 +120,8 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         # Served by us from the swagger-ui-bundle package: the docs work on an intranet.
         "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: server/db_pool.py pings a connection only after it lay idle.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
     }
     for name, kind in DOMAIN_SETTINGS.items():
         if env.get(name) not in (None, ""):

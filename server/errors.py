@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from marshmallow import Schema, fields
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -149,3 +150,20 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         code, message = HTTP_ERRORS[500]
         return envelope(500, code, message)
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(error: DBAPIError):
+        # Lost connection, server restarting, deadlock, lock timeout: the transaction was
+        # rolled back and nothing was written; a retry is safe and will likely succeed.
+        if isinstance(error, OperationalError) or error.connection_invalidated:
+            log.warning(
+                "database unavailable on %s %s: %s",
+                request.method,
+                request.path,
+                type(error.orig).__name__,
+            )
+            code, message = HTTP_ERRORS[503]
+            response = envelope(503, code, message)
+            response.headers["Retry-After"] = "1"
+            return response
+        return _unexpected(error)

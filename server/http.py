@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
 from flask import Response, current_app, request
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select, func, select
 
@@ -29,6 +31,41 @@ class LocalDateTime(fields.DateTime):
         if not 2000 <= parsed.year <= 2099:
             raise ValidationError("时间超出有效范围（2000–2099 年），请检查后重试")
         return parsed
+
+
+class FastJSONProvider(DefaultJSONProvider):
+    """Answers encoded by orjson: a list of 20 stations took ≈0.1 ms of CPU with the standard
+    library, a tenth of that here (bench/README.md). What orjson does not encode the same
+    way is handed to Flask's own `default` (dates as HTTP dates, Decimal, dataclasses), and
+    int keys become strings, so an answer reads exactly as before. Chinese is sent as UTF-8
+    (no \\uXXXX escapes), keys in the order built. Requests are still decoded by the standard
+    library (its errors and big integers are what the validation layer expects), and a
+    caller asking `dumps` for json.dumps' own options gets json.dumps."""
+
+    ensure_ascii = False
+    sort_keys = False
+    OPTIONS = (
+        orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    )
+
+    def _encode(self, obj: Any, extra: int = 0) -> bytes | None:
+        if self.ensure_ascii:
+            return None  # orjson always writes UTF-8
+        option = self.OPTIONS | extra | (orjson.OPT_SORT_KEYS if self.sort_keys else 0)
+        return orjson.dumps(obj, default=self.default, option=option)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        encoded = None if kwargs else self._encode(obj)
+        return super().dumps(obj, **kwargs) if encoded is None else encoded.decode()
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        pretty = (self.compact is None and self._app.debug) or self.compact is False
+        obj = self._prepare_response_obj(args, kwargs)
+        extra = orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if pretty else 0)
+        encoded = self._encode(obj, extra)
+        if encoded is None:
+            return super().response(obj)
+        return self._app.response_class(encoded, mimetype=self.mimetype)
 
 
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")

@@ -24,6 +24,12 @@ DOCS_CSP = (
     "frame-ancestors 'none'; form-action 'self'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
 
 
 class IdConverter(IntegerConverter):
@@ -65,16 +71,20 @@ def init_app(app: Flask, api) -> None:
 
     @app.after_request
     def _security_headers(response):
+        # One pass over the few headers a response has (setdefault scanned them per name).
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.path.startswith(DOCS_PREFIX):
-            headers.setdefault("Content-Security-Policy", DOCS_CSP)
-        else:
-            headers.setdefault("Content-Security-Policy", API_CSP)
+        present = {name.lower() for name, _ in headers.items()}
+        csp = DOCS_CSP if request.path.startswith(DOCS_PREFIX) else API_CSP
+        headers.extend(
+            [
+                (name, value)
+                for name, value in (*SECURITY_HEADERS, ("Content-Security-Policy", csp))
+                if name.lower() not in present
+            ]
+        )
         # We need no CORS (the mini-program is not a browser origin): never grant it.
-        for name in [h for h in headers if h[0].lower().startswith("access-control-allow-")]:
-            del headers[name]
+        if any(name.startswith("access-control-allow-") for name in present):
+            for name in {n for n, _ in headers.items() if n.lower().startswith("access-control-")}:
+                if name.lower().startswith("access-control-allow-"):
+                    del headers[name]
         return response

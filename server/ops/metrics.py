@@ -35,6 +35,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -253,15 +254,27 @@ def start_timer() -> None:
     g._fc_started = time.perf_counter()
 
 
+# The labelled children, by their labels: `labels()` validates and locks on every call.
+# Every label is bounded (URL rules, known methods, status codes), and so is this.
+_CHILDREN: dict[tuple, tuple[Any, Any]] = {}
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe(response):
     """after_request: count and time the request by its URL rule."""
     from flask import g, request
 
     started = g.pop("_fc_started", None)
     rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-    REQUESTS.labels(endpoint=rule, method=request.method, status=str(response.status_code)).inc()
-    if started is not None:
-        REQUEST_LATENCY.labels(endpoint=rule, method=request.method).observe(
-            time.perf_counter() - started
+    method = request.method if request.method in METHODS else "other"  # any token is a method
+    labels = (rule, method, response.status_code)
+    children = _CHILDREN.get(labels)
+    if children is None:
+        children = _CHILDREN[labels] = (
+            REQUESTS.labels(endpoint=rule, method=method, status=str(labels[2])),
+            REQUEST_LATENCY.labels(endpoint=rule, method=method),
         )
+    children[0].inc()
+    if started is not None:
+        children[1].observe(time.perf_counter() - started)
     return response

@@ -176,3 +176,15 @@ def test_multiprocess_mode_adds_up_worker_files(app, tmp_path, monkeypatch):
     text = metrics.render().decode()
     assert 'fengchao_probe_total{w="x"} 6.0' in text
     assert "fengchao_queue_depth" in text  # the scrape-time gauges still come along
+
+
+def test_made_up_methods_share_one_label(client):
+    """Any token is an HTTP method: a scanner's inventions must not grow the label set."""
+    before = _samples(client)
+    for method in ("BREW", "PROPFIND", "XYZZY"):
+        assert client.open("/api/v1/org-units", method=method).status_code == 405
+    after = _samples(client)
+    key = {"endpoint": "<unmatched>", "method": "other", "status": "405"}
+    counted = _value(after, "fengchao_http_requests_total", **key)
+    assert counted - _value(before, "fengchao_http_requests_total", **key) == 3
+    assert not any("BREW" in str(k) or "XYZZY" in str(k) for k in after)
