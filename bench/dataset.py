@@ -4,7 +4,8 @@ One street with `COMMUNITIES` communities and `GRIDS` grids each; `stations` sta
 spread over ~1,000 km² around Zhengzhou (≈10 per km²); `users` riders registered to the
 communities; `ledger` ledger entries (check-in awards, oldest first per rider, one a day
 up to yesterday) with the matching check-in rows and consistent `points_accounts` rows
-(balance = sum of deltas, month and lifetime counters). The reference app's tables get the
+(balance = sum of deltas, month and lifetime counters, the latest day's sums, the last
+check-in). The reference app's tables get the
 same stations, balances and an equally long check-in history.
 """
 
@@ -177,7 +178,14 @@ def generate(
             SELECT user_id, sum(delta), sum(delta), {month_key},
                    coalesce(sum(delta) FILTER (WHERE day >= '{month_start}'), 0), count(*), 0,
                    max(created_at), max(created_at)
-            FROM ledger_entries GROUP BY user_id
+            FROM ledger_entries GROUP BY user_id;
+            -- what the app writes on the account row with every award: the day's sums per
+            -- rule and the last check-in (the last {users:,} rows are every rider's latest)
+            UPDATE points_accounts a SET day = c.day,
+                   day_earned = json_build_object('checkin', c.points_awarded),
+                   last_checkin_lat = c.lat, last_checkin_lng = c.lng,
+                   last_checkin_at = c.created_at
+            FROM checkins c WHERE c.id > {ledger} - {users} AND c.user_id = a.user_id;
             """,
         )
         reference_app.prepare(database_url, stations, users)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -53,6 +54,18 @@ class PointsAccount(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     earned_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    # This row is locked for every award, so it also carries what the award rules read
+    # under that lock, sparing them a query each (bench/README.md):
+    # the Shanghai day of the account's latest entry, and per earning rule what that day's
+    # entries add up to (the daily caps). NULL: not known (an account from before these
+    # columns): the ledger is summed instead, once.
+    day: Mapped[dt.date | None] = mapped_column(Date)
+    day_earned: Mapped[dict | None] = mapped_column(JSON)
+    # Where and when the rider last checked in (ok or closed), for the impossible-travel
+    # check. NULL: none yet, or not known: the check-ins table is read instead.
+    last_checkin_lat: Mapped[float | None] = mapped_column(Float)
+    last_checkin_lng: Mapped[float | None] = mapped_column(Float)
+    last_checkin_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
 

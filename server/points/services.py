@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, true, update
+from sqlalchemy import DateTime, Float, bindparam, func, select, true, update
 from sqlalchemy.orm import make_transient_to_detached
 
 from server.cache import VersionedCache
@@ -152,7 +152,8 @@ class AwardResult:
 
 
 # The statements of an award, built once: building a statement costs several times more
-# CPU than executing it (bench/README.md), and an award runs four of them.
+# CPU than executing it (bench/README.md). They run on the session's connection (Core, no
+# ORM layer per statement), in the caller's transaction.
 _LOCK = (
     update(ACCOUNTS)
     .where(ACCOUNTS.c.user_id == bindparam("uid"))
@@ -162,13 +163,36 @@ _LOCK = (
         ACCOUNTS.c.month_key,
         ACCOUNTS.c.month_earned,
         ACCOUNTS.c.lifetime_earned,
+        ACCOUNTS.c.day,
+        ACCOUNTS.c.day_earned,
+        ACCOUNTS.c.last_checkin_lat,
+        ACCOUNTS.c.last_checkin_lng,
+        ACCOUNTS.c.last_checkin_at,
     )
 )
-_USED_TODAY = select(func.coalesce(func.sum(LEDGER.c.delta), 0)).where(
-    LEDGER.c.user_id == bindparam("uid"),
-    LEDGER.c.rule == bindparam("rule"),
-    LEDGER.c.day == bindparam("day"),
+# What the day's entries add up to per rule, from the ledger: for an account whose row does
+# not know it yet (written before it carried `day_earned`).
+_DAY_BY_RULE = (
+    select(LEDGER.c.rule, func.sum(LEDGER.c.delta))
+    .where(
+        LEDGER.c.user_id == bindparam("uid"),
+        LEDGER.c.day == bindparam("day"),
+        LEDGER.c.rule.is_not(None),
+    )
+    .group_by(LEDGER.c.rule)
 )
+# A check-in's position, kept when given (else the row's own).
+_POSITION = {
+    "last_checkin_lat": func.coalesce(
+        bindparam("ci_lat", type_=Float, required=False), ACCOUNTS.c.last_checkin_lat
+    ),
+    "last_checkin_lng": func.coalesce(
+        bindparam("ci_lng", type_=Float, required=False), ACCOUNTS.c.last_checkin_lng
+    ),
+    "last_checkin_at": func.coalesce(
+        bindparam("ci_at", type_=DateTime, required=False), ACCOUNTS.c.last_checkin_at
+    ),
+}
 _SPEND = (
     update(ACCOUNTS)
     .where(ACCOUNTS.c.user_id == bindparam("uid"), ACCOUNTS.c.balance + bindparam("delta") >= 0)
@@ -176,6 +200,9 @@ _SPEND = (
         balance=ACCOUNTS.c.balance + bindparam("delta"),
         entries_count=ACCOUNTS.c.entries_count + 1,
         updated_at=bindparam("now"),
+        day=bindparam("day"),
+        day_earned=bindparam("day_earned"),
+        **_POSITION,
     )
 )
 _EARN = _SPEND.values(
@@ -184,6 +211,8 @@ _EARN = _SPEND.values(
     month_earned=bindparam("month_earned"),
     earned_changed_at=bindparam("now"),
 )
+# A check-in that earns nothing (a closed station) still moves the rider.
+_MOVE = update(ACCOUNTS).where(ACCOUNTS.c.user_id == bindparam("uid")).values(**_POSITION)
 _BY_DIALECT: dict[str, tuple[Any, Any]] = {}
 
 
@@ -198,11 +227,14 @@ def _inserts() -> tuple[Any, Any]:
     return _BY_DIALECT[name]
 
 
-def _lock_account(user_id: int):
-    """Take the account row's lock (creating the row on first use): its current values."""
-    row = db.session.execute(_LOCK, {"uid": user_id}).first()
+def lock_account(user_id: int):
+    """Take the user's account row lock for the rest of the transaction (creating the row on
+    first use) and return its current values. Every award, spend and check-in of one user
+    is serialised on it, on PostgreSQL and SQLite alike."""
+    conn = db.session.connection()
+    row = conn.execute(_LOCK, {"uid": user_id}).first()
     if row is None:
-        db.session.execute(
+        conn.execute(
             _inserts()[0],
             {
                 "user_id": user_id,
@@ -215,8 +247,27 @@ def _lock_account(user_id: int):
                 "updated_at": utcnow(),
             },
         )
-        row = db.session.execute(_LOCK, {"uid": user_id}).first()
+        row = conn.execute(_LOCK, {"uid": user_id}).first()
     return row
+
+
+def _day_earned(conn, account, user_id: int, today: dt.date) -> dict[str, int]:
+    """Per rule, what the user's entries of `today` add up to (read under the lock)."""
+    if account.day is not None and account.day_earned is not None:
+        if account.day == today:
+            return dict(account.day_earned)
+        if account.day < today:
+            return {}  # every entry writes the row's day: none today yet
+    # Not known (an older row), or the row is a day ahead of this node's clock: the ledger.
+    rows = conn.execute(_DAY_BY_RULE, {"uid": user_id, "day": today})
+    return {rule: int(total) for rule, total in rows}
+
+
+def move_rider(user_id: int, lat: float, lng: float, at: dt.datetime) -> None:
+    """Record a check-in's position that awards nothing (under the account's lock)."""
+    db.session.connection().execute(
+        _MOVE, {"uid": user_id, "ci_lat": lat, "ci_lng": lng, "ci_at": at}
+    )
 
 
 def apply_points(
@@ -230,23 +281,28 @@ def apply_points(
     rule: str | None = None,
     points_rule: RuleConfig | None = None,
     user_units: tuple[int | None, int | None] | None = None,
+    account=None,
+    checkin: tuple[float, float] | None = None,
 ) -> AwardResult:
     """award_points with the outcome spelled out (awarded, duplicate, capped) and the balance.
 
     `user_units`: the user's (community, street) when the caller has them at hand (the
-    rankings update then needs no lookup).
+    rankings update then needs no lookup). `account`: the row `lock_account` returned when
+    the caller took the lock already, in this transaction. `checkin`: the (lat, lng) of the
+    check-in this awards, kept on the account for the next impossible-travel check.
     """
     now = utcnow()
     today = local_today(now)
     source_id = str(source_id)
-    account = _lock_account(user_id)
+    conn = db.session.connection()
+    if account is None:
+        account = lock_account(user_id)
+    day_earned = None
     if rule is not None and delta > 0:
         config = points_rule or rule_config(org_unit_id, rule)
         if config.daily_cap is not None:
-            used = db.session.execute(
-                _USED_TODAY, {"uid": user_id, "rule": rule, "day": today}
-            ).scalar_one()
-            remaining = config.daily_cap - int(used)
+            day_earned = _day_earned(conn, account, user_id, today)
+            remaining = config.daily_cap - day_earned.get(rule, 0)
             if remaining <= 0:
                 return AwardResult(None, "capped", account.balance)
             delta = min(delta, remaining)
@@ -268,16 +324,29 @@ def apply_points(
         "day": today,
         "created_at": now,
     }
-    inserted = db.session.execute(_inserts()[1], row).first()
+    inserted = conn.execute(_inserts()[1], row).first()
     if inserted is None:
         return AwardResult(None, "duplicate", account.balance)
-    values: dict[str, Any] = {"uid": user_id, "delta": delta, "now": now}
+    if day_earned is None:
+        day_earned = _day_earned(conn, account, user_id, today)
+    if rule is not None:
+        day_earned[rule] = day_earned.get(rule, 0) + delta
+    values: dict[str, Any] = {
+        "uid": user_id,
+        "delta": delta,
+        "now": now,
+        "day": today,
+        "day_earned": day_earned,
+        "ci_lat": checkin[0] if checkin else None,
+        "ci_lng": checkin[1] if checkin else None,
+        "ci_at": now if checkin else None,
+    }
     earning = source_type not in SPENDING_SOURCES and delta != 0
     if earning:
         current_month = today.year * 100 + today.month
         month_earned = account.month_earned if account.month_key == current_month else 0
         values.update(month_key=current_month, month_earned=month_earned + delta)
-    changed = db.session.execute(_EARN if earning else _SPEND, values).rowcount
+    changed = conn.execute(_EARN if earning else _SPEND, values).rowcount
     if changed != 1:  # cannot happen under the lock; refuse rather than go negative
         raise InsufficientPoints()
     entry = LedgerEntry(id=inserted.id, **row)  # the row just inserted, without re-reading it
@@ -499,6 +568,26 @@ def verify_ledger() -> list[str]:
             problems.append(
                 f"user {user_id}: lifetime_earned {account.lifetime_earned} != "
                 f"{int(earned.get(user_id) or 0)} in the ledger"
+            )
+    # What an account row says its latest day's entries add up to, per rule, is the ledger's.
+    days = db.session.execute(
+        select(LEDGER.c.user_id, LEDGER.c.rule, func.sum(LEDGER.c.delta))
+        .join(ACCOUNTS, (ACCOUNTS.c.user_id == LEDGER.c.user_id) & (ACCOUNTS.c.day == LEDGER.c.day))
+        .where(LEDGER.c.rule.is_not(None))
+        .group_by(LEDGER.c.user_id, LEDGER.c.rule)
+    )
+    day_sums: dict[int, dict[str, int]] = {}
+    for user_id, rule, total in days:
+        if total:
+            day_sums.setdefault(user_id, {})[rule] = int(total)
+    for user_id, account in accounts.items():
+        if account.day is None or account.day_earned is None:
+            continue  # not known: the ledger is read instead
+        said = {rule: n for rule, n in account.day_earned.items() if n}
+        if said != day_sums.get(user_id, {}):
+            problems.append(
+                f"user {user_id}: day_earned {said} on {account.day} != "
+                f"{day_sums.get(user_id, {})} in the ledger"
             )
     # The running balance, entry by entry, in order: never negative, balance_after agrees.
     running: dict[int, int] = {}

@@ -15,9 +15,10 @@ duplicates away cheaply, and the ledger's unique business key (`checkin`,
 
 Cost (bench/README.md): one Redis round trip before the checks (rate counter, the station
 and rule caches' versions, the day key), the station and the earning rule from the
-per-process caches, the rider from their principal; in the database the previous check-in,
-the award's four statements and the check-in row; after the commit one Redis pipeline
-(rankings, day key).
+per-process caches, the rider from their principal; in the database the account row's lock
+(which also answers the impossible-travel check and the daily cap), the ledger entry, the
+account update and the check-in row; after the commit one Redis pipeline (rankings, day
+key).
 """
 
 from __future__ import annotations
@@ -33,7 +34,14 @@ from server.clock import local_today, utcnow
 from server.errors import DomainError
 from server.extensions import db, get_redis, redis_after_commit
 from server.geo import distance_m
-from server.points.services import RULES_CACHE, account_summary, apply_points, rule_config
+from server.points.services import (
+    RULES_CACHE,
+    account_summary,
+    apply_points,
+    lock_account,
+    move_rider,
+    rule_config,
+)
 from server.stations import catalog
 from server.stations import hours as opening
 from server.stations.models import CheckIn, Station
@@ -241,10 +249,12 @@ def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
             f"您距离{name}约 {round(distance)} 米，请到站后（{radius} 米内）再扫码",
             details={"distance_m": round(distance), "radius_m": radius},
         )
-    previous = db.session.execute(_PREVIOUS, {"uid": user.id}).first()
-    if previous is not None and previous.lat is not None:
-        moved = distance_m(previous.lat, previous.lng, lat, lng)
-        seconds = max((now - previous.created_at).total_seconds(), 1.0)
+    # This rider's check-ins and awards, one at a time from here: the account row's lock.
+    account = lock_account(user.id)
+    previous = _previous(user.id, account)
+    if previous is not None:
+        moved = distance_m(previous[0], previous[1], lat, lng)
+        seconds = max((now - previous[2]).total_seconds(), 1.0)
         speed = moved / seconds * 3.6
         if moved > MIN_TRAVEL_CHECK_M and speed > MAX_SPEED_KMH:
             raise CheckinRefused(
@@ -255,12 +265,14 @@ def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
             )
     is_open = opening.is_open(station["opening_hours"], now)
     attempt["idempotency_key"] = key
+    conn = db.session.connection()
     if not is_open:
-        checkin_id = db.session.execute(
+        move_rider(user.id, lat, lng, now)
+        checkin_id = conn.execute(
             _INSERT, {"status": "closed", "points_awarded": 0, **attempt}
         ).scalar_one()
         db.session.commit()
-        return _result(user, station, checkin_id, 0, None, False, attempt)
+        return _result(user, station, checkin_id, 0, account.balance, False, attempt)
 
     station_id, unit_id = station["id"], station["org_unit_id"]
     already = CheckinRefused(
@@ -284,6 +296,8 @@ def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
         rule="checkin",
         points_rule=config,
         user_units=(user.community_id, user.street_id),
+        account=account,
+        checkin=(lat, lng),
     )
     if award.outcome == "duplicate":
         raise already
@@ -294,12 +308,21 @@ def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
             details={"daily_cap": config.daily_cap},
         )
     points = award.entry.delta
-    checkin_id = db.session.execute(
+    checkin_id = conn.execute(
         _INSERT, {"status": "ok", "points_awarded": points, **attempt}
     ).scalar_one()
     redis_after_commit(lambda pipe: pipe.set(done_key, "1", ex=2 * 24 * 3600))
     db.session.commit()
     return _result(user, station, checkin_id, points, award.balance, True, attempt)
+
+
+def _previous(user_id: int, account) -> tuple[float, float, dt.datetime] | None:
+    """Where and when the rider last checked in (ok or closed): from the locked account
+    row, or from the check-ins when the row does not know (older than that column)."""
+    if account.last_checkin_at is not None:
+        return account.last_checkin_lat, account.last_checkin_lng, account.last_checkin_at
+    row = db.session.connection().execute(_PREVIOUS, {"uid": user_id}).first()
+    return None if row is None or row.lat is None else (row.lat, row.lng, row.created_at)
 
 
 def _result(user, station, checkin_id, points, balance, is_open, attempt) -> dict[str, Any]:

@@ -198,3 +198,80 @@ def test_staff_set_rules(client, login, units):
         ).status_code
         == 404
     )
+
+
+def _forget_the_day(user: int) -> None:
+    """The account row as written before it carried the day's sums (NULL: not known)."""
+    from server.extensions import db
+
+    db.session.execute(
+        update(PointsAccount)
+        .where(PointsAccount.user_id == user)
+        .values(day=None, day_earned=None, last_checkin_lat=None, last_checkin_at=None)
+    )
+    db.session.commit()
+
+
+def _duty(user: int, n, units) -> int | None:
+    entry = award_points(
+        user,
+        10,
+        reason="岗位",
+        source_type="duty",
+        source_id=n,
+        org_unit_id=units["A"].id,
+        rule="post_duty",
+    )
+    return entry.delta if entry else None
+
+
+def test_the_account_row_keeps_the_days_sums_per_rule(login, db, units):
+    user = login("rider").user_id
+    set_rule(units["A"].id, "post_duty", 10, 25)
+    db.session.commit()
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    assert [_duty(user, 1, units), _duty(user, 2, units)] == [10, 10]
+    give_points(user, 3, source_id="other")  # no rule: the sums stay
+    db.session.commit()
+    account = db.session.get(PointsAccount, user)
+    db.session.refresh(account)
+    assert account.day == dt.date(2026, 11, 18)
+    assert account.day_earned == {"post_duty": 20}
+    clock.freeze(dt.datetime(2026, 11, 19, 4, 0))  # a new day starts from nothing
+    assert _duty(user, 3, units) == 10
+    db.session.commit()
+    db.session.refresh(account)
+    assert (account.day, account.day_earned) == (dt.date(2026, 11, 19), {"post_duty": 10})
+    assert verify_ledger() == []
+
+
+def test_an_older_account_row_reads_the_days_sums_from_the_ledger(login, db, units):
+    user = login("rider").user_id
+    set_rule(units["A"].id, "post_duty", 10, 25)
+    db.session.commit()
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    assert [_duty(user, 1, units), _duty(user, 2, units)] == [10, 10]
+    db.session.commit()
+    _forget_the_day(user)
+    assert _duty(user, 3, units) == 5  # the cap still counts the 20 the ledger holds
+    assert _duty(user, 4, units) is None
+    db.session.commit()
+    account = db.session.get(PointsAccount, user)
+    db.session.refresh(account)
+    assert account.day_earned == {"post_duty": 25}  # known again
+    assert verify_ledger() == []
+
+
+def test_verify_finds_a_wrong_days_sum(login, db, units):
+    user = login("rider").user_id
+    set_rule(units["A"].id, "post_duty", 10, 25)
+    db.session.commit()
+    assert _duty(user, 1, units) == 10
+    db.session.commit()
+    db.session.execute(
+        update(PointsAccount)
+        .where(PointsAccount.user_id == user)
+        .values(day_earned={"post_duty": 4})
+    )
+    db.session.commit()
+    assert any("day_earned {'post_duty': 4}" in p for p in verify_ledger())

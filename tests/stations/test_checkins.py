@@ -257,3 +257,37 @@ def test_staff_see_attempts_in_their_subtree_and_export_csv(client, login, units
     lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines[0].startswith("编号,时间") and len(lines) == 3
     assert "淮北街小哥驿站" in lines[1]
+
+
+def test_impossible_travel_from_an_older_account_row(client, login, units, db):
+    """An account row from before it carried the last check-in: the check-ins are read."""
+    from sqlalchemy import update
+
+    from server.points.models import PointsAccount
+
+    here = make_station(units["A"], name="甲站")
+    there = make_station(units["A"], name="乙站", lat=units["A"].center_lat + 0.02)  # ~2.2 km
+    rider = login("rider")
+    assert check_in(client, rider, here).status_code == 201
+    db.session.execute(
+        update(PointsAccount)
+        .where(PointsAccount.user_id == rider.user_id)
+        .values(last_checkin_lat=None, last_checkin_lng=None, last_checkin_at=None)
+    )
+    db.session.commit()
+    clock.freeze(NOON + dt.timedelta(minutes=1))
+    refused(check_in(client, rider, there), 400, "checkin.impossible_travel")
+
+
+def test_a_closed_station_check_in_moves_the_rider_too(client, login, units, db):
+    from server.points.models import PointsAccount
+
+    every_evening = {d: ["18:00-23:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    closed = make_station(units["A"], name="甲站", opening_hours=every_evening)
+    there = make_station(units["A"], name="乙站", lat=units["A"].center_lat + 0.02)  # ~2.2 km
+    rider = login("rider")
+    assert check_in(client, rider, closed).get_json()["checkin"]["status"] == "closed"
+    account = db.session.get(PointsAccount, rider.user_id)
+    assert (account.last_checkin_lat, account.last_checkin_at) == (closed.lat, NOON)
+    clock.freeze(NOON + dt.timedelta(minutes=1))
+    refused(check_in(client, rider, there), 400, "checkin.impossible_travel")
