@@ -106,6 +106,19 @@ def on_starting(server):
     os.makedirs(PROMETHEUS_DIR, exist_ok=True)
 
 
+def pre_fork(server, worker):
+    """Master, before each fork: bring the preloaded app's per-process caches (the station
+    catalog) up to date, so the worker starts warm (server/cache.py `warm`)."""
+    if not preload_app:
+        return
+    try:
+        from server.cache import warm
+
+        warm(server.app.wsgi())
+    except Exception:  # a worker loads what it needs itself; never keep one from starting
+        server.log.exception("could not warm the caches before a fork")
+
+
 def child_exit(server, worker):
     """Master, per dead worker (also after kill -9): its live gauges leave the sum."""
     from prometheus_client import multiprocess

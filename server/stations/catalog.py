@@ -14,7 +14,7 @@ from server.cache import VersionedCache
 from server.extensions import db
 from server.stations.models import KINDS, SERVICES, Station
 
-CACHE = VersionedCache("stations", [Station])
+CACHE = VersionedCache("stations", [Station], preload=lambda: all_stations())
 
 _COLUMNS = (
     Station.id,

@@ -186,3 +186,28 @@ def test_entrypoint_and_systemd_units():
         assert command in parser["Service"]["ExecStart"], unit
         assert parser["Service"]["User"] == "fengchao"
         assert parser["Service"]["EnvironmentFile"] == "/etc/fengchao/fengchao.env"
+
+
+def test_gunicorn_master_warms_the_caches_before_each_fork(app, units, monkeypatch):
+    import importlib.util
+
+    from server.stations import catalog
+    from tests.factories import make_station
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", DEPLOY / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    station = make_station(units["A"], name="预热驿站")
+
+    from types import SimpleNamespace
+
+    errors: list[str] = []
+    server = SimpleNamespace(
+        app=SimpleNamespace(wsgi=lambda: app),
+        log=SimpleNamespace(exception=lambda message, *args: errors.append(message)),
+    )
+    conf.pre_fork(server, worker=None)
+    assert catalog.CACHE._data and catalog.station(station.id)["name"] == "预热驿站"
+    monkeypatch.setattr("server.cache.warm", lambda app: 1 / 0)
+    conf.pre_fork(server, worker=None)  # a failure is logged, the fork goes on
+    assert errors == ["could not warm the caches before a fork"]
