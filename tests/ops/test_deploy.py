@@ -188,12 +188,14 @@ def test_entrypoint_and_systemd_units():
         assert parser["Service"]["EnvironmentFile"] == "/etc/fengchao/fengchao.env"
 
 
-def test_gunicorn_master_warms_the_caches_before_each_fork(app, units, monkeypatch):
+def test_gunicorn_master_warms_the_caches_before_each_fork(app, units, monkeypatch, tmp_path):
     import importlib.util
 
     from server.stations import catalog
     from tests.factories import make_station
 
+    # the settings file points the metrics at a folder of its own: not this process's
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     spec = importlib.util.spec_from_file_location("gunicorn_conf", DEPLOY / "gunicorn.conf.py")
     conf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(conf)
