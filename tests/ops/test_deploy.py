@@ -191,6 +191,7 @@ def test_entrypoint_and_systemd_units():
 def test_gunicorn_master_warms_the_caches_before_each_fork(app, units, monkeypatch, tmp_path):
     import importlib.util
 
+    from server.extensions import db
     from server.stations import catalog
     from tests.factories import make_station
 
@@ -199,7 +200,8 @@ def test_gunicorn_master_warms_the_caches_before_each_fork(app, units, monkeypat
     spec = importlib.util.spec_from_file_location("gunicorn_conf", DEPLOY / "gunicorn.conf.py")
     conf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(conf)
-    station = make_station(units["A"], name="预热驿站")
+    sid = make_station(units["A"], name="预热驿站").id
+    db.session.close()  # the master holds no connection while it warms
 
     from types import SimpleNamespace
 
@@ -209,7 +211,7 @@ def test_gunicorn_master_warms_the_caches_before_each_fork(app, units, monkeypat
         log=SimpleNamespace(exception=lambda message, *args: errors.append(message)),
     )
     conf.pre_fork(server, worker=None)
-    assert catalog.CACHE._data and catalog.station(station.id)["name"] == "预热驿站"
+    assert catalog.CACHE._data and catalog.station(sid)["name"] == "预热驿站"
     monkeypatch.setattr("server.cache.warm", lambda app: 1 / 0)
     conf.pre_fork(server, worker=None)  # a failure is logged, the fork goes on
     assert errors == ["could not warm the caches before a fork"]

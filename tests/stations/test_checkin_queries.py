@@ -16,6 +16,7 @@ from sqlalchemy import event
 from server import clock
 from server.extensions import db
 from server.points.services import set_rule
+from server.stations.models import Station
 from server.stations.services import scene_of
 from tests.factories import make_station
 
@@ -87,8 +88,11 @@ def test_a_worker_forked_after_warming_starts_with_the_stations(app, client, log
     clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
     station = make_station(units["A"], name="淮北街小哥驿站")  # committed: copies dropped
     rider = login("rider")
+    sid = station.id
+    db.session.close()  # the master holds no connection while it warms
     assert warm(app) == ["stations"]
     assert all(engine.pool.checkedin() == 0 for engine in db.engines.values())  # none kept
+    station = db.session.get(Station, sid)
     statements: list[str] = []
     assert _check_in(client, station, rider, statements).status_code == 201
     assert _reads(statements, "stations") == []
