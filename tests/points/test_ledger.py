@@ -20,6 +20,19 @@ from server.points.services import (
 from tests.factories import give_points
 
 
+def _duty(user: int, n, units) -> int | None:
+    entry = award_points(
+        user,
+        10,
+        reason="岗位",
+        source_type="duty",
+        source_id=n,
+        org_unit_id=units["A"].id,
+        rule="post_duty",
+    )
+    return entry.delta if entry else None
+
+
 def test_award_once_per_source_and_never_negative(login, db):
     user = login("rider").user_id
     entry = award_points(
@@ -55,30 +68,9 @@ def test_daily_cap_per_rule_reduces_then_skips(login, db, units):
     set_rule(units["A"].id, "post_duty", 10, 25)
     db.session.commit()
     clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
-    amounts = []
-    for n in range(4):
-        entry = award_points(
-            user,
-            10,
-            reason="岗位",
-            source_type="duty",
-            source_id=n,
-            org_unit_id=units["A"].id,
-            rule="post_duty",
-        )
-        amounts.append(entry.delta if entry else None)
-    assert amounts == [10, 10, 5, None]
+    assert [_duty(user, n, units) for n in range(4)] == [10, 10, 5, None]
     clock.freeze(dt.datetime(2026, 11, 19, 4, 0))
-    again = award_points(
-        user,
-        10,
-        reason="岗位",
-        source_type="duty",
-        source_id=9,
-        org_unit_id=units["A"].id,
-        rule="post_duty",
-    )
-    assert again.delta == 10
+    assert _duty(user, 9, units) == 10
 
 
 def test_rule_points_inherit_and_default(units, db):
@@ -210,19 +202,6 @@ def _forget_the_day(user: int) -> None:
         .values(day=None, day_earned=None, last_checkin_lat=None, last_checkin_at=None)
     )
     db.session.commit()
-
-
-def _duty(user: int, n, units) -> int | None:
-    entry = award_points(
-        user,
-        10,
-        reason="岗位",
-        source_type="duty",
-        source_id=n,
-        org_unit_id=units["A"].id,
-        rule="post_duty",
-    )
-    return entry.delta if entry else None
 
 
 def test_the_account_row_keeps_the_days_sums_per_rule(login, db, units):
