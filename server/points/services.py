@@ -327,15 +327,21 @@ def apply_points(
     inserted = conn.execute(_inserts()[1], row).first()
     if inserted is None:
         return AwardResult(None, "duplicate", account.balance)
-    if day_earned is None:
-        day_earned = _day_earned(conn, account, user_id, today)
-    if rule is not None:
-        day_earned[rule] = day_earned.get(rule, 0) + delta
+    row_day = today
+    if account.day is not None and account.day_earned is not None and account.day > today:
+        # the row's day is ahead of this node's clock (skew around midnight): it keeps its
+        # own day and sums; this entry, dated today, is not one of them
+        row_day, day_earned = account.day, dict(account.day_earned)
+    else:
+        if day_earned is None:
+            day_earned = _day_earned(conn, account, user_id, today)
+        if rule is not None:
+            day_earned[rule] = day_earned.get(rule, 0) + delta
     values: dict[str, Any] = {
         "uid": user_id,
         "delta": delta,
         "now": now,
-        "day": today,
+        "day": row_day,
         "day_earned": day_earned,
         "ci_lat": checkin[0] if checkin else None,
         "ci_lng": checkin[1] if checkin else None,

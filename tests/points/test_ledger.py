@@ -254,3 +254,22 @@ def test_verify_finds_a_wrong_days_sum(login, db, units):
     )
     db.session.commit()
     assert any("day_earned {'post_duty': 4}" in p for p in verify_ledger())
+
+
+def test_an_account_row_ahead_of_this_nodes_clock_keeps_its_day(login, db, units):
+    """Clocks of two nodes a little apart around midnight: the later day is not lost."""
+    user = login("rider").user_id
+    set_rule(units["A"].id, "post_duty", 10, 25)
+    db.session.commit()
+    clock.freeze(dt.datetime(2026, 11, 18, 15, 59, 59))  # 23:59:59 in Shanghai
+    assert _duty(user, 1, units) == 10
+    clock.freeze(dt.datetime(2026, 11, 18, 16, 0, 1))  # the next day on a node ahead
+    assert _duty(user, 2, units) == 10
+    db.session.commit()
+    clock.freeze(dt.datetime(2026, 11, 18, 15, 59, 59, 500000))  # a node behind
+    assert [_duty(user, 3, units), _duty(user, 4, units)] == [10, 5]  # its day: 20 then 25
+    db.session.commit()
+    account = db.session.get(PointsAccount, user)
+    db.session.refresh(account)
+    assert (account.day, account.day_earned) == (dt.date(2026, 11, 19), {"post_duty": 10})
+    assert verify_ledger() == []
