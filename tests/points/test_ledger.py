@@ -204,12 +204,20 @@ def _forget_the_day(user: int) -> None:
     db.session.commit()
 
 
-def test_the_account_row_keeps_the_days_sums_per_rule(login, db, units):
+def _twenty_duty_points_today(login, units) -> int:
+    """A rider with two duty awards of 10 on 2026-11-18 (the day's cap: 25)."""
+    from server.extensions import db
+
     user = login("rider").user_id
     set_rule(units["A"].id, "post_duty", 10, 25)
     db.session.commit()
     clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
     assert [_duty(user, 1, units), _duty(user, 2, units)] == [10, 10]
+    return user
+
+
+def test_the_account_row_keeps_the_days_sums_per_rule(login, db, units):
+    user = _twenty_duty_points_today(login, units)
     give_points(user, 3, source_id="other")  # no rule: the sums stay
     db.session.commit()
     account = db.session.get(PointsAccount, user)
@@ -225,11 +233,7 @@ def test_the_account_row_keeps_the_days_sums_per_rule(login, db, units):
 
 
 def test_an_older_account_row_reads_the_days_sums_from_the_ledger(login, db, units):
-    user = login("rider").user_id
-    set_rule(units["A"].id, "post_duty", 10, 25)
-    db.session.commit()
-    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
-    assert [_duty(user, 1, units), _duty(user, 2, units)] == [10, 10]
+    user = _twenty_duty_points_today(login, units)
     db.session.commit()
     _forget_the_day(user)
     assert _duty(user, 3, units) == 5  # the cap still counts the 20 the ledger holds
