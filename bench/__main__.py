@@ -62,6 +62,12 @@ def parse_args(argv=None):
     p.add_argument("--only", help="comma-separated wrk modes to run (default: all)")
     p.add_argument("--pg", default=dataset.default_server(), help="any database URL on the server")
     p.add_argument("--keep", action="store_true", help="keep the database and servers' logs")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse a kept database of the same size, rewound to its generated state "
+        "(implies --keep)",
+    )
     return p.parse_args(argv)
 
 
@@ -287,6 +293,7 @@ def _terminated(signum, frame):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    args.keep = args.keep or args.reuse
     signal.signal(signal.SIGTERM, _terminated)
     ledger = args.ledger * args.ledger_multiplier
     admin = dataset.admin_url(args.pg)
@@ -307,17 +314,17 @@ def main(argv=None) -> int:
         from server.clock import local_today
 
         print(f"dataset: database {DB_NAME}, ledger {ledger:,} entries")
-        dataset.create_database(admin, DB_NAME)
-        started = time.monotonic()
-        dataset.migrate(sqlalchemy_url, env)
-        print(f"  migrations: {time.monotonic() - started:.1f}s")
-        report["generation_s"] = dataset.generate(
-            psycopg_url,
-            stations=args.stations,
-            users=args.users,
-            ledger=ledger,
-            today=local_today(),
-        )
+        size = {"stations": args.stations, "users": args.users, "ledger": ledger}
+        reused = args.reuse and dataset.rewind(psycopg_url, **size, today=local_today())
+        if reused:
+            dataset.migrate(sqlalchemy_url, env)  # the code may have moved on
+            report["generation_s"] = reused
+        else:
+            dataset.create_database(admin, DB_NAME)
+            started = time.monotonic()
+            dataset.migrate(sqlalchemy_url, env)
+            print(f"  migrations: {time.monotonic() - started:.1f}s")
+            report["generation_s"] = dataset.generate(psycopg_url, **size, today=local_today())
         redis.Redis.from_url(REDIS_URL).flushdb()
         files = write_lines(env, psycopg_url, args.users, run_dir)
         for server in servers.values():

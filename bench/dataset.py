@@ -170,23 +170,7 @@ def generate(
             """,
         )
         timings["accounts"] = _step(
-            conn,
-            "points accounts",
-            f"""
-            INSERT INTO points_accounts (user_id, balance, lifetime_earned, month_key,
-                month_earned, entries_count, version, earned_changed_at, updated_at)
-            SELECT user_id, sum(delta), sum(delta), {month_key},
-                   coalesce(sum(delta) FILTER (WHERE day >= '{month_start}'), 0), count(*), 0,
-                   max(created_at), max(created_at)
-            FROM ledger_entries GROUP BY user_id;
-            -- what the app writes on the account row with every award: the day's sums per
-            -- rule and the last check-in (the last {users:,} rows are every rider's latest)
-            UPDATE points_accounts a SET day = c.day,
-                   day_earned = json_build_object('checkin', c.points_awarded),
-                   last_checkin_lat = c.lat, last_checkin_lng = c.lng,
-                   last_checkin_at = c.created_at
-            FROM checkins c WHERE c.id > {ledger} - {users} AND c.user_id = a.user_id;
-            """,
+            conn, "points accounts", _accounts(ledger, users, month_key, month_start)
         )
         reference_app.prepare(database_url, stations, users)
         timings["reference"] = _step(
@@ -202,7 +186,71 @@ def generate(
             """,
         )
         timings["analyze"] = _step(conn, "vacuum analyze", "VACUUM ANALYZE")
+        conn.execute(
+            "CREATE TABLE bench_meta (stations int, users int, ledger bigint);"
+            f"INSERT INTO bench_meta VALUES ({stations}, {users}, {ledger})"
+        )
     return timings
+
+
+def _accounts(ledger: int, users: int, month_key: int, month_start: dt.date) -> str:
+    """Consistent `points_accounts` rows for the generated ledger."""
+    return f"""
+        INSERT INTO points_accounts (user_id, balance, lifetime_earned, month_key,
+            month_earned, entries_count, version, earned_changed_at, updated_at)
+        SELECT user_id, sum(delta), sum(delta), {month_key},
+               coalesce(sum(delta) FILTER (WHERE day >= '{month_start}'), 0), count(*), 0,
+               max(created_at), max(created_at)
+        FROM ledger_entries GROUP BY user_id;
+        -- what the app writes on the account row with every award: the day's sums per
+        -- rule and the last check-in (the last {users:,} rows are every rider's latest)
+        UPDATE points_accounts a SET day = c.day,
+               day_earned = json_build_object('checkin', c.points_awarded),
+               last_checkin_lat = c.lat, last_checkin_lng = c.lng,
+               last_checkin_at = c.created_at
+        FROM checkins c WHERE c.id > {ledger} - {users} AND c.user_id = a.user_id;
+    """
+
+
+def rewind(
+    database_url: str, *, stations: int, users: int, ledger: int, today: dt.date
+) -> dict[str, float] | None:
+    """A kept database of the same size, back to what `generate` made: what earlier runs
+    added (check-ins, ledger entries, reference check-ins: every id above the generated
+    ones) is deleted and the accounts are recomputed. None when there is none to reuse."""
+    per_user = max(1, ledger // users)
+    ledger = per_user * users
+    try:
+        conn = psycopg.connect(database_url, autocommit=True)
+    except psycopg.OperationalError:
+        return None
+    with conn:
+        try:
+            meta = conn.execute("SELECT stations, users, ledger FROM bench_meta").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return None
+        if meta != (stations, users, ledger):
+            return None
+        month_start, month_key = today.replace(day=1), today.year * 100 + today.month
+        return {
+            "rewind": _step(
+                conn,
+                "rewind to the generated state",
+                f"""
+                DELETE FROM ledger_entries WHERE id > {ledger};
+                DELETE FROM checkins WHERE id > {ledger};
+                DELETE FROM ref_checkins WHERE id > {ledger};
+                SELECT setval(pg_get_serial_sequence('ledger_entries', 'id'), {ledger});
+                SELECT setval(pg_get_serial_sequence('checkins', 'id'), {ledger});
+                SELECT setval(pg_get_serial_sequence('ref_checkins', 'id'), {ledger});
+                TRUNCATE points_accounts;
+                {_accounts(ledger, users, month_key, month_start)}
+                UPDATE ref_balances r SET points = a.balance FROM points_accounts a
+                    WHERE a.user_id = r.user_id;
+                ANALYZE points_accounts;
+                """,
+            )
+        }
 
 
 def station_coordinates(database_url: str) -> dict[int, tuple[float, float, str]]:
