@@ -44,7 +44,8 @@ def ping_when_idle(engine: Engine) -> None:
             return  # new, or back in the pool a moment ago
         try:
             dialect.do_ping(dbapi_connection)
-        except Exception as exc:
-            if dialect.is_disconnect(exc, dbapi_connection, None):
-                raise DisconnectionError("stale connection replaced") from exc
-            raise
+        except dialect.loaded_dbapi.Error as exc:
+            # Whatever the driver says (not only the messages `is_disconnect` knows), a
+            # connection that cannot answer SELECT 1 is of no use: replace it. Were the
+            # server down, opening the new one fails as an OperationalError (503).
+            raise DisconnectionError("stale connection replaced") from exc

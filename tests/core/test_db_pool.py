@@ -102,3 +102,16 @@ def test_other_database_errors_stay_500(client, login, monkeypatch):
     response = client.get("/api/v1/me/points", headers=headers)
     assert response.status_code == 500
     assert response.get_json()["code"] == "internal_error"
+
+
+def test_an_idle_connection_failing_its_ping_any_way_is_replaced(engine, monkeypatch):
+    """Not only the driver messages SQLAlchemy knows as disconnects: never a raw 500."""
+    first = _select_one(engine)
+    dbapi = engine.dialect.loaded_dbapi
+
+    def odd_failure(dbapi_connection):
+        raise dbapi.OperationalError("SSL error: decryption failed or bad record mac")
+
+    monkeypatch.setattr(engine.dialect, "do_ping", odd_failure)
+    monkeypatch.setattr(db_pool, "PING_AFTER_IDLE_S", 0.0)
+    assert _select_one(engine) is not first
