@@ -40,10 +40,11 @@ function init(args)
 end
 
 local function next_fields()
-  local line = lines[(index % #lines) + 1]
+  local number = (index % #lines) + 1
+  local line = lines[number]
   index = index + step
   used = used + 1
-  return split(line)
+  return split(line), number
 end
 
 local json_headers = { ["Content-Type"] = "application/json" }
@@ -58,10 +59,13 @@ function request()
     return wrk.format("POST", "/checkin", json_headers,
       string.format('{"user_id": %s, "station_id": %s}', f[1], f[2]))
   elseif mode == "checkin" then
-    local f = next_fields()
+    local f, number = next_fields()
+    -- as the mini-program sends every check-in (services/checkins.js): with a fresh
+    -- Idempotency-Key, which its retries after a network failure reuse
     local headers = {
       ["Content-Type"] = "application/json",
       ["Authorization"] = "Bearer " .. f[1],
+      ["Idempotency-Key"] = string.format("bench-checkin-%09d", number),
     }
     return wrk.format("POST", "/api/v1/checkins", headers,
       string.format('{"scene": "%s", "lat": %s, "lng": %s, "accuracy": 20}', f[2], f[3], f[4]))

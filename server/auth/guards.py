@@ -49,12 +49,20 @@ def current_principal_or_none() -> Principal | None:
         except TokenInvalid:
             user_id = version = None
         if user_id is not None:
-            candidate = principals.get(user_id)
-            if candidate and candidate.is_active and candidate.token_version == version:
-                found = candidate
+            found = _valid(principals.get(user_id), version)
+    _remember(found)
+    return found
+
+
+def _valid(candidate: Principal | None, version: int) -> Principal | None:
+    if candidate and candidate.is_active and candidate.token_version == version:
+        return candidate
+    return None
+
+
+def _remember(found: Principal | None) -> None:
     request._fengchao_principal = found
     g.user_id = found.id if found is not None else "-"
-    return found
 
 
 def current_principal() -> Principal:
@@ -62,16 +70,51 @@ def current_principal() -> Principal:
     found = current_principal_or_none()
     if found is not None:
         return found
+    _token_claims()  # 401 for a missing, invalid or expired token
+    raise _revoked()
+
+
+def _token_claims() -> tuple[int, int]:
     token = _bearer()
     if not token:
         raise Unauthorized("auth.required", "请先登录")
     try:
-        decode_token(token)
+        return decode_token(token)
     except TokenInvalid as exc:
         if exc.reason == "expired":
             raise Unauthorized("auth.token_expired", "登录已过期，请重新登录") from None
         raise Unauthorized("auth.token_invalid", "登录凭证无效，请重新登录") from None
-    raise Unauthorized("auth.token_revoked", "登录已失效，请重新登录")
+
+
+def _revoked() -> Unauthorized:
+    return Unauthorized("auth.token_revoked", "登录已失效，请重新登录")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """A checked bearer token (signature, audience, expiry) whose user's record is still to
+    be read: `token_required` views read it in their own first Redis round trip."""
+
+    user_id: int
+    version: int
+
+    def principal_key(self) -> str:
+        return principals.key(self.user_id)
+
+    def accept(self, raw: str | None) -> Principal:
+        """The principal from its record as read by the view (None: not in Redis, read from
+        the database); 401 `auth.token_revoked` when the token no longer counts. From here
+        `current_principal()` answers for the request as `login_required` would have."""
+        found = _valid(principals.from_record(self.user_id, raw), self.version)
+        _remember(found)
+        if found is None:
+            raise _revoked()
+        return found
+
+
+def token_claims() -> TokenClaims:
+    """The request's checked bearer token (in a `token_required` view)."""
+    return request._fengchao_claims
 
 
 def current_user_or_none() -> User | None:
@@ -176,6 +219,28 @@ def login_required(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         current_principal()
         return func(*args, **kwargs)
+
+    _document(wrapper, None)
+    return wrapper
+
+
+def token_required(func: Callable) -> Callable:
+    """Like `login_required`, for a hot view that reads the caller's principal record in its
+    own first Redis round trip rather than in one of its own: the token is checked here (401
+    for a missing, invalid or expired one, before the arguments are parsed, as
+    `login_required` does), the view gets it from `token_claims()`, puts
+    `claims.principal_key()` in its first pipeline and passes the reply to
+    `claims.accept(raw)` before doing anything for the caller. A view that answers without
+    having accepted a principal is a bug: refused here (500), never an anonymous success
+    (tests/auth/test_token_required.py)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        request._fengchao_claims = TokenClaims(*_token_claims())
+        result = func(*args, **kwargs)
+        if getattr(request, "_fengchao_principal", None) is None:
+            raise RuntimeError(f"{func.__qualname__} answered without accepting a principal")
+        return result
 
     _document(wrapper, None)
     return wrapper

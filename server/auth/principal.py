@@ -46,7 +46,8 @@ class Principal:
     display_name: str | None
 
 
-def _key(user_id: int) -> str:
+def key(user_id: int) -> str:
+    """The user's record in Redis (a view may read it in its own pipeline: `from_record`)."""
     return f"auth:p:{user_id}"
 
 
@@ -106,7 +107,7 @@ def get_many(user_ids: list[int] | set[int]) -> dict[int, Principal]:
     found: dict[int, Principal] = {}
     missing = []
     try:
-        cached = redis.mget([_key(uid) for uid in ids])
+        cached = redis.mget([key(uid) for uid in ids])
     except RedisError:
         log.warning("principals: Redis unreachable, reading users from the database")
         return _load(ids)
@@ -121,7 +122,7 @@ def get_many(user_ids: list[int] | set[int]) -> dict[int, Principal]:
             ttl = TTL_S
             pipe = redis.pipeline(transaction=False)
             for principal in loaded.values():
-                pipe.set(_key(principal.id), _encode(principal), nx=True, ex=ttl)
+                pipe.set(key(principal.id), _encode(principal), nx=True, ex=ttl)
             try:
                 pipe.execute()
             except RedisError:
@@ -133,10 +134,16 @@ def get_many(user_ids: list[int] | set[int]) -> dict[int, Principal]:
 def get(user_id: int) -> Principal | None:
     """One user's principal (None for a user that does not exist)."""
     try:
-        raw = get_redis().get(_key(user_id))
+        raw = get_redis().get(key(user_id))
     except RedisError:
         log.warning("principals: Redis unreachable, reading the user from the database")
         return _load([user_id]).get(user_id)
+    return from_record(user_id, raw)
+
+
+def from_record(user_id: int, raw: str | None) -> Principal | None:
+    """The principal from its Redis record as read (by `get` or in a caller's own pipeline);
+    a missing record (expired, flushed) is filled from the database as `get_many` does."""
     if raw is not None:
         return _decode(user_id, raw)
     return get_many([user_id]).get(user_id)
@@ -149,7 +156,7 @@ def store(principals: list[Principal]) -> None:
     ttl = TTL_S
     pipe = get_redis().pipeline(transaction=False)
     for principal in principals:
-        pipe.set(_key(principal.id), _encode(principal), ex=ttl)
+        pipe.set(key(principal.id), _encode(principal), ex=ttl)
     pipe.execute()
 
 

@@ -13,12 +13,19 @@ Redis day key, read in the request's first round trip and set after the commit, 
 duplicates away cheaply, and the ledger's unique business key (`checkin`,
 "<station>:<yyyymmdd>") is the real gate, race-safe without Redis.
 
-Cost (bench/README.md): one Redis round trip before the checks (rate counter, the station
-and rule caches' versions, the day key), the station and the earning rule from the
-per-process caches, the rider from their principal; in the database the account row's lock
-(which also answers the impossible-travel check and the daily cap), the ledger entry, the
-account update and the check-in row; after the commit one Redis pipeline (rankings, day
-key).
+A retry with the same Idempotency-Key (the mini-program sends one with every check-in and
+reuses it after a network failure) answers with the stored check-in, changing nothing and
+whatever the rate limit says. A marker set after the commit lets the first round trip know
+which keys are stored, so a new check-in does not look for its key in the database; a
+retry Redis does not know of still finds its row (the day's award is then a duplicate, or
+the check-in row's unique key refuses the second insert).
+
+Cost (bench/README.md): one Redis round trip before the checks (the rider's principal
+record, rate counter, the station and rule caches' versions, the day key, the
+Idempotency-Key marker), the station and the earning rule from the per-process caches; in
+the database the account row's lock (which also answers the impossible-travel check and
+the daily cap), the ledger entry, the account update and the check-in row; after the
+commit one Redis pipeline (rankings, day key, key marker).
 """
 
 from __future__ import annotations
@@ -80,23 +87,43 @@ def _done_key(user_id: int, station_id: int, today: dt.date) -> str:
     return f"ci:done:{user_id}:{station_id}:{today:%Y%m%d}"
 
 
-def _gate(user_id: int, now: dt.datetime, per_minute: int, done_key: str | None) -> bool:
-    """One round trip before anything else: the per-minute attempt counter, the station
-    and rule caches' versions, and whether the day's reward here is known to be taken.
-    Raises the rate-limit refusal; answers whether the day key exists."""
+def _key_seen(user_id: int, key: str) -> str:
+    """Set after a check-in that stored this Idempotency-Key commits: a retry replays."""
+    return f"ci:key:{user_id}:{key}"
+
+
+SEEN_TTL_S = 2 * 24 * 3600
+
+
+def _gate(claims, now: dt.datetime, done_key: str | None, key: str | None):
+    """One round trip before anything else: the caller's principal record, the per-minute
+    attempt counter, the station and rule caches' versions, whether the day's reward here
+    is known to be taken and whether this Idempotency-Key is known to be stored.
+    Returns (principal, attempts this minute, taken, seen); 401 for a revoked token."""
     window = int(now.timestamp()) // 60
-    key = f"ci:rl:{user_id}:{window}"
+    counter = f"ci:rl:{claims.user_id}:{window}"
     pipe = get_redis().pipeline(transaction=False)
-    pipe.incr(key)
-    pipe.expire(key, 120)
+    pipe.get(claims.principal_key())
+    pipe.incr(counter)
+    pipe.expire(counter, 120)
     catalog.CACHE.add_version_read(pipe)
     RULES_CACHE.add_version_read(pipe)
     if done_key:
         pipe.exists(done_key)
-    count, _, stations_version, rules_version, *done = pipe.execute()
+    if key:
+        pipe.exists(_key_seen(claims.user_id, key))
+    record, count, _, stations_version, rules_version, *flags = pipe.execute()
+    user = claims.accept(record)
     catalog.CACHE.sync(stations_version)
     RULES_CACHE.sync(rules_version)
+    taken = bool(flags.pop(0)) if done_key else False
+    seen = bool(flags.pop(0)) if key else False
+    return user, count, taken, seen
+
+
+def _rate_limit(count: int, per_minute: int, now: dt.datetime) -> None:
     if count > per_minute:
+        window = int(now.timestamp()) // 60
         refusal = CheckinRefused(
             "checkin.rate_limited",
             "打卡太频繁了，请一分钟后再试",
@@ -106,7 +133,6 @@ def _gate(user_id: int, now: dt.datetime, per_minute: int, done_key: str | None)
         )
         refusal.retry_after = max(1, (window + 1) * 60 - int(now.timestamp()))
         raise refusal
-    return bool(done and done[0])
 
 
 def _station_view(station: dict[str, Any], is_open: bool) -> dict[str, Any]:
@@ -145,13 +171,17 @@ def _replay(user, key: str) -> dict[str, Any] | None:
     }
 
 
-def perform_check_in(user, scene: str, lat: float, lng: float, accuracy: float, key=None):
-    """Check the rider in at the station named by a scanned scene; award the day's points."""
+def perform_check_in(claims, scene: str, lat: float, lng: float, accuracy: float, key=None):
+    """Check the rider in at the station named by a scanned scene; award the day's points.
+
+    `claims`: the caller's checked token (`guards.token_required`); their principal record
+    is read in the check-in's first Redis round trip.
+    """
     now = utcnow()
     today = local_today(now)
     attempt: dict[str, Any] = {
-        "user_id": user.id,
-        "org_unit_id": user.community_id,
+        "user_id": claims.user_id,
+        "org_unit_id": None,
         "lat": lat,
         "lng": lng,
         "accuracy": accuracy,
@@ -160,11 +190,22 @@ def perform_check_in(user, scene: str, lat: float, lng: float, accuracy: float, 
         "created_at": now,
     }
     try:
-        if key:
+        kind, station_id, _ = parse_scene(scene)
+    except SceneInvalid:
+        kind = station_id = None
+    done_key = _done_key(claims.user_id, station_id, today) if kind == "s" else None
+    user, count, taken, seen = _gate(claims, now, done_key, key)  # 401 first
+    attempt["org_unit_id"] = user.community_id
+    per_minute = _settings()[0]
+    try:
+        if seen:  # a retry of a stored check-in: its first answer, whatever the rate
             replay = _replay(user, key)
             if replay is not None:
                 return replay
-        result = _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt)
+        _rate_limit(count, per_minute, now)  # then the rate limit answers first
+        result = _check_in(
+            user, kind, station_id, scene, lat, lng, accuracy, key, now, today, attempt, taken
+        )
     except IntegrityError:  # the same Idempotency-Key raced in twice: answer with the first
         db.session.rollback()
         replay = _replay(user, key) if key else None
@@ -174,7 +215,7 @@ def perform_check_in(user, scene: str, lat: float, lng: float, accuracy: float, 
     except CheckinRefused as refusal:
         db.session.rollback()
         if key and refusal.code == "checkin.already_checked_in":
-            replay = _replay(user, key)
+            replay = _replay(user, key)  # a retry that Redis did not know of (expired, lost)
             if replay is not None:
                 return replay
         if refusal.record:
@@ -202,14 +243,8 @@ def _count(outcome: str) -> None:
     CHECKINS.labels(outcome=outcome).inc()
 
 
-def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
-    per_minute, max_accuracy = _settings()
-    try:
-        kind, station_id, _ = parse_scene(scene)
-    except SceneInvalid:
-        kind = station_id = None
-    done_key = _done_key(user.id, station_id, today) if kind == "s" else None
-    taken = _gate(user.id, now, per_minute, done_key)  # the rate limit answers first
+def _check_in(user, kind, station_id, scene, lat, lng, accuracy, key, now, today, attempt, taken):
+    max_accuracy = _settings()[1]
     if kind is None:
         raise CheckinRefused("checkin.invalid_scene", "无法识别的二维码，请扫描驿站张贴的打卡码")
     if kind != "s":
@@ -271,6 +306,7 @@ def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
         checkin_id = conn.execute(
             _INSERT, {"status": "closed", "points_awarded": 0, **attempt}
         ).scalar_one()
+        _after_commit(user.id, key, None)
         db.session.commit()
         return _result(user, station, checkin_id, 0, account.balance, False, attempt)
 
@@ -280,11 +316,11 @@ def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
         f"您今天已在{name}打过卡，明天再来吧",
         409,
     )
-    if taken and not key:
-        raise already
+    if taken:
+        raise already  # a retry of that award was answered from its row (`seen`) already
     # The day key only turns most duplicates away early; the ledger's unique key decides.
-    # With an Idempotency-Key a possible replay goes on to the account lock, which waits for
-    # the first request to commit, so the duplicate can answer with the first result.
+    # A retry Redis does not know of (the first request still committing, the keys lost)
+    # ends here as a duplicate too, and answers with the first result from its row.
     config = rule_config(unit_id, "checkin")
     award = apply_points(
         user.id,
@@ -311,9 +347,22 @@ def _check_in(user, scene, lat, lng, accuracy, key, now, today, attempt):
     checkin_id = conn.execute(
         _INSERT, {"status": "ok", "points_awarded": points, **attempt}
     ).scalar_one()
-    redis_after_commit(lambda pipe: pipe.set(done_key, "1", ex=2 * 24 * 3600))
+    _after_commit(user.id, key, _done_key(user.id, station_id, today))
     db.session.commit()
     return _result(user, station, checkin_id, points, award.balance, True, attempt)
+
+
+def _after_commit(user_id: int, key: str | None, done_key: str | None) -> None:
+    """What the gate reads next time, written once the check-in has committed."""
+
+    def mark(pipe):
+        if done_key:
+            pipe.set(done_key, "1", ex=SEEN_TTL_S)
+        if key:
+            pipe.set(_key_seen(user_id, key), "1", ex=SEEN_TTL_S)
+
+    if done_key or key:
+        redis_after_commit(mark)
 
 
 def _previous(user_id: int, account) -> tuple[float, float, dt.datetime] | None:

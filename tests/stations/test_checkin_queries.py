@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+import redis
 from sqlalchemy import event
 
 from server import clock
+from server.auth import principal as principals
 from server.extensions import db
 from server.points.services import set_rule
 from server.stations.models import Station
@@ -21,8 +24,9 @@ from server.stations.services import scene_of
 from tests.factories import make_station
 
 
-def _check_in(client, station, rider, statements=None):
+def _check_in(client, station, rider, statements=None, key=None):
     body = {"scene": scene_of(station), "lat": station.lat, "lng": station.lng, "accuracy": 15}
+    headers = {**rider, "Idempotency-Key": key} if key else rider
 
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(" ".join(statement.split()))
@@ -30,7 +34,7 @@ def _check_in(client, station, rider, statements=None):
     if statements is not None:
         event.listen(db.engine, "before_cursor_execute", record)
     try:
-        return client.post("/api/v1/checkins", json=body, headers=rider)
+        return client.post("/api/v1/checkins", json=body, headers=headers)
     finally:
         if statements is not None:
             event.remove(db.engine, "before_cursor_execute", record)
@@ -64,6 +68,57 @@ def test_a_warm_check_in_reads_no_station_rule_or_user_row(client, login, units)
     # entry, the account update and the check-in: nothing read besides
     kinds = [s.split()[0].upper() for s in statements]
     assert kinds == ["UPDATE", "INSERT", "UPDATE", "INSERT"], statements
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Redis round trips made from here on: commands sent alone, and pipelines."""
+    made: list[str] = []
+    command, execute = redis.client.Redis.execute_command, redis.client.Pipeline.execute
+
+    def alone(self, *args, **options):
+        if not isinstance(self, redis.client.Pipeline):
+            made.append(str(args[0]))
+        return command(self, *args, **options)
+
+    def pipeline(self, *args, **kwargs):
+        made.append("pipeline")
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Redis, "execute_command", alone)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", pipeline)
+    return made
+
+
+def test_a_check_in_as_the_mini_program_sends_it_makes_two_redis_round_trips(
+    client, login, units, round_trips, monkeypatch
+):
+    """With its Idempotency-Key, warm: the rider's principal record, rate counter, caches'
+    versions, day key and key marker in one round trip; no lookup of the key in the
+    database; the rankings and markers after the commit in another."""
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    station = make_station(units["A"], name="淮北街小哥驿站")
+    other = make_station(units["A"], name="淮北街暖心驿站")
+    rider = login("rider")
+    assert _check_in(client, other, rider, key="warm-0001").status_code == 201  # warm
+    del round_trips[:]
+
+    def no_separate_read(user_id):
+        raise AssertionError("the principal was read in a round trip of its own")
+
+    monkeypatch.setattr(principals, "get", no_separate_read)
+    statements: list[str] = []
+    response = _check_in(client, station, rider, statements, key="scan-0001-abc")
+    assert response.status_code == 201, response.get_json()
+    assert round_trips == ["pipeline", "pipeline"]
+    kinds = [s.split()[0].upper() for s in statements]
+    assert kinds == ["UPDATE", "INSERT", "UPDATE", "INSERT"], statements
+
+    del round_trips[:], statements[:]  # its retry: the stored row, nothing written
+    again = _check_in(client, station, rider, statements, key="scan-0001-abc")
+    assert again.get_json()["replayed"] is True
+    assert round_trips == ["pipeline"]
+    assert [s.split()[0].upper() for s in statements] == ["SELECT", "SELECT"], statements
 
 
 def test_station_and_rule_edits_reach_the_next_check_in(client, login, units):

@@ -291,3 +291,56 @@ def test_a_closed_station_check_in_moves_the_rider_too(client, login, units, db)
     assert (account.last_checkin_lat, account.last_checkin_at) == (closed.lat, NOON)
     clock.freeze(NOON + dt.timedelta(minutes=1))
     refused(check_in(client, rider, there), 400, "checkin.impossible_travel")
+
+
+KEY = {"Idempotency-Key": "scan-0002-retry"}
+
+
+def test_a_retry_is_answered_from_the_first_even_over_the_rate_limit(client, login, station, app):
+    app.config["CHECKIN_RATE_PER_MINUTE"] = 1
+    try:
+        rider = login("rider")
+        first = check_in(client, rider, station, **KEY).get_json()
+        again = check_in(client, rider, station, **KEY)  # the second attempt this minute
+        assert again.status_code == 201, again.get_json()
+        assert again.get_json()["replayed"] is True
+        assert again.get_json()["checkin"]["id"] == first["checkin"]["id"]
+        refused(check_in(client, rider, station), 429, "checkin.rate_limited")  # a new one
+    finally:
+        app.config.pop("CHECKIN_RATE_PER_MINUTE")
+
+
+@pytest.mark.parametrize("hours", [0, 7], ids=["closed", "open"])
+def test_a_retry_redis_does_not_know_of_still_answers_with_the_first(
+    client, login, units, redis, hours
+):
+    """The markers the first round trip reads were lost (a flush, or the retry came before
+    they were written): the stored row still answers, and nothing is written twice."""
+    every_evening = {d: ["18:00-23:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    station = make_station(units["A"], opening_hours=every_evening)
+    clock.freeze(NOON + dt.timedelta(hours=hours))
+    rider = login("rider")
+    first = check_in(client, rider, station, **KEY).get_json()
+    assert first["checkin"]["status"] == ("closed" if hours == 0 else "ok")
+    redis.flushdb()
+    again = check_in(client, rider, station, **KEY)
+    assert again.status_code == 201, again.get_json()
+    body = again.get_json()
+    assert body["replayed"] is True and body["checkin"]["id"] == first["checkin"]["id"]
+    assert body["balance"] == first["balance"]
+    staff = login("grid_worker", "A")
+    rows = client.get("/api/v1/admin/checkins", headers=staff).get_json()["items"]
+    assert [r["id"] for r in rows] == [first["checkin"]["id"]]  # no second row, no refusal
+
+
+def test_without_a_token_the_body_is_not_looked_at(client):
+    response = client.post("/api/v1/checkins", json={"scene": 5})
+    assert (response.status_code, response.get_json()["code"]) == (401, "auth.required")
+
+
+def test_a_revoked_token_checks_in_nothing_and_is_not_recorded(client, login, station):
+    rider = login("rider")
+    assert client.post("/api/v1/auth/logout", headers=rider).status_code == 204
+    refused(check_in(client, rider, station, **KEY), 401, "auth.token_revoked")
+    staff = login("grid_worker", "A")
+    assert client.get("/api/v1/admin/checkins", headers=staff).get_json()["items"] == []
