@@ -119,6 +119,28 @@ def redis(app):
 
 
 @pytest.fixture
+def round_trips(app, monkeypatch):
+    """Redis round trips made from here on: commands sent alone (by name), and pipelines."""
+    import redis.client
+
+    made: list[str] = []
+    command, execute = redis.client.Redis.execute_command, redis.client.Pipeline.execute
+
+    def alone(self, *args, **options):
+        if not isinstance(self, redis.client.Pipeline):
+            made.append(str(args[0]))
+        return command(self, *args, **options)
+
+    def pipeline(self, *args, **kwargs):
+        made.append("pipeline")
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Redis, "execute_command", alone)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", pipeline)
+    return made
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -63,7 +63,7 @@ def period_info(period: str, now: dt.datetime | None = None) -> tuple[str, dt.da
     return "all", ALL_TIME_EPOCH
 
 
-def _keys(unit_id: int, period: str, now: dt.datetime | None = None) -> tuple[str, str]:
+def _keys(unit_id: int | str, period: str, now: dt.datetime | None = None) -> tuple[str, str]:
     suffix, _ = period_info(period, now)
     return f"rk:{suffix}:{unit_id}", f"rk:built:{suffix}:{unit_id}"
 
@@ -226,17 +226,34 @@ def rebuild_all() -> list[tuple[int, str, int]]:
 # -------------------------------------------------------------------------- reading
 
 
-# One round trip for a ranking: built marker, top N with scores, their masked names, my
-# rank and score, the size. KEYS: zset, marker, names hash; ARGV: top, my id.
+# One round trip for a ranking, the caller's principal record with it: the record, the
+# unit ranked (the caller's community or street, from the record unless given), its built
+# marker, top N with scores, their masked names, my rank and score, the size.
+# KEYS: principal record, names hash; ARGV: top, my id, scope, zset key prefix, marker key
+# prefix, unit ("" = the record's). The ranking's keys are named here from the prefixes
+# `_keys` makes (not passed in KEYS: fine on one Redis or a replicated one, which is how
+# Fengchao scales, not on Redis Cluster — nor were the names hash and the ranking ever in
+# one slot).
 _READ = """
-local leaders = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+local record = redis.call('GET', KEYS[1])
+local unit = ARGV[6]
+if unit == '' then
+  if not record then return {false} end
+  local p = cjson.decode(record)  -- [token version, active, community, street, name]
+  local found = p[3]
+  if ARGV[3] == 'street' then found = p[4] end
+  if found == nil or found == cjson.null then return {record} end
+  unit = tostring(found)
+end
+local zset = ARGV[4] .. unit
+local leaders = redis.call('ZREVRANGE', zset, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
 local ids = {}
 for i = 1, #leaders, 2 do ids[#ids + 1] = leaders[i] end
 local names = {}
-if #ids > 0 then names = redis.call('HMGET', KEYS[3], unpack(ids)) end
-return {redis.call('EXISTS', KEYS[2]), leaders, names,
-        redis.call('ZREVRANK', KEYS[1], ARGV[2]), redis.call('ZSCORE', KEYS[1], ARGV[2]),
-        redis.call('ZCARD', KEYS[1])}
+if #ids > 0 then names = redis.call('HMGET', KEYS[2], unpack(ids)) end
+return {record, unit, redis.call('EXISTS', ARGV[5] .. unit), leaders, names,
+        redis.call('ZREVRANK', zset, ARGV[2]), redis.call('ZSCORE', zset, ARGV[2]),
+        redis.call('ZCARD', zset)}
 """
 # Masked display names of ranked users ("<expires epoch>:<masked>"), refreshed from the
 # users' principals when missing or older than NAMES_TTL_S: a new name shows within that.
@@ -269,37 +286,40 @@ def mask_name(name: str | None) -> str:
     return (name[0] if name else "蜂") + "**"
 
 
-def rankings_for(user, scope: str, period: str, top: int) -> dict[str, Any]:
+def rankings_for(claims, scope: str, period: str, top: int) -> dict[str, Any]:
     """Top N of the caller's community (or street) in the period, and the caller's own rank.
 
-    `user` is the caller's principal (server/auth/principal.py): id, community, street and
-    display name without loading the user row.
+    `claims`: the caller's checked token (`guards.token_required`). Their principal record
+    (community, street, display name) is read by the ranking's own script, in the same
+    round trip; a second read follows only when the record was not in Redis or the ranking
+    was not built yet.
     """
-
-    if user.community_id is None:
-        raise DomainError(
-            "ranking.not_registered", "请先在「我的」中完成社区报到，再查看排行榜", 400
-        )
-    unit_id = user.community_id if scope != "street" else user.street_id
     now = utcnow()
-    key, marker = _keys(unit_id, period, now)
-    factor = FACTOR[period]
+    zset_prefix, marker_prefix = _keys("", period, now)
     redis = get_redis()
     script = current_app.extensions.get("fengchao_rank_read")
     if script is None:
         script = current_app.extensions["fengchao_rank_read"] = redis.register_script(_READ)
 
-    def read():
-        built, flat, names, rank, score, size = script(
-            keys=[key, marker, NAMES_KEY], args=[top, user.id]
-        )
-        pairs = list(zip(flat[::2], flat[1::2], strict=True))
-        return built, pairs, names, rank, score, size
+    def read(unit: str) -> list:
+        args = [top, claims.user_id, scope, zset_prefix, marker_prefix, unit]
+        return script(keys=[claims.principal_key(), NAMES_KEY], args=args)
 
-    built, leaders, cached_names, my_rank, my_score, size = read()
-    if not built:
-        _rebuild_once(unit_id, period, now, marker)
-        built, leaders, cached_names, my_rank, my_score, size = read()
+    reply = read("")
+    user = claims.accept(reply[0])  # 401 for a revoked token; a missing record: database
+    if user.community_id is None:
+        raise DomainError(
+            "ranking.not_registered", "请先在「我的」中完成社区报到，再查看排行榜", 400
+        )
+    unit_id = user.community_id if scope != "street" else user.street_id
+    if len(reply) == 1:  # the record was not in Redis: read from the database just now
+        reply = read(str(unit_id))
+    if not reply[2]:  # not built yet (its first reader, or after a Redis flush)
+        _rebuild_once(unit_id, period, now, marker_prefix + str(unit_id))
+        reply = read(str(unit_id))
+    _, _, _, flat, cached_names, my_rank, my_score, size = reply
+    leaders = list(zip(flat[::2], flat[1::2], strict=True))
+    factor = FACTOR[period]
     ids = [int(member) for member, _ in leaders]
     names = _masked_names(ids, cached_names, time.time())
     items = [

@@ -11,6 +11,8 @@ from server.auth.guards import (
     current_user,
     login_required,
     staff_required,
+    token_claims,
+    token_required,
 )
 from server.clock import isoformat
 from server.http import (
@@ -73,14 +75,12 @@ class MyPoints(MethodView):
 
 @blp.route("/rankings")
 class Rankings(MethodView):
-    @login_required
+    @token_required  # the ranking's script reads the caller's principal record
     @blp.arguments(RankingQuerySchema(), location="query")
     @blp.response(200, RankingSchema)
     def get(self, args):
         """Top N by points earned in the period in my community or street, and my own rank."""
-        data = rankings.rankings_for(
-            current_principal(), args["scope"], args["period"], args["top"]
-        )
+        data = rankings.rankings_for(token_claims(), args["scope"], args["period"], args["top"])
         return fast_response(RANKING, data)
 
 

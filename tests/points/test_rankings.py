@@ -156,3 +156,67 @@ def test_a_new_display_name_shows_in_the_ranking_within_a_minute(client, login, 
     now = rankings.time.time()
     monkeypatch.setattr(rankings.time, "time", lambda: now + rankings.NAMES_TTL_S + 1)
     assert ranking(client, zhang)["items"][0]["display_name"] == "赵**"
+
+
+def test_a_ranking_is_one_redis_round_trip_with_the_callers_record(
+    client, login, units, round_trips, monkeypatch
+):
+    from server.auth import principal as principals
+
+    zhang = login("rider", display_name="张三丰")
+    li = login("rider", "C", display_name="李四")  # another street
+    earn(zhang.user_id, 7, "z1", T0)
+    earn(li.user_id, 9, "l1", T0)
+    ranking(client, zhang)  # built, names cached
+    ranking(client, zhang, scope="street")
+
+    def no_separate_read(user_id):
+        raise AssertionError("the principal was read in a round trip of its own")
+
+    monkeypatch.setattr(principals, "get", no_separate_read)
+    del round_trips[:]
+    body = ranking(client, zhang, scope="community", period="month")
+    assert round_trips == ["EVALSHA"]
+    assert body["unit_id"] == units["A"].id and body["me"]["rank"] == 1
+    assert [(i["display_name"], i["points"], i["is_me"]) for i in body["items"]] == [
+        ("张**", 7, True)
+    ]
+    del round_trips[:]
+    body = ranking(client, zhang, scope="street")  # the street from the same record
+    assert round_trips == ["EVALSHA"]
+    assert body["unit_id"] == units["S1"].id and body["me"]["points"] == 7
+
+
+def test_a_ranking_read_without_the_callers_record_in_redis(client, login, units, redis):
+    zhang = login("rider", display_name="张三丰")
+    earn(zhang.user_id, 7, "z1", T0)
+    ranking(client, zhang)
+    redis.delete(f"auth:p:{zhang.user_id}")  # expired
+    body = ranking(client, zhang, scope="street")
+    assert body["unit_id"] == units["S1"].id and body["me"]["points"] == 7
+    assert redis.exists(f"auth:p:{zhang.user_id}")  # filled from the database
+    redis.flushdb()  # neither the record nor the ranking
+    body = ranking(client, zhang)
+    assert body["unit_id"] == units["A"].id and body["items"][0]["points"] == 7
+
+
+def test_a_moved_rider_sees_the_new_communitys_ranking_at_once(client, login, units):
+    zhang = login("rider", display_name="张三丰")
+    earn(zhang.user_id, 7, "z1", T0)
+    assert ranking(client, zhang)["unit_id"] == units["A"].id
+    moved = client.patch("/api/v1/me", json={"community_id": units["B"].id}, headers=zhang)
+    assert moved.status_code == 200
+    assert ranking(client, zhang)["unit_id"] == units["B"].id
+
+
+def test_rankings_refuse_a_revoked_token_and_an_unregistered_caller(client, login):
+    zhang = login("rider")
+    assert client.post("/api/v1/auth/logout", headers=zhang).status_code == 204
+    response = client.get("/api/v1/rankings", headers=zhang)
+    assert (response.status_code, response.get_json()["code"]) == (401, "auth.token_revoked")
+    from tests.conftest import login_code
+
+    body = client.post("/api/v1/auth/wechat-login", json={"code": login_code("o_new")}).get_json()
+    newcomer = {"Authorization": f"Bearer {body['token']}"}
+    response = client.get("/api/v1/rankings?scope=street", headers=newcomer)
+    assert (response.status_code, response.get_json()["code"]) == (400, "ranking.not_registered")

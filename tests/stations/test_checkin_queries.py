@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-import redis
 from sqlalchemy import event
 
 from server import clock
@@ -68,26 +66,6 @@ def test_a_warm_check_in_reads_no_station_rule_or_user_row(client, login, units)
     # entry, the account update and the check-in: nothing read besides
     kinds = [s.split()[0].upper() for s in statements]
     assert kinds == ["UPDATE", "INSERT", "UPDATE", "INSERT"], statements
-
-
-@pytest.fixture
-def round_trips(monkeypatch):
-    """Redis round trips made from here on: commands sent alone, and pipelines."""
-    made: list[str] = []
-    command, execute = redis.client.Redis.execute_command, redis.client.Pipeline.execute
-
-    def alone(self, *args, **options):
-        if not isinstance(self, redis.client.Pipeline):
-            made.append(str(args[0]))
-        return command(self, *args, **options)
-
-    def pipeline(self, *args, **kwargs):
-        made.append("pipeline")
-        return execute(self, *args, **kwargs)
-
-    monkeypatch.setattr(redis.client.Redis, "execute_command", alone)
-    monkeypatch.setattr(redis.client.Pipeline, "execute", pipeline)
-    return made
 
 
 def test_a_check_in_as_the_mini_program_sends_it_makes_two_redis_round_trips(
