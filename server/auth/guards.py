@@ -105,7 +105,15 @@ class TokenClaims:
         """The principal from its record as read by the view (None: not in Redis, read from
         the database); 401 `auth.token_revoked` when the token no longer counts. From here
         `current_principal()` answers for the request as `login_required` would have."""
-        found = _valid(principals.from_record(self.user_id, raw), self.version)
+        return self.accept_principal(principals.from_record(self.user_id, raw))
+
+    def accept_principal(self, found: Principal | None) -> Principal:
+        """The same for a view that read the user's row itself, in a statement it runs
+        anyway (`principal.record_source`; None: no such user): the row is what the Redis
+        record copies, so it is the stricter check."""
+        if found is not None and found.id != self.user_id:
+            raise ValueError("a principal read for another user")
+        found = _valid(found, self.version)
         _remember(found)
         if found is None:
             raise _revoked()

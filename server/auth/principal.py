@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import bindparam, event, select
@@ -70,29 +71,44 @@ def _decode(user_id: int, raw: str) -> Principal:
 TTL_S = 600
 
 
+def record_source() -> tuple[tuple, Any]:
+    """The columns a `Principal` is made of, in its fields' order, and the FROM they come
+    from (users ⟕ their community, whose parent is the street): for `_load`, and for a view
+    that reads the database anyway and authenticates in the same statement
+    (`TokenClaims.accept_principal`)."""
+    from server.auth.models import User
+    from server.org.models import OrgUnit
+
+    columns = (
+        User.id,
+        User.token_version,
+        User.is_active,
+        User.community_id,
+        OrgUnit.parent_id,
+        User.display_name,
+    )
+    return columns, User.__table__.outerjoin(OrgUnit, OrgUnit.id == User.community_id)
+
+
+def from_row(row) -> Principal:
+    """A principal from a row that starts with `record_source()`'s columns."""
+    return Principal(*row[:6])
+
+
 _LOAD = None
 
 
 def _load(user_ids: list[int]) -> dict[int, Principal]:
     global _LOAD
     if _LOAD is None:  # built once (the models import this module's users)
-        from server.auth.models import User
-        from server.org.models import OrgUnit
-
+        columns, source = record_source()
         _LOAD = (
-            select(
-                User.id,
-                User.token_version,
-                User.is_active,
-                User.community_id,
-                OrgUnit.parent_id,
-                User.display_name,
-            )
-            .outerjoin(OrgUnit, OrgUnit.id == User.community_id)
-            .where(User.id.in_(bindparam("ids", expanding=True)))
+            select(*columns)
+            .select_from(source)
+            .where(columns[0].in_(bindparam("ids", expanding=True)))
         )
     rows = db.session.execute(_LOAD, {"ids": list(user_ids)}).all()
-    return {row[0]: Principal(*row) for row in rows}
+    return {row[0]: from_row(row) for row in rows}
 
 
 def get_many(user_ids: list[int] | set[int]) -> dict[int, Principal]:

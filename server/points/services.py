@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any
 
@@ -438,27 +439,47 @@ _PAGE = (
     .offset(bindparam("offset"))
     .subquery("page")
 )
-_MY_POINTS = (
-    select(*_SUMMARY, _PAGE)
-    .select_from(ACCOUNTS.outerjoin(_PAGE, true()))
-    .where(ACCOUNTS.c.user_id == bindparam("uid"))
-    .order_by(_PAGE.c.id.desc())
-)
+_MY_POINTS = None
+_PRINCIPAL_COLUMNS = 6  # len(principal.record_source()[0])
+_Summary = namedtuple("_Summary", [c.name for c in _SUMMARY])
 
 
-def my_points(user_id: int, page: int, page_size: int) -> dict[str, Any]:
-    """My balance and counters with one page of my ledger (newest first): one statement."""
+def my_points(user_id: int, page: int, page_size: int) -> tuple[Any, dict[str, Any]]:
+    """My principal (`principal.from_row`; None: no such user), and my balance and counters
+    with one page of my ledger (newest first): one statement, from the user's row, so that
+    the caller authenticates with the same read (`TokenClaims.accept_principal`)."""
+    from server.auth import principal as principals
+
+    global _MY_POINTS
+    if _MY_POINTS is None:  # built once (the user model imports late)
+        columns, source = principals.record_source()
+        assert len(columns) == _PRINCIPAL_COLUMNS
+        _MY_POINTS = (
+            select(*columns, *_SUMMARY, _PAGE)
+            .select_from(
+                source.outerjoin(ACCOUNTS, ACCOUNTS.c.user_id == columns[0]).outerjoin(
+                    _PAGE, true()
+                )
+            )
+            .where(columns[0] == bindparam("uid"))
+            .order_by(_PAGE.c.id.desc())
+        )
     params = {"uid": user_id, "limit": page_size, "offset": (page - 1) * page_size}
     # One statement, one snapshot: run outside a transaction (no BEGIN, no ROLLBACK round
     # trips) on a connection of its own.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         rows = conn.execute(_MY_POINTS, params).all()
-    summary = _summary_of(rows[0] if rows else None)
+    if not rows:
+        return None, {}
+    # by position: the user's columns, the account's (NULL: no account yet), the entry's
+    first, start = rows[0], _PRINCIPAL_COLUMNS + len(_SUMMARY)
+    account = first[_PRINCIPAL_COLUMNS:start]
+    summary = _summary_of(None if account[0] is None else _Summary(*account))
     total = summary.pop("entries")
-    columns = [c.name for c in _PAGE.columns]
-    items = [{c: getattr(row, c) for c in columns} for row in rows if row.id is not None]
+    names = [c.name for c in _PAGE.columns]
+    items = [dict(zip(names, row[start:], strict=True)) for row in rows if row[start] is not None]
     page_info = {"total": total, "page": page, "page_size": page_size}
-    return {**summary, "ledger": {"items": items, **page_info}}
+    return principals.from_row(first), {**summary, "ledger": {"items": items, **page_info}}
 
 
 def balance_of(user_id: int) -> int:

@@ -6,7 +6,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.auth.guards import (
-    current_principal,
     current_scope,
     current_user,
     login_required,
@@ -62,12 +61,14 @@ def _with_balance(redemption, balance: int | None = None) -> dict:
 
 @blp.route("/me/points")
 class MyPoints(MethodView):
-    @login_required
+    @token_required  # authenticated by the statement that reads the points (the user's row)
     @blp.arguments(PageQuerySchema(), location="query")  # instances: not rebuilt per request
     @blp.response(200, MyPointsSchema)
     def get(self, args):
         """My balance, earned this month and in all, and a page of my ledger."""
-        data = services.my_points(current_principal().id, args["page"], args["page_size"])
+        claims = token_claims()
+        principal, data = services.my_points(claims.user_id, args["page"], args["page_size"])
+        claims.accept_principal(principal)
         ledger = data["ledger"]
         items = [{**item, "created_at": isoformat(item["created_at"])} for item in ledger["items"]]
         return fast_response(MY_POINTS, data, {**data, "ledger": {**ledger, "items": items}})

@@ -21,7 +21,7 @@ def test_login_writes_the_record_and_requests_need_no_user_row(client, login, un
     assert (record.community_id, record.street_id) == (units["A"].id, units["S1"].id)
     assert record.display_name == "张三" and record.is_active and record.token_version == 1
     assert 0 < get_redis().ttl(f"auth:p:{auth.user_id}") <= principals.TTL_S
-    assert client.get("/api/v1/me/points", headers=auth).status_code == 200
+    assert client.get("/api/v1/me/checkins", headers=auth).status_code == 200
 
 
 def test_a_change_reaches_the_record_at_commit(client, login, units):
@@ -46,7 +46,7 @@ def test_revocation_holds_even_with_the_record_cached(client, login):
     assert client.get("/api/v1/me", headers=auth).status_code == 200  # record in Redis
     assert client.post("/api/v1/auth/logout", headers=auth).status_code == 204
     assert _record(auth.user_id).token_version == 2
-    response = client.get("/api/v1/me/points", headers=auth)
+    response = client.get("/api/v1/me/checkins", headers=auth)
     assert (response.status_code, response.get_json()["code"]) == (401, "auth.token_revoked")
 
 
@@ -63,18 +63,18 @@ def test_a_fill_that_read_before_a_revocation_cannot_overwrite_it(client, login,
         return stale
 
     monkeypatch.setattr(principals, "_load", load_then_revoke)
-    response = client.get("/api/v1/me/points", headers=auth)
+    response = client.get("/api/v1/me/checkins", headers=auth)
     assert response.status_code == 200  # this request raced the revocation and read before it
     monkeypatch.undo()
     assert _record(auth.user_id).token_version == 2  # the stale fill did not overwrite it
-    response = client.get("/api/v1/me/points", headers=auth)
+    response = client.get("/api/v1/me/checkins", headers=auth)
     assert (response.status_code, response.get_json()["code"]) == (401, "auth.token_revoked")
 
 
 def test_after_a_flush_records_are_filled_from_the_database(client, login):
     auth = login("rider")
     get_redis().flushdb()
-    assert client.get("/api/v1/me/points", headers=auth).status_code == 200
+    assert client.get("/api/v1/me/checkins", headers=auth).status_code == 200
     assert _record(auth.user_id).token_version == 1
 
 

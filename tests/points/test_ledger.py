@@ -119,6 +119,52 @@ def test_my_points_pages_the_ledger(client, login):
     assert page["ledger"]["items"][0]["balance_after"] == 3
 
 
+def test_my_points_authenticates_with_the_statement_that_reads_them(
+    client, login, round_trips, monkeypatch
+):
+    """One statement reads the user's row, the account and the page: no Redis round trip,
+    and the row (not its copy in Redis) decides whether the token still counts."""
+    from sqlalchemy import event
+
+    from server.auth import principal as principals
+    from server.auth.models import User
+    from server.extensions import db as _db
+    from server.extensions import get_redis
+
+    rider = login("rider")
+    give_points(rider.user_id, 3, source_id="s1")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    del round_trips[:]
+    event.listen(_db.engine, "before_cursor_execute", record)
+    try:
+        body = client.get("/api/v1/me/points", headers=rider).get_json()
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", record)
+    assert body["balance"] == 3 and [i["delta"] for i in body["ledger"]["items"]] == [3]
+    assert round_trips == [] and len(statements) == 1
+
+    newcomer = login("rider")  # no account yet: nothing earned, an empty page
+    body = client.get("/api/v1/me/points", headers=newcomer).get_json()
+    assert (body["balance"], body["ledger"]["items"], body["ledger"]["total"]) == (0, [], 0)
+
+    stale = get_redis().get(principals.key(rider.user_id))  # the record as it was
+    user = _db.session.get(User, rider.user_id)
+    user.token_version += 1  # revoked
+    _db.session.commit()
+    get_redis().set(principals.key(rider.user_id), stale)  # a copy that missed the change
+    response = client.get("/api/v1/me/points", headers=rider)
+    assert (response.status_code, response.get_json()["code"]) == (401, "auth.token_revoked")
+    user.token_version -= 1
+    user.is_active = False  # deactivated
+    _db.session.commit()
+    response = client.get("/api/v1/me/points", headers=rider)
+    assert (response.status_code, response.get_json()["code"]) == (401, "auth.token_revoked")
+
+
 def test_manual_adjustment_is_scoped_audited_and_notified(client, login, db):
     rider = login("rider", "A")
     admin = login("community_admin", "A")
