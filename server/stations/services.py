@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from server.auth.guards import Scope
@@ -173,6 +174,18 @@ def rebuild_geo() -> int:
     return len(rows)
 
 
+# One command for a search: the three replies as one (a pipeline of three costs the worker
+# three commands to pack and three replies to parse, and redis-py's GEOSEARCH reply
+# callback a function call per value). KEYS: the index's built marker, the index, the
+# station cache's version; ARGV: longitude, latitude, radius in metres, how many.
+_SEARCH = """
+return {redis.call('EXISTS', KEYS[1]),
+        redis.call('GEOSEARCH', KEYS[2], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3],
+                   'm', 'ASC', 'COUNT', ARGV[4], 'WITHDIST'),
+        redis.call('GET', KEYS[3])}
+"""
+
+
 def nearby(
     lat: float,
     lng: float,
@@ -183,29 +196,20 @@ def nearby(
 ) -> list[dict[str, Any]]:
     """Active stations by distance, with distance, open-now and services.
 
-    One Redis round trip (index marker, GEOSEARCH, the station cache's version) and the
-    stations from the per-process cache (`server/stations/catalog.py`).
+    One Redis command (`_SEARCH`: the index's marker, GEOSEARCH, the station cache's
+    version) and the stations from the per-process cache (`server/stations/catalog.py`).
     """
     radius = min(radius_m or NEARBY_DEFAULT_RADIUS_M, NEARBY_MAX_RADIUS_M)
-    redis = get_redis()
+    # inactive stations are not in the index: without filters, `limit` (and a few more for
+    # ties at the last distance) is all there is to read
+    count = NEARBY_SCAN if service or open_now else limit + 10
+    script = current_app.extensions.get("fengchao_nearby")
+    if script is None:
+        script = current_app.extensions["fengchao_nearby"] = get_redis().register_script(_SEARCH)
 
     def search():
-        pipe = redis.pipeline(transaction=False)
-        pipe.exists(GEO_BUILT)
-        pipe.geosearch(
-            GEO_KEY,
-            longitude=lng,
-            latitude=lat,
-            radius=radius,
-            unit="m",
-            sort="ASC",
-            # inactive stations are not in the index: without filters, `limit` (and a few
-            # more for ties at the last distance) is all there is to read
-            count=NEARBY_SCAN if service or open_now else limit + 10,
-            withdist=True,
-        )
-        catalog.CACHE.add_version_read(pipe)
-        return pipe.execute()
+        keys = [GEO_BUILT, GEO_KEY, catalog.CACHE.key]
+        return script(keys=keys, args=[repr(lng), repr(lat), radius, count])
 
     built, found, version = search()
     if not built:
@@ -218,7 +222,7 @@ def nearby(
     now = utcnow()
     results: list[dict[str, Any]] = []
     for member, dist in found:  # nearest first
-        distance = round(dist)
+        distance = round(float(dist))
         if len(results) >= limit and distance > results[-1]["distance_m"]:
             break  # full, and nothing further can tie with the last one
         row = by_id.get(int(member))

@@ -96,6 +96,19 @@ def test_nearby_sorted_by_distance_with_filters(client, units, redis):
     assert detail["services"] == ["water"] and "qr_scene" not in detail
 
 
+def test_a_warm_nearby_search_is_one_redis_command(client, units, round_trips):
+    clock.freeze(NOON)
+    base = units["A"]
+    near = make_station(base, name="近")
+    far = make_station(base, name="中", lat=base.center_lat + 0.005)
+    url = f"/api/v1/stations/nearby?lat={base.center_lat}&lng={base.center_lng}&radius_m=2000"
+    assert len(client.get(url).get_json()["items"]) == 2  # index built, catalog loaded
+    del round_trips[:]
+    items = client.get(url).get_json()["items"]
+    assert round_trips == ["EVALSHA"]
+    assert [(i["id"], type(i["distance_m"])) for i in items] == [(near.id, int), (far.id, int)]
+
+
 def test_opening_hours_including_overnight():
     hours = {"fri": ["20:00-02:00"], "mon": ["08:00-12:00", "14:00-18:00"], "sun": ["00:00-24:00"]}
     shanghai = dt.timedelta(hours=8)
