@@ -51,13 +51,25 @@ def _has_nul(value) -> bool:
 
 
 def refuse_nul_bytes() -> None:
-    """No text we store may hold NUL (PostgreSQL refuses it): refuse it at the door, 400."""
-    suspects = [request.path, *request.args.keys(), *request.args.values()]
-    if request.mimetype == "application/json":
-        suspects.append(request.get_json(silent=True))
-    elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        suspects += [*request.form.keys(), *request.form.values()]
-        suspects += [f.filename or "" for f in request.files.values()]
+    """No text we store may hold NUL (PostgreSQL refuses it): refuse it at the door, 400.
+
+    The raw request is looked at first, on every request: a NUL can reach the query's keys
+    and values only as `%00` or a raw byte, and a JSON body's strings only as the escape
+    `\\u0000` (a raw control character is not JSON); only then are the parsed values walked.
+    """
+    environ = request.environ
+    suspects: list = [request.path]
+    query = environ.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query:
+        suspects += [*request.args.keys(), *request.args.values()]
+    if environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING"):  # a body
+        if request.mimetype == "application/json":
+            data = request.get_data(cache=True)
+            if b"\\u0000" in data or b"\x00" in data:
+                suspects.append(request.get_json(silent=True))
+        elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            suspects += [*request.form.keys(), *request.form.values()]
+            suspects += [f.filename or "" for f in request.files.values()]
     if any(_has_nul(value) for value in suspects):
         raise DomainError("invalid_characters", "提交的内容包含无效字符（NUL），请检查后重试", 400)
 

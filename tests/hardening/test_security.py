@@ -356,6 +356,11 @@ def test_a_real_image_larger_than_the_pixel_limit_is_refused(client, login):
         ("GET", "/api/v1/admin/redemptions/AB%00CD", {}),
         ("POST", "/api/v1/needs", {"json": {"kind": "childcare", "content": "托管\x00班"}}),
         ("PATCH", "/api/v1/me", {"json": {"display_name": "小\x00王"}}),
+        ("GET", "/api/v1/admin/checkins", {"query_string": {"reason\x00": "ok"}}),
+        ("GET", "/api/v1/admin/checkins?reason=a%00b", {}),
+        ("PATCH", "/api/v1/me", {"json": {"display_name\x00": "小王"}}),
+        ("POST", "/api/v1/needs", {"json": {"kind": "childcare", "photos": ["a", "b\x00"]}}),
+        ("PATCH", "/api/v1/me", {"data": {"display_name": "小\x00王"}}),
     ],
 )
 def test_nul_bytes_are_refused_before_they_reach_the_database(client, login, method, url, kwargs):
