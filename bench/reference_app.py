@@ -13,11 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+from zoneinfo import ZoneInfo
 
 import psycopg
 import redis
 from flask import Flask, jsonify, request
 from psycopg_pool import ConnectionPool
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ref_stations (id bigint PRIMARY KEY, lat double precision NOT NULL,
@@ -71,7 +74,7 @@ def create_app() -> Flask:
     def checkin():
         body = request.get_json()
         user_id, station_id = int(body["user_id"]), int(body["station_id"])
-        day = dt.date.today()
+        day = dt.datetime.now(SHANGHAI).date()  # the rider's day, as the real app counts it
         key = f"ref:ci:{user_id}:{station_id}:{day}"
         with connection() as conn:
             station = conn.execute(

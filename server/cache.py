@@ -127,9 +127,12 @@ def warm(app) -> list[str]:
     connections. gunicorn's master runs it before each fork (deploy/gunicorn.conf.py), so a
     new or recycled worker starts with the copies warm — current ones only (the version
     token was read here; a change after it is seen by the worker's first request) — instead
-    of loading ≈10,000 stations while a rider waits."""
+    of loading ≈10,000 stations while a rider waits. Another app served with the same
+    settings (the bench's reference app) has nothing to warm."""
     from server.extensions import db
 
+    if "sqlalchemy" not in app.extensions or app.extensions["sqlalchemy"] is not db:
+        return []
     warmed = []
     with app.app_context():
         try:

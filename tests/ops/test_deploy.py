@@ -212,6 +212,11 @@ def test_gunicorn_master_warms_the_caches_before_each_fork(app, units, monkeypat
     )
     conf.pre_fork(server, worker=None)
     assert catalog.CACHE._data and catalog.station(sid)["name"] == "预热驿站"
+    from flask import Flask
+
+    other = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: Flask("other")), log=server.log)
+    conf.pre_fork(other, worker=None)  # another app with these settings: nothing to warm
+    assert errors == []
     monkeypatch.setattr("server.cache.warm", lambda app: 1 / 0)
     conf.pre_fork(server, worker=None)  # a failure is logged, the fork goes on
     assert errors == ["could not warm the caches before a fork"]
