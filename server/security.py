@@ -57,12 +57,12 @@ def refuse_nul_bytes() -> None:
     and values only as `%00` or a raw byte, and a JSON body's strings only as the escape
     `\\u0000` (a raw control character is not JSON); only then are the parsed values walked.
     """
-    environ = request.environ
+    wsgi = request.environ  # the request's, not the process's
     suspects: list = [request.path]
-    query = environ.get("QUERY_STRING", "")
+    query = wsgi.get("QUERY_STRING", "")
     if "%00" in query or "\x00" in query:
         suspects += [*request.args.keys(), *request.args.values()]
-    if environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING"):  # a body
+    if wsgi.get("CONTENT_LENGTH") or wsgi.get("HTTP_TRANSFER_ENCODING"):  # a body
         if request.mimetype == "application/json":
             data = request.get_data(cache=True)
             if b"\\u0000" in data or b"\x00" in data:
