@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from marshmallow import Schema, fields
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -151,6 +153,16 @@ def register_error_handlers(app: Flask) -> None:
         code, message = HTTP_ERRORS[500]
         return envelope(500, code, message)
 
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def _redis_unavailable(error: Exception):
+        # Redis unreachable or not answering in time (restart, failover, network): the
+        # request stopped where it needed Redis; what it did commit before that is
+        # idempotent (the writes that follow a commit are logged, not raised). A retry is
+        # safe, and a client that waits a second will likely succeed.
+        log.warning("Redis unavailable on %s %s: %s", request.method, request.path, error)
+        return _unavailable()
+
     @app.errorhandler(DBAPIError)
     def _database_error(error: DBAPIError):
         # Lost connection, server restarting, deadlock, lock timeout: the transaction was
@@ -162,8 +174,11 @@ def register_error_handlers(app: Flask) -> None:
                 request.path,
                 type(error.orig).__name__,
             )
-            code, message = HTTP_ERRORS[503]
-            response = envelope(503, code, message)
-            response.headers["Retry-After"] = "1"
-            return response
+            return _unavailable()
         return _unexpected(error)
+
+    def _unavailable():
+        code, message = HTTP_ERRORS[503]
+        response = envelope(503, code, message)
+        response.headers["Retry-After"] = "1"
+        return response

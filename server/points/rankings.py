@@ -243,7 +243,7 @@ if unit == '' then
   local found = p[3]
   if ARGV[3] == 'street' then found = p[4] end
   if found == nil or found == cjson.null then return {record} end
-  unit = tostring(found)
+  unit = string.format('%d', found)  -- tostring would write 1e+14 for long ids
 end
 local zset = ARGV[4] .. unit
 local leaders = redis.call('ZREVRANGE', zset, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
