@@ -1,7 +1,7 @@
 """Profile one endpoint in-process (cProfile, Flask test client) on a kept bench database.
 
     python -m bench --keep --only hello      # leaves fengchao_bench in place
-    python -m bench.profile checkin [-n 300] [--top 40]
+    python -m bench.profile checkin [-n 300] [--top 40] [--cpu | --cpu-timer] [--callers PAT]
 
 Uses its own SECRET_KEY to mint tokens and scenes, the bench Redis database, and the
 same environment as the benchmark's servers (production settings).
