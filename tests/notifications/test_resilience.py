@@ -154,15 +154,21 @@ def test_worker_killed_mid_batch_then_restarted_delivers_everything(
         monkeypatch.setitem(app.config, "NOTIFY_SENDING_LEASE_SECONDS", 0)
         sweep = sweep_outbox()  # what the scheduler runs every few seconds
         assert sweep["recovered"] <= 1
-        restarted = subprocess.run(
-            fengchao_command("worker", "--burst"),
-            env=env,
-            cwd=ROOT,
-            stdout=log_file,
-            stderr=log_file,
-            timeout=60,
-            check=False,
-        )
+        try:
+            restarted = subprocess.run(
+                fengchao_command("worker", "--burst"),
+                env=env,
+                cwd=ROOT,
+                stdout=log_file,
+                stderr=log_file,
+                timeout=60,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            log_file.flush()
+            tail = (tmp_path / "worker.log").read_text(errors="replace")[-4000:]
+            counts = _status_counts()
+            raise AssertionError(f"the burst worker did not finish: {counts}\n{tail}") from None
         assert restarted.returncode == 0
     finally:
         log_file.close()
