@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -90,9 +90,13 @@ def record_source() -> tuple[tuple, Any]:
     return columns, User.__table__.outerjoin(OrgUnit, OrgUnit.id == User.community_id)
 
 
+# How many columns of a row `record_source()` makes a principal of.
+RECORD_WIDTH = len(fields(Principal))
+
+
 def from_row(row) -> Principal:
     """A principal from a row that starts with `record_source()`'s columns."""
-    return Principal(*row[:6])
+    return Principal(*row[:RECORD_WIDTH])
 
 
 _LOAD = None

@@ -440,7 +440,6 @@ _PAGE = (
     .subquery("page")
 )
 _MY_POINTS = None
-_PRINCIPAL_COLUMNS = 6  # len(principal.record_source()[0])
 _Summary = namedtuple("_Summary", [c.name for c in _SUMMARY])
 
 
@@ -453,7 +452,6 @@ def my_points(user_id: int, page: int, page_size: int) -> tuple[Any, dict[str, A
     global _MY_POINTS
     if _MY_POINTS is None:  # built once (the user model imports late)
         columns, source = principals.record_source()
-        assert len(columns) == _PRINCIPAL_COLUMNS
         _MY_POINTS = (
             select(*columns, *_SUMMARY, _PAGE)
             .select_from(
@@ -472,8 +470,8 @@ def my_points(user_id: int, page: int, page_size: int) -> tuple[Any, dict[str, A
     if not rows:
         return None, {}
     # by position: the user's columns, the account's (NULL: no account yet), the entry's
-    first, start = rows[0], _PRINCIPAL_COLUMNS + len(_SUMMARY)
-    account = first[_PRINCIPAL_COLUMNS:start]
+    first, start = rows[0], principals.RECORD_WIDTH + len(_SUMMARY)
+    account = first[principals.RECORD_WIDTH : start]
     summary = _summary_of(None if account[0] is None else _Summary(*account))
     total = summary.pop("entries")
     names = [c.name for c in _PAGE.columns]

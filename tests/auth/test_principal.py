@@ -85,3 +85,14 @@ def test_deactivation_refuses_the_token(client, login):
     db.session.commit()
     response = client.get("/api/v1/me", headers=auth)
     assert (response.status_code, response.get_json()["code"]) == (401, "auth.token_revoked")
+
+
+def test_the_record_source_has_a_column_per_principal_field(app, login):
+    auth = login("rider", display_name="张三")
+    columns, source = principals.record_source()
+    assert len(columns) == principals.RECORD_WIDTH
+    from sqlalchemy import select
+
+    row = db.session.execute(select(*columns).select_from(source).where(columns[0] == auth.user_id))
+    found = principals.from_row(row.one())
+    assert found == principals.get(auth.user_id)
