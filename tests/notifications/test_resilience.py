@@ -123,6 +123,26 @@ def _status_counts() -> collections.Counter:
     return counts
 
 
+def test_a_job_lost_with_its_worker_is_enqueued_again_once_its_mark_expires(
+    app, login, credit, monkeypatch
+):
+    """A worker killed after taking a job but before clearing the row's "job waiting" mark:
+    the sweeper enqueues the row again once the mark expires (it lives as long as the
+    sending lease; 1 s here), never while it could still be waiting in the queue."""
+    monkeypatch.setitem(app.config, "NOTIFY_SENDING_LEASE_SECONDS", 0)
+    rider = login("rider")
+    credit(rider, "report_status")
+    notify(rider.user_id, "report_status", title="丢失的任务", body="b")
+    db.session.commit()
+    queue = Queue(NOTIFICATIONS_QUEUE, connection=get_raw_redis())
+    assert queue.count == 1
+    queue.empty()  # the job left with a worker that died holding it
+    assert sweep_outbox()["enqueued"] == 0  # the mark says a job is waiting
+    assert _wait(lambda: not list(get_redis().scan_iter(QUEUED_KEY.format("*"))), 5)
+    assert sweep_outbox()["enqueued"] == 1
+    assert queue.count == 1
+
+
 @pytest.mark.slow
 def test_worker_killed_mid_batch_then_restarted_delivers_everything(
     app, login, credit, sandbox, monkeypatch, tmp_path
@@ -134,6 +154,12 @@ def test_worker_killed_mid_batch_then_restarted_delivers_everything(
     # used one of the user's accepts, so the resend needs one more.
     sandbox.grant_subscription(rider.openid, tpl("report_status"))
     sandbox.fault(SEND_PATH, delay_seconds=0.1, times=1000)  # each send takes a while
+    # Time passes at once for this process's side of the outbox: a `sending` row's lease,
+    # and the "job waiting" mark of each row (kept as long as the lease), expire at once.
+    # The mark matters when the kill lands between the worker taking a job and clearing
+    # the row's mark: the job died with the worker, and the sweeper enqueues the row again
+    # only once the mark has expired (in production: NOTIFY_SENDING_LEASE_SECONDS).
+    monkeypatch.setitem(app.config, "NOTIFY_SENDING_LEASE_SECONDS", 0)
     for i in range(total):
         notify(rider.user_id, "report_status", title=f"第{i}条", body="b", page=f"pages/r?i={i}")
     db.session.commit()
@@ -151,7 +177,8 @@ def test_worker_killed_mid_batch_then_restarted_delivers_everything(
         before = _status_counts()
         assert before["sent"] < total, before
 
-        monkeypatch.setitem(app.config, "NOTIFY_SENDING_LEASE_SECONDS", 0)
+        marks = QUEUED_KEY.format("*")
+        assert _wait(lambda: not list(get_redis().scan_iter(marks)), 10)  # expired (1 s)
         sweep = sweep_outbox()  # what the scheduler runs every few seconds
         assert sweep["recovered"] <= 1
         try:
