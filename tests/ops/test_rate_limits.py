@@ -81,3 +81,26 @@ def test_the_limiters_request_hook_runs_only_under_app_wide_limits(app):
         other.before_request(hook)
         _check_limits_only_where_declared(other)
         assert (hook in other.before_request_funcs[None]) is kept
+
+
+def test_the_limiters_response_hooks_run_only_for_requests_that_checked_a_limit(
+    app, client, monkeypatch
+):
+    """Flask-Limiter's after_request (headers, Retry-After) and teardown run for a request
+    whose view checked a limit and are skipped for any other: run, they would make its
+    per-request state, which is what they look for (`_LIMITER_STATE`)."""
+    from flask.globals import request_ctx
+
+    from server import _LIMITER_STATE, _when_limiter_consulted
+
+    with client:  # keeps the request's context for a look after the response
+        assert client.get("/healthz").status_code == 200
+        assert not hasattr(request_ctx._get_current_object(), _LIMITER_STATE)
+    monkeypatch.setitem(app.config, "RATE_LIMIT_LOGIN", "10/minute")
+    with client:
+        ok = _login(client, 1)
+        assert hasattr(request_ctx._get_current_object(), _LIMITER_STATE)
+    assert ok.status_code == 200
+    assert ok.headers["X-RateLimit-Limit"] == "10"  # the after_request ran
+    assert ok.headers["X-RateLimit-Remaining"] == "9"
+    assert _when_limiter_consulted(len) is len  # any other hook is left as it is
