@@ -11,6 +11,7 @@ race (INSERT … ON CONFLICT DO NOTHING decides).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections import namedtuple
 from dataclasses import dataclass
@@ -147,9 +148,27 @@ def set_rule(org_unit_id: int, rule: str, points: int, daily_cap: int | None) ->
 
 @dataclass
 class AwardResult:
-    entry: LedgerEntry | None
+    """What an award did: its outcome, the balance after it and, awarded, the entry's
+    columns as inserted. `entry` is the ORM object for the callers that want one (made when
+    first asked, in the caller's transaction: a check-in needs only the delta, and making
+    and then expiring an ORM object was ≈4% of its CPU, bench/README.md)."""
+
     outcome: str  # "awarded" | "duplicate" | "capped"
     balance: int
+    row: dict[str, Any] | None = None  # awarded: the inserted entry's columns, id included
+
+    @property
+    def delta(self) -> int:
+        return self.row["delta"] if self.row is not None else 0
+
+    @functools.cached_property
+    def entry(self) -> LedgerEntry | None:
+        if self.row is None:
+            return None
+        entry = LedgerEntry(**self.row)  # the row just inserted, without re-reading it
+        make_transient_to_detached(entry)
+        db.session.add(entry)
+        return entry
 
 
 # The statements of an award, built once: building a statement costs several times more
@@ -305,7 +324,7 @@ def apply_points(
             day_earned = _day_earned(conn, account, user_id, today)
             remaining = config.daily_cap - day_earned.get(rule, 0)
             if remaining <= 0:
-                return AwardResult(None, "capped", account.balance)
+                return AwardResult("capped", account.balance)
             delta = min(delta, remaining)
     balance_after = account.balance + delta
     if balance_after < 0:
@@ -327,7 +346,7 @@ def apply_points(
     }
     inserted = conn.execute(_inserts()[1], row).first()
     if inserted is None:
-        return AwardResult(None, "duplicate", account.balance)
+        return AwardResult("duplicate", account.balance)
     row_day = today
     if account.day is not None and account.day_earned is not None and account.day > today:
         # the row's day is ahead of this node's clock (skew around midnight): it keeps its
@@ -356,12 +375,9 @@ def apply_points(
     changed = conn.execute(_EARN if earning else _SPEND, values).rowcount
     if changed != 1:  # cannot happen under the lock; refuse rather than go negative
         raise InsufficientPoints()
-    entry = LedgerEntry(id=inserted.id, **row)  # the row just inserted, without re-reading it
-    make_transient_to_detached(entry)
-    db.session.add(entry)
     if earning:
         rankings.after_commit_add(user_id, delta, now, user_units)
-    return AwardResult(entry, "awarded", balance_after)
+    return AwardResult("awarded", balance_after, {"id": inserted.id, **row})
 
 
 def award_points(

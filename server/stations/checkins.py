@@ -343,7 +343,7 @@ def _check_in(user, kind, station_id, scene, lat, lng, accuracy, key, now, today
             f"今天的打卡积分已达上限（{config.daily_cap} 分），明天再来吧",
             details={"daily_cap": config.daily_cap},
         )
-    points = award.entry.delta
+    points = award.delta
     checkin_id = conn.execute(
         _INSERT, {"status": "ok", "points_awarded": points, **attempt}
     ).scalar_one()

@@ -68,6 +68,42 @@ def test_a_warm_check_in_reads_no_station_rule_or_user_row(client, login, units)
     assert kinds == ["UPDATE", "INSERT", "UPDATE", "INSERT"], statements
 
 
+def test_a_check_in_makes_no_orm_object_of_its_ledger_entry(client, login, units):
+    """The award's entry is inserted by a Core statement; a check-in needs only its delta,
+    so no ORM object of it is made, added to the session and expired at the commit
+    (`AwardResult.entry` makes one for the callers that ask)."""
+    from server.points.models import LedgerEntry
+    from server.points.services import apply_points
+
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    station = make_station(units["A"], name="淮北街小哥驿站")
+    rider = login("rider")
+    added = []
+
+    def record(session, instance):
+        added.append(type(instance).__name__)
+
+    event.listen(db.session, "detached_to_persistent", record)
+    event.listen(db.session, "transient_to_pending", record)
+    try:
+        response = _check_in(client, station, rider)
+    finally:
+        event.remove(db.session, "detached_to_persistent", record)
+        event.remove(db.session, "transient_to_pending", record)
+    assert response.status_code == 201, response.get_json()
+    assert "LedgerEntry" not in added
+
+    me = client.get("/api/v1/me", headers=rider).get_json()
+    award = apply_points(me["id"], 3, reason="测试", source_type="test", source_id="lazy-1")
+    assert award.outcome == "awarded" and award.delta == 3
+    entry = award.entry  # asked for: made from the inserted row, in the session
+    assert isinstance(entry, LedgerEntry) and entry in db.session
+    assert (entry.user_id, entry.delta, entry.balance_after) == (me["id"], 3, award.balance)
+    assert award.entry is entry
+    db.session.commit()
+    assert db.session.get(LedgerEntry, entry.id).source_id == "lazy-1"
+
+
 def test_a_check_in_as_the_mini_program_sends_it_makes_two_redis_round_trips(
     client, login, units, round_trips, monkeypatch
 ):
