@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import jwt
+import pytest
 
 from server import clock
 
@@ -70,3 +71,45 @@ def test_non_bearer_scheme_is_not_a_login(client, login):
     response = client.get("/api/v1/me", headers={"Authorization": f"Basic {token}"})
     assert response.status_code == 401
     assert response.get_json()["code"] == "auth.required"
+
+
+def test_a_tokens_signature_is_checked_once_per_process_and_its_expiry_every_time(
+    client, login, app, monkeypatch
+):
+    """A verified token is remembered (its rider sends it with every request); its expiry
+    is still checked on each use, another key or environment does not find it, and an
+    invalid token is checked again each time."""
+    from server.auth import tokens
+
+    auth = login("rider")
+    token = auth["Authorization"].split()[1]
+    decoded = []
+    real_decode = jwt.decode
+
+    def counting(*args, **kwargs):
+        decoded.append(args[0])
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(tokens.jwt, "decode", counting)
+    for _ in range(3):
+        assert client.get("/api/v1/me", headers=auth).status_code == 200
+    assert decoded.count(token) <= 1  # the login's own first use may have been the one
+    with app.test_request_context():
+        expected = tokens.decode_token(token)
+        assert decoded.count(token) <= 1
+        monkeypatch.setitem(app.config, "SECRET_KEY", "another-secret-that-is-long-enough-x")
+        with pytest.raises(tokens.TokenInvalid) as refused:
+            tokens.decode_token(token)
+        assert refused.value.reason == "invalid"
+        monkeypatch.undo()
+        monkeypatch.setattr(tokens.jwt, "decode", counting)
+        assert tokens.decode_token(token) == expected
+        before = len(decoded)
+        for _ in range(2):
+            with pytest.raises(tokens.TokenInvalid):
+                tokens.decode_token("garbage")
+        assert decoded[before:] == ["garbage", "garbage"]  # not remembered
+    ttl = app.config["TOKEN_TTL_SECONDS"]
+    clock.freeze(clock.utcnow() + dt.timedelta(seconds=ttl + 1))
+    response = client.get("/api/v1/me", headers=auth)
+    assert response.get_json()["code"] == "auth.token_expired"
