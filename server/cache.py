@@ -66,14 +66,26 @@ class VersionedCache:
         """Adopt the version token a request read; drop the copies if it changed."""
         if has_request_context():
             setattr(request, self._synced, True)
+        if version is None:  # none yet (a new or flushed Redis): publish one, adopt the winner
+            version = self._first_version()
         with self._lock:
             now = time.monotonic()
-            if version != self._version or version is None or now - self._since > MAX_AGE_S:
+            if version != self._version or now - self._since > MAX_AGE_S:
                 self._data = {}
                 self._version = version
                 self._since = now
-        if version is None:
-            get_redis().set(self.key, uuid.uuid4().hex, nx=True)
+
+    def _first_version(self) -> str:
+        """The token Redis holds once ours is offered (SET NX): every process racing here
+        adopts the same one, before loading anything, so what it loads next is kept.
+        Before, a process adopted "no version" and kept nothing it loaded until its next
+        look — gunicorn's master reloaded the 10,000 stations at its next fork, ≈2 s while
+        the workers recycled at that moment had no successor (bench/README.md)."""
+        pipe = get_redis().pipeline(transaction=False)
+        pipe.set(self.key, uuid.uuid4().hex, nx=True)
+        pipe.get(self.key)
+        _, token = pipe.execute()
+        return token
 
     def refresh(self) -> None:
         """Read the version token on its own (a path with no pipeline to share)."""

@@ -165,3 +165,31 @@ def test_a_worker_forked_after_warming_starts_with_the_stations(app, client, log
     statements: list[str] = []
     assert _check_in(client, station, rider, statements).status_code == 201
     assert _reads(statements, "stations") == []
+
+
+def test_warming_with_no_version_in_redis_keeps_what_it_loaded(app, units):
+    """After a Redis flush there is no version token: the first process to look publishes
+    one and adopts it, so the stations it loads are kept — gunicorn's master does not load
+    them again at its next fork (it did: ≈2 s with no worker when all recycled at once)."""
+    from server.cache import warm
+    from server.extensions import get_redis
+    from server.stations import catalog
+
+    make_station(units["A"], name="淮北街小哥驿站")
+    get_redis().delete(catalog.CACHE.key)  # as after a flush
+    db.session.close()
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    assert warm(app) == ["stations"]
+    token = get_redis().get(catalog.CACHE.key)
+    assert token is not None  # published
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert warm(app) == ["stations"]  # the next fork
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert _reads(statements, "stations") == []
+    assert get_redis().get(catalog.CACHE.key) == token
