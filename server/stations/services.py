@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from server.auth.guards import Scope
-from server.clock import utcnow
+from server.clock import local, utcnow
 from server.errors import DomainError, NotFound
 from server.extensions import db, get_redis
 from server.org.models import OrgUnit
@@ -219,7 +219,7 @@ def nearby(
     if not found:
         return []
     by_id = catalog.all_stations()
-    now = utcnow()
+    here = local(utcnow())  # once: every station's open-now is asked at this time
     results: list[dict[str, Any]] = []
     for member, dist in found:  # nearest first
         distance = round(float(dist))
@@ -230,7 +230,7 @@ def nearby(
             continue
         if service and service not in row["services"]:
             continue
-        is_open = opening.is_open(row["opening_hours"], now)
+        is_open = opening.is_open_at(row["opening_hours"], here)
         if open_now and not is_open:
             continue
         results.append(

@@ -109,6 +109,40 @@ def test_a_warm_nearby_search_is_one_redis_command(client, units, round_trips):
     assert [(i["id"], type(i["distance_m"])) for i in items] == [(near.id, int), (far.id, int)]
 
 
+def test_nearby_converts_the_time_once_and_parses_each_range_once(client, units, monkeypatch):
+    """Open-now for every station found is asked at one Shanghai time, converted once per
+    search, and a range text is parsed once per process, not per station and request."""
+    from server.stations import hours, services
+
+    clock.freeze(NOON)
+    base = units["A"]
+    for n, ranges in enumerate((["08:00-22:00"], ["20:00-02:00"], ["08:00-22:00"])):
+        make_station(
+            base,
+            name=f"站{n}",
+            lat=base.center_lat + 0.001 * n,
+            opening_hours={
+                day: ranges for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+            },
+        )
+    url = f"/api/v1/stations/nearby?lat={base.center_lat}&lng={base.center_lng}&radius_m=2000"
+    assert len(client.get(url).get_json()["items"]) == 3  # index built, catalog loaded
+    conversions = []
+    real_local = hours.local
+
+    def counting(value):
+        conversions.append(value)
+        return real_local(value)
+
+    monkeypatch.setattr(services, "local", counting, raising=False)  # (before: not used)
+    monkeypatch.setattr(hours, "local", counting)
+    parsed = hours.parse_range.cache_info().misses
+    items = client.get(url).get_json()["items"]
+    assert [i["is_open_now"] for i in items] == [True, False, True]  # NOON: 12:00 in Shanghai
+    assert len(conversions) == 1
+    assert hours.parse_range.cache_info().misses == parsed  # both texts parsed before
+
+
 def test_opening_hours_including_overnight():
     hours = {"fri": ["20:00-02:00"], "mon": ["08:00-12:00", "14:00-18:00"], "sun": ["00:00-24:00"]}
     shanghai = dt.timedelta(hours=8)
