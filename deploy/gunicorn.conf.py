@@ -124,6 +124,9 @@ def pre_fork(server, worker):
             warm(server.app.wsgi())
         except Exception:  # a worker loads what it needs itself; never keep one from starting
             server.log.exception("could not warm the caches before a fork")
+    # Collected first, so no garbage is frozen for good (what froze before is not walked:
+    # after the first fork this looks only at what the master made since, its warming).
+    gc.collect()
     gc.freeze()
 
 
