@@ -329,13 +329,21 @@ def voucher_in_scope(scope: Scope, code: str) -> Redemption:
     return redemption
 
 
-def _close_and_refund(redemption_id: int, status: str, now: dt.datetime) -> Redemption | None:
+def _cancelled_with(redemption: Redemption, key: str | None) -> bool:
+    return key is not None and redemption.status == "cancelled" and redemption.cancel_key == key
+
+
+def _close_and_refund(
+    redemption_id: int, status: str, now: dt.datetime, *, cancel_key: str | None = None
+) -> Redemption | None:
     """Move a pending redemption to cancelled/expired and refund points and stock (no commit)."""
     conditions = [REDEMPTIONS.c.id == redemption_id, REDEMPTIONS.c.status == "pending"]
     if status == "expired":
         conditions.append(REDEMPTIONS.c.expires_at <= now)
     changed = db.session.execute(
-        update(REDEMPTIONS).where(*conditions).values(status=status, closed_at=now)
+        update(REDEMPTIONS)
+        .where(*conditions)
+        .values(status=status, closed_at=now, cancel_key=cancel_key)
     ).rowcount
     if changed != 1:
         return None
@@ -370,16 +378,25 @@ def _close_and_refund(redemption_id: int, status: str, now: dt.datetime) -> Rede
     return redemption
 
 
-def cancel(user, redemption_id: int) -> Redemption:
-    """The rider cancels a pending redemption: points and stock come back."""
+def cancel(user, redemption_id: int, key: str | None = None) -> Redemption:
+    """The rider cancels a pending redemption: points and stock come back.
+
+    With an Idempotency-Key, a retry of this cancel (the first answer lost on the way)
+    answers with the cancelled redemption and changes nothing; any other cancel of a
+    redemption that is no longer pending is refused.
+    """
     redemption = db.session.get(Redemption, redemption_id)
     if redemption is None or redemption.user_id != user.id:
         raise NotFound("redemption.not_found", "找不到该兑换记录")
+    if _cancelled_with(redemption, key):
+        return redemption
     now = utcnow()
-    closed = _close_and_refund(redemption.id, "cancelled", now)
+    closed = _close_and_refund(redemption.id, "cancelled", now, cancel_key=key)
     if closed is None:
         db.session.rollback()
         db.session.refresh(redemption)
+        if _cancelled_with(redemption, key):  # the same cancel, raced in twice
+            return redemption
         raise _not_pending(redemption, now)
     db.session.commit()
     db.session.refresh(closed)

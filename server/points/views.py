@@ -132,9 +132,13 @@ class MyRedemptions(MethodView):
 class CancelRedemption(MethodView):
     @login_required
     @blp.response(200, RedemptionSchema)
+    @blp.doc(parameters=IDEMPOTENCY_DOC)
     def post(self, redemption_id):
-        """Cancel my pending redemption: the points and the stock come back."""
-        return _with_balance(redemptions.cancel(current_user(), redemption_id))
+        """Cancel my pending redemption: the points and the stock come back.
+
+        A retry with the same `Idempotency-Key` answers with the cancelled redemption."""
+        cancelled = redemptions.cancel(current_user(), redemption_id, idempotency_key())
+        return _with_balance(cancelled)
 
 
 @blp.route("/redemptions/<string:code>/fulfil")

@@ -76,6 +76,42 @@ def test_one_rider_same_idempotency_key_at_once(client, login, units, db, concur
     assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 90
 
 
+def test_one_cancel_retried_at_once(client, login, units, db, concurrently, verify_ledger_cli):
+    """Ten copies of one cancel (same Idempotency-Key) at once: all answer with the cancelled
+    redemption, one refund; ten cancels with their own keys: one wins, nine are refused."""
+    reward = make_reward(units["A"], cost=10, stock=2)
+    reward_id = reward.id
+    rider = login("rider")
+    give_points(rider.user_id, 20)
+    made = [
+        client.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=rider)
+        for _ in range(2)
+    ]
+    first, second = (response.get_json()["id"] for response in made)
+    keyed = {**rider, "Idempotency-Key": "cancel-race-0001"}
+
+    def same_key(c, i):
+        response = c.post(f"/api/v1/redemptions/{first}/cancel", headers=keyed)
+        return _outcome(response), response.get_json().get("status")
+
+    assert Counter(concurrently(10, same_key)) == {((200, "ok"), "cancelled"): 10}
+
+    def own_keys(c, i):
+        headers = {**rider, "Idempotency-Key": f"cancel-race-1{i:03d}"}
+        return _outcome(c.post(f"/api/v1/redemptions/{second}/cancel", headers=headers))
+
+    outcomes = Counter(concurrently(10, own_keys))
+    assert outcomes == {(200, "ok"): 1, (409, "redemption.not_pending"): 9}, outcomes
+    db.session.expire_all()
+    assert db.session.get(Reward, reward_id).stock == 2
+    refunds = db.session.scalar(
+        select(func.count()).where(LedgerEntry.source_type == "redemption_refund")
+    )
+    assert refunds == 2
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 20
+    verify_ledger_cli()
+
+
 def test_twenty_duplicate_check_ins_award_once(
     client, login, units, db, concurrently, verify_ledger_cli
 ):

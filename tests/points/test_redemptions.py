@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server import clock
-from server.points.models import Redemption, Reward
+from server.points.models import LedgerEntry, Redemption, Reward
 from server.points.services import account_summary, verify_ledger
 from tests.factories import give_points, make_reward, make_station
 
@@ -173,6 +173,46 @@ def test_cancel_refunds_points_and_stock(client, login, units, db):
     # the refund is not earning: the ranking and lifetime figures are unchanged
     points = client.get("/api/v1/me/points", headers=rider).get_json()
     assert points["lifetime_earned"] == 30
+    assert verify_ledger() == []
+
+
+def test_cancel_retried_with_its_key_answers_with_the_first_result(client, login, units, db):
+    """A rider on a weak network taps 取消兑换 again after the answer was lost: the same
+    Idempotency-Key gets the cancelled redemption (200), refunded once; another key, or
+    none, is a new cancel of a redemption that is no longer pending (409)."""
+    reward = make_reward(units["A"], cost=30, stock=1)
+    rider = login("rider")
+    give_points(rider.user_id, 30)
+    made = redeem(client, rider, reward.id).get_json()
+    url = f"/api/v1/redemptions/{made['id']}/cancel"
+    keyed = {**rider, "Idempotency-Key": "cancel-key-0001"}
+    first = client.post(url, headers=keyed)
+    assert first.status_code == 200 and first.get_json()["status"] == "cancelled"
+    again = client.post(url, headers=keyed)
+    assert again.status_code == 200
+    assert again.get_json() == first.get_json()
+    refused(
+        client.post(url, headers={**rider, "Idempotency-Key": "cancel-key-0002"}),
+        409,
+        "redemption.not_pending",
+    )
+    refused(client.post(url, headers=rider), 409, "redemption.not_pending")
+    refused(
+        client.post(url, headers={**rider, "Idempotency-Key": "bad key!"}),
+        400,
+        "idempotency.invalid_key",
+    )
+    db.session.expire_all()
+    assert db.session.get(Reward, reward.id).stock == 1
+    refunds = db.session.scalar(
+        select(func.count()).where(LedgerEntry.source_type == "redemption_refund")
+    )
+    assert refunds == 1
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 30
+    assert len(notifications_of(db, rider.user_id, "redemption_refunded")) == 1
+    # another rider's key on this redemption: still not theirs
+    other = {**login("rider"), "Idempotency-Key": "cancel-key-0001"}
+    refused(client.post(url, headers=other), 404, "redemption.not_found")
     assert verify_ledger() == []
 
 
