@@ -27,7 +27,7 @@ from server.errors import Conflict, DomainError, NotFound
 from server.extensions import db
 from server.org.models import OrgUnit
 from server.points.models import Redemption, Reward
-from server.points.services import InsufficientPoints, apply_points, month_key
+from server.points.services import InsufficientPoints, apply_points, lock_account, month_key
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +55,21 @@ def normalise_code(code: str) -> str:
 # ---------------------------------------------------------------------------- rewards
 
 
-def create_reward(scope: Scope, values: dict[str, Any]) -> Reward:
-    """Add a reward to a community's (or a station's) catalog."""
+def _station_in_scope(scope: Scope, station_id: int):
+    """A station a reward may be offered at: one in the caller's subtree (community admin)."""
     from server.stations.models import Station
 
+    station = db.session.get(Station, station_id)
+    if station is None:
+        raise NotFound("station.not_found", "找不到该驿站")
+    scope.ensure(station.org_unit_id, "community_admin")
+    return station
+
+
+def create_reward(scope: Scope, values: dict[str, Any]) -> Reward:
+    """Add a reward to a community's (or a station's) catalog."""
     if values.get("station_id"):
-        station = db.session.get(Station, values["station_id"])
-        if station is None:
-            raise NotFound("station.not_found", "找不到该驿站")
-        scope.ensure(station.org_unit_id, "community_admin")
+        station = _station_in_scope(scope, values["station_id"])
         values.setdefault("org_unit_id", station.org_unit_id)
         values["org_unit_id"] = values["org_unit_id"] or station.org_unit_id
     if not values.get("org_unit_id"):
@@ -95,6 +101,8 @@ def update_reward(scope: Scope, reward_id: int, values: dict[str, Any]) -> Rewar
     scope.ensure(reward.org_unit_id, "community_admin")
     if "org_unit_id" in values:
         scope.ensure(values["org_unit_id"], "community_admin")
+    if values.get("station_id"):  # as on create: only a station in the caller's subtree
+        _station_in_scope(scope, values["station_id"])
     stock_delta = values.pop("stock_delta", None)
     for key, value in values.items():
         setattr(reward, key, value)
@@ -175,9 +183,17 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
     """Buy a reward with points: (redemption, created); a replayed key returns the first."""
     from server.notifications.services import notify
 
+    account = None
     if key:
         existing = _by_key(user.id, key)
         if existing is not None:
+            return existing, False
+        # A copy of this request may be committing right now: wait for it on the account's
+        # lock and look again, before the stock and the balance it took can refuse this one.
+        account = lock_account(user.id)
+        existing = _by_key(user.id, key)
+        if existing is not None:
+            db.session.rollback()
             return existing, False
     reward = db.session.get(Reward, reward_id)
     if reward is None:
@@ -198,6 +214,7 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
             source_type="redemption",
             source_id=code,
             org_unit_id=reward.org_unit_id,
+            account=account,
         )
     except InsufficientPoints as exc:
         db.session.rollback()
@@ -208,12 +225,6 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
             400,
             {"balance": balance, "cost": reward.cost},
         ) from None
-    # Under the account lock: a racing replay of this key has committed by now.
-    if key:
-        existing = _by_key(user.id, key)
-        if existing is not None:
-            db.session.rollback()
-            return existing, False
     month = month_key(now)
     if reward.monthly_limit_per_user:
         taken = db.session.execute(

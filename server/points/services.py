@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import DateTime, Float, bindparam, func, select, true, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
 from server.cache import VersionedCache
@@ -201,6 +202,12 @@ _DAY_BY_RULE = (
     )
     .group_by(LEDGER.c.rule)
 )
+# Whether a source has its entry already (the ledger's business key).
+_SOURCE_SEEN = select(LEDGER.c.id).where(
+    LEDGER.c.user_id == bindparam("uid"),
+    LEDGER.c.source_type == bindparam("st"),
+    LEDGER.c.source_id == bindparam("sid"),
+)
 # A check-in's position, kept when given (else the row's own).
 _POSITION = {
     "last_checkin_lat": func.coalesce(
@@ -324,7 +331,12 @@ def apply_points(
             day_earned = _day_earned(conn, account, user_id, today)
             remaining = config.daily_cap - day_earned.get(rule, 0)
             if remaining <= 0:
-                return AwardResult("capped", account.balance)
+                # a source that awarded already (a retry, or its day key lost) is a duplicate,
+                # whatever the cap says now; only on this rare path, so no award pays for it
+                seen = conn.execute(
+                    _SOURCE_SEEN, {"uid": user_id, "st": source_type, "sid": source_id}
+                ).first()
+                return AwardResult("duplicate" if seen else "capped", account.balance)
             delta = min(delta, remaining)
     balance_after = account.balance + delta
     if balance_after < 0:
@@ -504,19 +516,35 @@ def balance_of(user_id: int) -> int:
 
 
 def adjust_points(scope, user_id: int, delta: int, reason: str, key: str | None):
-    """A staff grant or deduction for a user in the caller's subtree (audited, notified)."""
+    """A staff grant or deduction for a user in the caller's subtree (audited, notified);
+    a replayed Idempotency-Key (also one racing in at the same time) returns the first."""
+    if key:
+        existing = _adjustment_by_key(scope.user.id, key)
+        if existing is not None:
+            return existing, balance_of(existing.user_id)
+    try:
+        return _adjust(scope, user_id, delta, reason, key)
+    except IntegrityError:  # the same key raced in twice (a double tap): answer with the first
+        db.session.rollback()
+        existing = _adjustment_by_key(scope.user.id, key) if key else None
+        if existing is None:
+            raise
+        return existing, balance_of(existing.user_id)
+
+
+def _adjustment_by_key(staff_id: int, key: str):
+    return db.session.execute(
+        select(PointsAdjustment).where(
+            PointsAdjustment.created_by_id == staff_id,
+            PointsAdjustment.idempotency_key == key,
+        )
+    ).scalar_one_or_none()
+
+
+def _adjust(scope, user_id: int, delta: int, reason: str, key: str | None):
     from server.auth.models import User
     from server.notifications.services import notify
 
-    if key:
-        existing = db.session.execute(
-            select(PointsAdjustment).where(
-                PointsAdjustment.created_by_id == scope.user.id,
-                PointsAdjustment.idempotency_key == key,
-            )
-        ).scalar_one_or_none()
-        if existing is not None:
-            return existing, balance_of(existing.user_id)
     user = db.session.get(User, user_id)
     if user is None or user.community_id is None:
         raise NotFound("points.unknown_user", "找不到该用户，或该用户尚未在社区报到")

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from server import clock
 from server.points.models import LedgerEntry, Redemption, Reward
+from server.points.services import set_rule
+from server.stations.models import CheckIn
 from server.stations.services import scene_of
 from tests.factories import give_points, make_reward, make_station
 
@@ -110,6 +112,69 @@ def test_one_cancel_retried_at_once(client, login, units, db, concurrently, veri
     assert refunds == 2
     assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 20
     verify_ledger_cli()
+
+
+def test_same_redemption_key_at_once_with_points_for_one(client, login, units, db, concurrently):
+    """A retry racing its first copy, when the balance covers one: every copy answers with the
+    first voucher, none with "insufficient points" (the first copy is still committing)."""
+    reward = make_reward(units["A"], cost=10, stock=1)
+    reward_id = reward.id
+    rider = login("rider")
+    give_points(rider.user_id, 10)
+    headers = {**rider, "Idempotency-Key": "redeem-key-0002"}
+
+    def buy(c, i):
+        response = c.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=headers)
+        return response.status_code, response.get_json().get("id") or response.get_json()["code"]
+
+    results = concurrently(8, buy)
+    assert {status for status, _ in results} == {201}, Counter(results)
+    assert len({rid for _, rid in results}) == 1
+    db.session.expire_all()
+    assert db.session.get(Reward, reward_id).stock == 0
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 0
+
+
+def test_same_adjustment_key_at_once(client, login, units, concurrently, verify_ledger_cli):
+    """A double tap on a staff grant: one adjustment, every copy answers with it (no 500)."""
+    admin = login("community_admin", "A")
+    rider = login("rider", "A")
+    headers = {**admin, "Idempotency-Key": "adjust-key-0001"}
+    body = {"user_id": rider.user_id, "delta": 30, "reason": "补发积分"}
+
+    def grant(c, i):
+        response = c.post("/api/v1/admin/points/adjustments", json=body, headers=headers)
+        return response.status_code, response.get_json().get("id") or response.get_json()["code"]
+
+    results = concurrently(8, grant)
+    assert {status for status, _ in results} <= {200, 201}, Counter(results)
+    assert len({adjustment_id for _, adjustment_id in results}) == 1
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 30
+    verify_ledger_cli()
+
+
+def test_same_check_in_key_at_once_after_the_cap(client, login, units, db, concurrently):
+    """Copies of one check-in whose award uses up the day's cap: all answer with the first,
+    none with "daily cap reached" (and no refusal is recorded for them)."""
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    set_rule(units["A"].id, "checkin", 5, 5)
+    db.session.commit()
+    station = make_station(units["A"])
+    rider = login("rider")
+    body = {"scene": scene_of(station), "lat": station.lat, "lng": station.lng, "accuracy": 10}
+    headers = {**rider, "Idempotency-Key": "scan-key-000002"}
+
+    def scan(c, i):
+        response = c.post("/api/v1/checkins", json=body, headers=headers)
+        answer = response.get_json()
+        return response.status_code, answer["checkin"]["id"] if "checkin" in answer else answer
+
+    results = concurrently(6, scan)
+    assert {status for status, _ in results} == {201}, results
+    assert len({checkin_id for _, checkin_id in results}) == 1
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5
+    refusals = db.session.scalar(select(func.count()).where(CheckIn.status == "refused"))
+    assert refusals == 0
 
 
 def test_twenty_duplicate_check_ins_award_once(

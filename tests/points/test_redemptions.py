@@ -283,6 +283,19 @@ def test_staff_manage_rewards_in_scope(client, login, units, db):
         headers=admin,
     )
     assert elsewhere.status_code == 404
+    # moving the reward to a station outside the admin's subtree: refused as on create
+    far_station = make_station(units["C"])
+    refused(
+        client.patch(
+            f"/api/v1/admin/rewards/{reward['id']}",
+            json={"station_id": far_station.id},
+            headers=admin,
+        ),
+        404,
+        "not_found",
+    )
+    db.session.expire_all()
+    assert db.session.get(Reward, reward["id"]).station_id == station.id
     grid = login("grid_worker", "A")
     assert (
         client.post(

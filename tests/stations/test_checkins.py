@@ -158,6 +158,25 @@ def test_already_checked_in_survives_a_redis_flush(client, login, station, redis
     assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5
 
 
+def test_a_rescan_after_the_cap_is_a_duplicate_not_a_cap_refusal(client, login, units, db, redis):
+    """The cap used up by this very station's award: scanning it again (the day key lost to a
+    Redis flush) is "already checked in here", not "today's cap is reached"."""
+    set_rule(units["A"].id, "checkin", 5, 5)  # one check-in's worth a day
+    db.session.commit()
+    station = make_station(units["A"])
+    rider = login("rider")
+    assert check_in(client, rider, station).status_code == 201
+    redis.flushdb()
+    refused(check_in(client, rider, station), 409, "checkin.already_checked_in")
+    # another station the same day: the cap, as before
+    refused(
+        check_in(client, rider, make_station(units["A"], name="另一站")),
+        400,
+        "checkin.daily_cap_reached",
+    )
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5
+
+
 def test_daily_cap_reduces_then_refuses(client, login, units, db):
     set_rule(units["A"].id, "checkin", 5, 7)
     db.session.commit()
