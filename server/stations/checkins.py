@@ -150,6 +150,13 @@ def _station_view(station: dict[str, Any], is_open: bool) -> dict[str, Any]:
     }
 
 
+def _message(station_name: str, points: int, is_open: bool) -> str:
+    """What the rider reads after a check-in (and again on its replay)."""
+    if not is_open:
+        return f"打卡已记录；{station_name}现在不在营业时间，本次不计积分"
+    return f"打卡成功，获得 {points} 积分" if points else "打卡成功"
+
+
 def _replay(user, key: str) -> dict[str, Any] | None:
     checkin = db.session.execute(
         select(CheckIn).where(
@@ -162,11 +169,11 @@ def _replay(user, key: str) -> dict[str, Any] | None:
     catalog.CACHE.ensure_fresh()
     station = catalog.station(checkin.station_id)
     return {
-        "checkin": checkin,
+        "checkin": _row_of(checkin, station["name"]),  # the first answer's shape
         "points_awarded": checkin.points_awarded,
         "balance": account_summary(user.id)["balance"],
         "station": _station_view(station, opening.is_open(station["opening_hours"])),
-        "message": "已打卡（重复提交）",
+        "message": _message(station["name"], checkin.points_awarded, checkin.status != "closed"),
         "replayed": True,
     }
 
@@ -387,16 +394,12 @@ def _result(user, station, checkin_id, points, balance, is_open, attempt) -> dic
         "distance_m": attempt.get("distance_m"),
         "created_at": attempt["created_at"],
     }
-    if is_open:
-        message = f"打卡成功，获得 {points} 积分" if points else "打卡成功"
-    else:
-        message = f"打卡已记录；{station['name']}现在不在营业时间，本次不计积分"
     return {
         "checkin": checkin,
         "points_awarded": points,
         "balance": balance,
         "station": _station_view(station, is_open),
-        "message": message,
+        "message": _message(station["name"], points, is_open),
         "replayed": False,
     }
 
@@ -431,12 +434,13 @@ def with_station_names(items: list[CheckIn]) -> list[dict[str, Any]]:
         names = dict(
             db.session.execute(select(Station.id, Station.name).where(Station.id.in_(ids))).all()
         )
-    rows = []
-    for checkin in items:
-        row = {column.name: getattr(checkin, column.name) for column in CHECKINS.columns}
-        row["station_name"] = names.get(checkin.station_id)
-        rows.append(row)
-    return rows
+    return [_row_of(checkin, names.get(checkin.station_id)) for checkin in items]
+
+
+def _row_of(checkin: CheckIn, station_name: str | None) -> dict[str, Any]:
+    row = {column.name: getattr(checkin, column.name) for column in CHECKINS.columns}
+    row["station_name"] = station_name
+    return row
 
 
 CSV_MAX_ROWS = 50_000

@@ -257,6 +257,9 @@ def test_idempotent_replay(client, login, station):
     again = check_in(client, rider, station, **{"Idempotency-Key": "scan-0001-abc"}).get_json()
     assert again["checkin"]["id"] == first["checkin"]["id"]
     assert again["replayed"] is True and again["balance"] == 5
+    # the same check-in as the first answer showed it (the result page reads its station)
+    assert again["checkin"] == first["checkin"]
+    assert again["message"] == first["message"] == "打卡成功，获得 5 积分"
 
 
 def test_staff_see_attempts_in_their_subtree_and_export_csv(client, login, units, station):
