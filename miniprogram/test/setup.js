@@ -33,6 +33,7 @@ function createWxMock() {
     saveImageToPhotosAlbum: ok({ errMsg: 'saveImageToPhotosAlbum:ok' }),
     login: ok({ code: 'wx-code-1' }),
     getLocation: ok({ latitude: 34.7466, longitude: 113.6253, accuracy: 20 }),
+    openSetting: ok({ authSetting: { 'scope.userLocation': true } }),
     chooseLocation: ok({ latitude: 34.75, longitude: 113.63, address: '郑州市金水区经三路 1 号', name: '经三路' }),
     openLocation: jest.fn(),
     makePhoneCall: jest.fn(),

@@ -51,6 +51,15 @@ function newIdempotencyKey() {
   return `${Date.now().toString(36)}-${rnd()}${rnd()}-${rnd()}`
 }
 
+/**
+ * True when the server answered with a refusal it decided (a 4xx): a retry is a new attempt
+ * and takes a new Idempotency-Key. After a network failure, a 5xx or a client-side error
+ * (location, wx.login) the outcome is unknown: keep the key, so a retry is a replay.
+ */
+function serverDecided(err) {
+  return err instanceof ApiError && err.status >= 400 && err.status < 500
+}
+
 function toQuery(params) {
   if (!params) return ''
   const parts = Object.keys(params)
@@ -264,5 +273,6 @@ module.exports = {
   clearSession,
   getCachedUser,
   newIdempotencyKey,
+  serverDecided,
   toQuery,
 }

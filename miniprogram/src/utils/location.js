@@ -1,14 +1,39 @@
 const { ApiError } = require('../services/request')
 
-/** GCJ-02 location as a Promise; a refusal becomes an ApiError with a Chinese message. */
+/** The rider refused 蜂巢 the location permission (WeChat then fails at once without asking again). */
+const isAuthDenied = (errMsg) => /auth den(y|ied)/i.test(errMsg || '')
+
+/**
+ * GCJ-02 location as a Promise; a failure becomes an ApiError with a Chinese message:
+ * client.location_denied (permission refused: only the settings can undo it) or
+ * client.location_failed (timeout, system location off, no fix indoors: try again).
+ */
 function getLocation() {
   return new Promise((resolve, reject) => {
     wx.getLocation({
       type: 'gcj02',
       isHighAccuracy: true,
       success: (res) => resolve({ lat: res.latitude, lng: res.longitude, accuracy: res.accuracy }),
-      fail: () =>
-        reject(new ApiError({ code: 'client.location_denied', message: '无法获取位置，请在设置中允许蜂巢使用位置信息' })),
+      fail: (err) =>
+        reject(
+          isAuthDenied(err && err.errMsg)
+            ? new ApiError({ code: 'client.location_denied', message: '无法获取位置，请在设置中允许蜂巢使用位置信息' })
+            : new ApiError({ code: 'client.location_failed', message: '定位失败，请到开阔处并打开手机定位后重试' }),
+        ),
+    })
+  })
+}
+
+/**
+ * Open the mini-program's settings (call it straight from a tap) so the rider can allow the
+ * location again: resolves true when it is allowed, false when not, null when the settings
+ * could not be opened.
+ */
+function openLocationSetting() {
+  return new Promise((resolve) => {
+    wx.openSetting({
+      success: (res) => resolve(Boolean(res && res.authSetting && res.authSetting['scope.userLocation'])),
+      fail: () => resolve(null),
     })
   })
 }
@@ -23,4 +48,4 @@ function chooseLocation(current) {
   })
 }
 
-module.exports = { getLocation, chooseLocation }
+module.exports = { getLocation, chooseLocation, openLocationSetting }

@@ -75,3 +75,112 @@ test('location refused: a Chinese message, no POST', async () => {
   expect(pageText(page)).toContain('无法获取位置')
   expect(server.calls).toHaveLength(0)
 })
+
+const retryButton = (page) => page.querySelector('.refusal >>> .error-retry')
+
+test.each([
+  ['checkin.invalid_scene', '该二维码无效或已更换，请扫描驿站现场张贴的最新二维码'],
+  ['checkin.station_inactive', '经三路小哥驿站已停用，暂不能打卡'],
+])('%s: 重新扫码 opens the scanner instead of sending the same scene again', async (code, message) => {
+  const server = mockServer({ 'POST /checkins': (req) => (req.data.scene === 's1z.OLDCODE12345678' ? refusal(code, message, 400) : OK) })
+  wx.scanCode = jest.fn((o) => o.success({ path: 'packages/checkin/scan/index?scene=s1z.NEWCODE12345678', result: '' }))
+  const page = render(scanId)
+  await page.instance.onLoad({ scene: encodeURIComponent('s1z.OLDCODE12345678') })
+  await flush()
+  expect(pageText(page)).toContain(message)
+  expect(retryButton(page).dom.textContent.trim()).toBe('重新扫码')
+  retryButton(page).dispatchEvent('tap')
+  await flush(20)
+  expect(wx.scanCode).toHaveBeenCalledTimes(1)
+  expect(server.callsTo('POST /checkins').map((c) => c.data.scene)).toEqual(['s1z.OLDCODE12345678', 's1z.NEWCODE12345678'])
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/checkin/result/index' })
+})
+
+test('a scanned code that is not a station code: 重新扫码 opens the scanner again', async () => {
+  wx.scanCode = jest.fn((o) => o.success({ result: '', path: '' }))
+  const server = mockServer({ 'POST /checkins': () => OK })
+  const page = render(scanId)
+  await page.instance.onLoad({})
+  await page.instance.onScan()
+  await flush()
+  expect(pageText(page)).toContain('没有识别到驿站码')
+  expect(retryButton(page).dom.textContent.trim()).toBe('重新扫码')
+  retryButton(page).dispatchEvent('tap')
+  await flush(20)
+  expect(wx.scanCode).toHaveBeenCalledTimes(2)
+  expect(server.calls).toHaveLength(0)
+})
+
+test.each([
+  ['checkin.out_of_range', '您距离驿站约 850 米，请到站后再扫码'],
+  ['checkin.poor_accuracy', '定位精度不足（约 180 米），请到开阔处、打开 GPS 后重新扫码'],
+  ['checkin.impossible_travel', '距上次打卡仅 3 分钟却相距 12.0 公里，位置异常，请稍后在驿站现场重新扫码'],
+])('%s: 重新打卡 sends the same scene again, without the scanner', async (code, message) => {
+  const server = mockServer({ 'POST /checkins': () => refusal(code, message, 400) })
+  const page = render(scanId)
+  await page.instance.onLoad({ scene: 's1z.ABCDEFGH12345678' })
+  await flush()
+  expect(retryButton(page).dom.textContent.trim()).toBe('重新打卡')
+  retryButton(page).dispatchEvent('tap')
+  await flush(20)
+  expect(wx.scanCode).not.toHaveBeenCalled()
+  expect(server.callsTo('POST /checkins').map((c) => c.data.scene)).toEqual(['s1z.ABCDEFGH12345678', 's1z.ABCDEFGH12345678'])
+})
+
+test('network failure, then a GPS timeout on the retry: the key is kept, and the GPS failure is not called a permission refusal', async () => {
+  let online = false
+  const server = mockServer({ 'POST /checkins': () => (online ? OK : 'network') })
+  const page = render(scanId)
+  await page.instance.onLoad({ scene: 's1z.ABCDEFGH12345678' })
+  await flush()
+  const okLocation = wx.getLocation
+  wx.getLocation = jest.fn((o) => o.fail({ errMsg: 'getLocation:fail timeout' }))
+  await page.instance.onRetry()
+  expect(pageText(page)).toContain('定位失败，请到开阔处并打开手机定位后重试')
+  expect(pageText(page)).not.toContain('请在设置中允许')
+  expect(retryButton(page).dom.textContent.trim()).toBe('重新打卡')
+  wx.getLocation = okLocation
+  online = true
+  await page.instance.onRetry()
+  const keys = server.callsTo('POST /checkins').map((c) => c.header['Idempotency-Key'])
+  expect(keys).toHaveLength(2)
+  expect(keys[1]).toBe(keys[0])
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/checkin/result/index' })
+})
+
+test('a 5xx answer is not a decision: the retry sends the same scene with the same key', async () => {
+  let down = true
+  const server = mockServer({ 'POST /checkins': () => (down ? { status: 502, body: '<html>Bad Gateway</html>' } : OK) })
+  const page = render(scanId)
+  await page.instance.onLoad({ scene: 's1z.ABCDEFGH12345678' })
+  await flush()
+  expect(pageText(page)).toContain('服务暂时不可用')
+  expect(retryButton(page).dom.textContent.trim()).toBe('重新打卡')
+  down = false
+  await page.instance.onRetry()
+  const keys = server.callsTo('POST /checkins').map((c) => c.header['Idempotency-Key'])
+  expect(keys).toHaveLength(2)
+  expect(keys[1]).toBe(keys[0])
+})
+
+test('location permission refused: the retry opens the settings, then checks in once it is allowed', async () => {
+  wx.getLocation = jest.fn((o) => o.fail({ errMsg: 'getLocation:fail auth deny' }))
+  let allow = false
+  wx.openSetting = jest.fn((o) => o.success({ authSetting: { 'scope.userLocation': allow } }))
+  const server = mockServer({ 'POST /checkins': () => OK })
+  const page = render(scanId)
+  await page.instance.onLoad({ scene: 's1z.ABCDEFGH12345678' })
+  await flush()
+  expect(pageText(page)).toContain('请在设置中允许蜂巢使用位置信息')
+  expect(retryButton(page).dom.textContent.trim()).toBe('去设置开启定位')
+  await page.instance.onRetry() // settings closed without allowing: nothing is sent
+  expect(wx.openSetting).toHaveBeenCalledTimes(1)
+  expect(wx.getLocation).toHaveBeenCalledTimes(1)
+  expect(server.calls).toHaveLength(0)
+  allow = true
+  wx.getLocation = jest.fn((o) => o.success({ latitude: 34.7466, longitude: 113.6253, accuracy: 20 }))
+  await page.instance.onRetry()
+  expect(wx.openSetting).toHaveBeenCalledTimes(2)
+  expect(server.callsTo('POST /checkins')[0].data.scene).toBe('s1z.ABCDEFGH12345678')
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/checkin/result/index' })
+})

@@ -60,3 +60,60 @@ test('shows the server message and retries on failure', async () => {
   await flush()
   expect(all(page, '.list >>> .name')).toHaveLength(2)
 })
+
+describe('overlapping searches (weak network): only the latest one updates the list', () => {
+  // wx.request held until the test answers it, so answers can arrive out of order
+  const held = () => {
+    const pending = []
+    wx.request = jest.fn((opts) => {
+      pending.push(opts)
+      return { abort() {} }
+    })
+    return pending
+  }
+  const answer = (opts, items) => opts.success({ statusCode: 200, data: { items }, header: {} })
+  const WATER = [{ id: 1, name: '饮水驿站', services: ['water'], distance_m: 50 }]
+  const CHARGING = [{ id: 2, name: '充电驿站', services: ['charging'], distance_m: 100 }]
+
+  test('an older filter answering late does not replace the newer one', async () => {
+    const pending = held()
+    const page = render(id)
+    page.instance.onLoad({})
+    await flush()
+    answer(pending.shift(), [])
+    await flush()
+    page.instance.onServiceTap({ currentTarget: { dataset: { code: 'water' } } })
+    await flush()
+    page.instance.onServiceTap({ currentTarget: { dataset: { code: 'charging' } } })
+    await flush()
+    const [water, charging] = pending
+    expect(water.url).toContain('service=water')
+    expect(charging.url).toContain('service=charging')
+    answer(charging, CHARGING)
+    await flush()
+    answer(water, WATER)
+    await flush()
+    expect(page.data.service).toBe('charging')
+    expect(all(page, '.list >>> .name').map((c) => c.dom.textContent)).toEqual(['充电驿站'])
+  })
+
+  test('a late failure of an older search does not show an error over the newer list', async () => {
+    const pending = held()
+    const page = render(id)
+    page.instance.onLoad({})
+    await flush()
+    answer(pending.shift(), [])
+    await flush()
+    page.instance.onOpenNowChange({ detail: true })
+    await flush()
+    page.instance.onOpenNowChange({ detail: false })
+    await flush()
+    const [openOnly, everything] = pending
+    answer(everything, CHARGING)
+    await flush()
+    openOnly.fail({ errMsg: 'request:fail timeout' })
+    await flush()
+    expect(page.data.error).toBe('')
+    expect(all(page, '.list >>> .name').map((c) => c.dom.textContent)).toEqual(['充电驿站'])
+  })
+})

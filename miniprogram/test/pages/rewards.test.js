@@ -53,6 +53,29 @@ describe('rewards', () => {
     expect(server.callsTo('POST /redemptions')[2].header['Idempotency-Key']).not.toBe(keys[0])
   })
 
+  test('a 5xx answer keeps the key too: a retry after a 502 is a replay, never a second redemption', async () => {
+    let answer = { status: 502, body: '<html>Bad Gateway</html>' }
+    const server = mockServer({
+      'GET /rewards': () => REWARDS,
+      'GET /me/points': () => ({ balance: 109 }),
+      'POST /redemptions': () => answer,
+    })
+    const page = render(rewardsId)
+    await page.instance.onLoad()
+    await flush()
+    const tap = { currentTarget: { dataset: { id: 5 } } }
+    await page.instance.onRedeem(tap)
+    expect(wx.showToast).toHaveBeenLastCalledWith(expect.objectContaining({ title: '服务暂时不可用，请稍后重试' }))
+    answer = refusal('internal_error', '服务繁忙，请稍后再试', 500)
+    await page.instance.onRedeem(tap)
+    answer = { status: 201, body: { id: 3, code: 'AB12CD34', status: 'pending', reward_id: 5, reward_name: '蓝牙耳机', balance: 49 } }
+    await page.instance.onRedeem(tap)
+    const keys = server.callsTo('POST /redemptions').map((c) => c.header['Idempotency-Key'])
+    expect(keys).toHaveLength(3)
+    expect(new Set(keys).size).toBe(1)
+    expect(page.data.voucher.code).toBe('AB12CD34')
+  })
+
   test('subscribe from the voucher tap: template ids from GET /me/subscriptions, accepted ones posted', async () => {
     require('../../src/services/subscribe').reset()
     wx.requestSubscribeMessage = jest.fn((o) => o.success({ TPL_REDEMPTION: 'accept', TPL_REDEMPTION_EXPIRING: 'reject' }))

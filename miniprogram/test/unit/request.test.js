@@ -110,6 +110,21 @@ describe('request wrapper', () => {
     expect(server.callsTo('POST /checkins').map((c) => c.header['Idempotency-Key'])).toEqual(['k-1', 'k-1'])
   })
 
+  test('serverDecided: only a 4xx the server answered ends an Idempotency-Key', async () => {
+    loggedIn()
+    mockServer({
+      'POST /a': () => refusal('checkin.out_of_range', '太远', 400),
+      'POST /b': () => refusal('redemption.not_pending', '已取消', 409),
+      'POST /c': () => ({ status: 502, body: '<html>Bad Gateway</html>' }),
+      'POST /d': () => refusal('internal_error', '服务繁忙，请稍后再试', 500),
+      'POST /e': () => 'network',
+    })
+    const errs = await Promise.all(['/a', '/b', '/c', '/d', '/e'].map((p) => api.post(p, {}).catch((e) => e)))
+    expect(errs.map(api.serverDecided)).toEqual([true, true, false, false, false])
+    expect(api.serverDecided(new api.ApiError({ code: 'client.location_denied', message: '无法获取位置' }))).toBe(false)
+    expect(api.serverDecided(new Error('boom'))).toBe(false)
+  })
+
   test('fresh keys are unique', () => {
     const keys = new Set(Array.from({ length: 500 }, () => api.newIdempotencyKey()))
     expect(keys.size).toBe(500)

@@ -24,11 +24,16 @@ Page({
   },
 
   async refresh({ relocate = false } = {}) {
+    // Filters tapped in quick succession overlap on a weak network: only the latest search's
+    // answer (or error) may update the page, whatever order the answers arrive in.
+    this.seq = (this.seq || 0) + 1
+    const seq = this.seq
     this.setData({ loading: !this.data.stations.length, error: '' })
     try {
       let location = this.data.location
       if (!location || relocate) {
         location = await getLocation()
+        if (seq !== this.seq) return
         this.setData({ location })
       }
       const res = await stations.nearby({
@@ -37,6 +42,7 @@ Page({
         service: this.data.service || undefined,
         openNow: this.data.openNow,
       })
+      if (seq !== this.seq) return
       const list = (res && res.items) || []
       this.setData({
         stations: list,
@@ -52,9 +58,9 @@ Page({
         loading: false,
       })
     } catch (err) {
-      this.setData({ loading: false, error: errorMessage(err) })
+      if (seq === this.seq) this.setData({ loading: false, error: errorMessage(err) })
     } finally {
-      wx.stopPullDownRefresh()
+      if (seq === this.seq) wx.stopPullDownRefresh()
     }
   },
 

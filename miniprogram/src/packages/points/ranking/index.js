@@ -27,14 +27,18 @@ Page({
   },
 
   async load() {
+    // Only the latest request (the chips now selected) may update the board.
+    this.seq = (this.seq || 0) + 1
+    const seq = this.seq
     this.setData({ loading: true, error: '' })
     try {
       const res = await rankings.getRanking({ scope: this.data.scope, period: this.data.period, top: 15 })
+      if (seq !== this.seq) return
       this.setData({ items: res.items || [], me: res.me || null, loading: false })
     } catch (err) {
-      this.setData({ loading: false, error: errorMessage(err) })
+      if (seq === this.seq) this.setData({ loading: false, error: errorMessage(err) })
     } finally {
-      wx.stopPullDownRefresh()
+      if (seq === this.seq) wx.stopPullDownRefresh()
     }
   },
 

@@ -1,9 +1,9 @@
-// Rewards and redeem. A redemption retried after a network failure reuses its
+// Rewards and redeem. A redemption retried after a network failure or a 5xx reuses its
 // Idempotency-Key, so it can never be charged twice.
 const rewards = require('../../../services/rewards')
 const redemptions = require('../../../services/redemptions')
 const points = require('../../../services/points')
-const { NetworkError, newIdempotencyKey } = require('../../../services/request')
+const { newIdempotencyKey, serverDecided } = require('../../../services/request')
 const { askSubscribe, prefetch } = require('../../../services/subscribe')
 const { loadList } = require('../../../utils/list')
 const { formatTime } = require('../../../utils/format')
@@ -51,7 +51,7 @@ Page({
         balance: r.balance !== undefined ? r.balance : this.data.balance,
       })
     } catch (err) {
-      if (!(err instanceof NetworkError)) delete this.pendingKeys[id]
+      if (serverDecided(err)) delete this.pendingKeys[id] // refused: a new tap is a new redemption
       toastError(err)
     } finally {
       this.setData({ redeemingId: null })
