@@ -336,8 +336,19 @@ def voucher_in_scope(scope: Scope, code: str) -> Redemption:
     ).scalar_one_or_none()
     if redemption is None:
         raise NotFound("redemption.not_found", "兑换码不存在，请核对后重新输入")
-    scope.ensure(redemption.org_unit_id)
+    unit = db.session.get(OrgUnit, redemption.org_unit_id)
+    if not scope.covers(unit) and not unit.is_within(_voucher_reach(scope)):
+        raise NotFound()
     return redemption
+
+
+def _voucher_reach(scope: Scope) -> OrgUnit:
+    """Vouchers are handed over at the stations of a community, by its staff: a grid
+    worker bound to one of its grids reaches the vouchers of the whole community (its
+    catalog's rewards, and its other grids' stations); others reach their own subtree."""
+    if scope.unit.level == "grid" and scope.unit.parent_id is not None:
+        return db.session.get(OrgUnit, scope.unit.parent_id)
+    return scope.unit
 
 
 def _cancelled_with(redemption: Redemption, key: str | None) -> bool:

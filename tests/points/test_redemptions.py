@@ -312,6 +312,22 @@ def test_staff_manage_rewards_in_scope(client, login, units, db):
     assert client.get("/api/v1/rewards", headers=far).get_json()["total"] == 0
 
 
+def test_a_grid_worker_hands_over_the_vouchers_of_their_community(client, login, units):
+    """The station's community's staff fulfil: a grid worker bound to grid A1 hands over a
+    reward of community A's catalog (and looks the voucher up); one of C's grid cannot."""
+    reward = make_reward(units["A"], cost=10)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    code = redeem(client, rider, reward.id).get_json()["code"]
+    far = login("grid_worker", "C1")
+    refused(client.get(f"/api/v1/admin/redemptions/{code}", headers=far), 404, "not_found")
+    refused(client.post(f"/api/v1/redemptions/{code}/fulfil", headers=far), 404, "not_found")
+    staff = login("grid_worker", "A1")
+    assert client.get(f"/api/v1/admin/redemptions/{code}", headers=staff).status_code == 200
+    done = client.post(f"/api/v1/redemptions/{code}/fulfil", headers=staff)
+    assert done.status_code == 200 and done.get_json()["status"] == "fulfilled"
+
+
 def test_fulfil_by_the_scanned_qr_payload(client, login, units):
     reward = make_reward(units["A"], cost=10)
     rider = login("rider")
