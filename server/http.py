@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -11,7 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select, func, select
 
-from server.clock import isoformat
+from server.clock import SHANGHAI, isoformat
 from server.errors import DomainError
 from server.extensions import db
 
@@ -31,6 +32,17 @@ class LocalDateTime(fields.DateTime):
         if not 2000 <= parsed.year <= 2099:
             raise ValidationError("时间超出有效范围（2000–2099 年），请检查后重试")
         return parsed
+
+
+class InDateTime(LocalDateTime):
+    """ISO 8601 in; with an offset it is converted, without one it means Shanghai time;
+    loaded as naive UTC, as every datetime is stored."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=SHANGHAI)
+        return parsed.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 class FastJSONProvider(DefaultJSONProvider):

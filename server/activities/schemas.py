@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from marshmallow import Schema, fields, validate
 
 from server.activities.models import AUDIENCES, ENROLMENT_STATUSES, KINDS, STATUSES
-from server.clock import SHANGHAI
-from server.http import LocalDateTime, PageQuerySchema
+from server.http import InDateTime, LocalDateTime, PageQuerySchema
 from server.security import MAX_ID
-
-
-class InDateTime(LocalDateTime):
-    """ISO 8601 in; with an offset it is converted, without one it means Shanghai time."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        parsed = super()._deserialize(value, attr, data, **kwargs)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=SHANGHAI)
-        return parsed.astimezone(dt.UTC).replace(tzinfo=None)
-
 
 KIND_DOC = ", ".join(f"{code} {name}" for code, name in KINDS.items())
 

@@ -40,6 +40,7 @@ from server.auth.guards import (
     login_required,
     staff_required,
 )
+from server.csv_safe import safe_row
 from server.http import page_of
 
 blp = Blueprint(
@@ -235,7 +236,7 @@ class AdminEnrolmentsCsv(MethodView):
         """Export the enrolment list as CSV."""
         rows = services.enrolment_rows(current_scope(), activity_id, args.get("status"))
         buffer = io.StringIO()
-        csv.writer(buffer).writerows(services.csv_lines(rows))
+        csv.writer(buffer).writerows(map(safe_row, services.csv_lines(rows)))
         response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
         response.headers["Content-Disposition"] = (
             f'attachment; filename="activity-{activity_id}-enrolments.csv"'

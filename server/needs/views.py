@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.auth.guards import current_scope, current_user, login_required, staff_required
+from server.csv_safe import safe_row
 from server.http import IDEMPOTENCY_HEADER_DOC, PageQuerySchema, idempotency_key, page_of
 from server.needs import services
 from server.needs.schemas import (
@@ -66,7 +67,7 @@ class AdminNeedsExport(MethodView):
     def get(self, args):
         """Export needs as CSV (same filters as the list)."""
         buffer = io.StringIO()
-        csv.writer(buffer).writerows(services.export_rows(current_scope(), args))
+        csv.writer(buffer).writerows(map(safe_row, services.export_rows(current_scope(), args)))
         response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="needs.csv"'
         return response

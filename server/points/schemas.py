@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.http import LocalDateTime, PageQuerySchema
+from server.http import InDateTime, LocalDateTime, PageQuerySchema
 from server.points.models import REDEMPTION_STATUSES, RULES
 from server.security import MAX_ID
 from server.stations.schemas import patch_of
@@ -46,8 +46,10 @@ class RewardWriteSchema(Schema):
     monthly_limit_per_user = fields.Integer(
         allow_none=True, validate=validate.Range(min=1, max=1000)
     )
-    starts_at = fields.DateTime(allow_none=True)
-    ends_at = fields.DateTime(allow_none=True)
+    # As an activity's times: an offset is converted, no offset means Shanghai time, and
+    # both are stored naive UTC (so `_check_window` never compares aware with naive).
+    starts_at = InDateTime(allow_none=True)
+    ends_at = InDateTime(allow_none=True)
     is_active = fields.Boolean(load_default=True)
 
 

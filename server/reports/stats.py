@@ -24,6 +24,7 @@ from sqlalchemy import select
 from server.auth.guards import Scope
 from server.auth.models import User
 from server.clock import local
+from server.csv_safe import safe_row
 from server.extensions import db
 from server.org.models import OrgUnit
 from server.reports.models import STATE_NAMES, Report, ReportCategory, WorkOrder
@@ -196,13 +197,6 @@ def _time(value: dt.datetime | None) -> str:
     return f"{local(value):%Y-%m-%d %H:%M}" if value else ""
 
 
-def _cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in free text (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def export_orders_csv(scope: Scope, args: dict[str, Any]) -> bytes:
     """The filtered work orders of the caller's subtree as CSV (UTF-8 with BOM, for Excel)."""
     stmt = filtered_orders(scope, args).order_by(WorkOrder.id.desc()).limit(EXPORT_MAX_ROWS)
@@ -254,5 +248,5 @@ def export_orders_csv(scope: Scope, args: dict[str, Any]) -> bytes:
             report.feedback_stars or "",
             report.feedback_comment or "",
         )
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow(safe_row(row))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -461,18 +461,22 @@ CSV_COLUMNS = (
 
 
 def export_csv(stmt) -> str:
-    """The filtered check-ins as CSV (UTF-8 with a BOM so Excel shows the Chinese)."""
+    """The filtered check-ins as CSV (UTF-8 with a BOM so Excel shows the Chinese).
+
+    Every text cell goes through `safe_row`: a station name such as `=HYPERLINK(…)` (free
+    text of a community admin) is shown as text by Excel/WPS, not run as a formula."""
     import csv
     import io
 
     from server.clock import isoformat
+    from server.csv_safe import safe_row
 
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow([title for _, title in CSV_COLUMNS])
+    writer.writerow(safe_row(title for _, title in CSV_COLUMNS))
     batch: list[CheckIn] = list(db.session.execute(stmt.limit(CSV_MAX_ROWS)).scalars())
     for row in with_station_names(batch):
         row["created_at"] = isoformat(row["created_at"])
-        writer.writerow(["" if row[c] is None else row[c] for c, _ in CSV_COLUMNS])
+        writer.writerow(safe_row("" if row[c] is None else row[c] for c, _ in CSV_COLUMNS))
     return buffer.getvalue()

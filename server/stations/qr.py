@@ -18,7 +18,7 @@ from flask import current_app
 from PIL import Image, ImageDraw, ImageFont
 
 from server.fonts import find_cjk_font
-from server.stations.models import KINDS, Station
+from server.stations.models import DEFAULT_CHECKIN_RADIUS_M, KINDS, Station
 from server.stations.services import scene_of
 from server.wechat.codes import jpeg_to_png, wxacode_jpeg
 
@@ -42,6 +42,11 @@ def _font(size: int):
     return ImageFont.load_default(size=size), False
 
 
+def _radius_m(station: Station) -> int:
+    """The station's check-in radius as printed (what the check-in itself enforces)."""
+    return station.checkin_radius_m or DEFAULT_CHECKIN_RADIUS_M
+
+
 def poster_png(station: Station) -> bytes:
     """A5 at 150 dpi (874 × 1240): name, kind, the code, how to use it."""
     width, height = 874, 1240
@@ -53,10 +58,10 @@ def poster_png(station: Station) -> bytes:
     small_font, _ = _font(34)
     if has_cjk:
         title, subtitle = station.name, f"{KINDS.get(station.kind, '')} · 骑手扫码打卡领积分"
-        footer = "打开微信扫一扫 · 到站 200 米内打卡"
+        footer = f"打开微信扫一扫 · 到站 {_radius_m(station)} 米内打卡"
     else:  # no CJK font here: keep the poster legible rather than print boxes
         title, subtitle = f"Fengchao station #{station.id}", "Scan to check in"
-        footer = "WeChat > Scan"
+        footer = f"WeChat > Scan, within {_radius_m(station)} m"
     draw.text((width // 2, 85), title, font=title_font, fill="white", anchor="mm")
     draw.text((width // 2, 230), subtitle, font=small_font, fill=(90, 60, 20), anchor="mm")
     canvas.paste(code, ((width - code.width) // 2, 290))
@@ -104,7 +109,7 @@ def poster_pdf(station: Station) -> bytes:
         + "0.35 0.24 0.08 rg\n"
         + centred(f"{kind} · 骑手扫码打卡领积分", 14, 470)
         + f"q {side} 0 0 {side} {x:.1f} {y} cm /Im1 Do Q\n"
-        + centred("打开微信扫一扫，到站后扫码打卡", 13, 110)
+        + centred(f"打开微信扫一扫，到站 {_radius_m(station)} 米内扫码打卡", 13, 110)
         + centred((station.address or "")[:28], 11, 85)
     ).encode()
     compressed = zlib.compress(content)

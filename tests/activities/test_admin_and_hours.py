@@ -48,7 +48,8 @@ def test_create_publish_enrol_cancel_notifies(client, db, units, login):
     published = client.post(f"/api/v1/admin/activities/{activity_id}/publish", headers=admin)
     assert published.get_json()["status"] == "published"
 
-    riders = [login("rider") for _ in range(3)]
+    # a name typed like a spreadsheet formula is exported as text (CSV injection)
+    riders = [login("rider", display_name="=1+2赵")] + [login("rider") for _ in range(2)]
     for rider in riders:
         client.post(f"/api/v1/activities/{activity_id}/enrolments", headers=rider)
     # More places: the waitlisted rider moves up.
@@ -81,6 +82,7 @@ def test_create_publish_enrol_cancel_notifies(client, db, units, login):
     assert csv_response.mimetype == "text/csv"
     assert text.startswith("\ufeff序号,姓名")
     assert text.count("已报名") == 3
+    assert ",'=1+2赵," in text and ",=1+2赵," not in text
 
     cancelled = client.post(
         f"/api/v1/admin/activities/{activity_id}/cancel",

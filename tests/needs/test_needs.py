@@ -130,7 +130,7 @@ def test_export_and_monthly_counts(client, units, login):
     submit(client, rider, kind="employment", content="想找一份白天的兼职工作")
     clock.freeze(dt.datetime(2026, 3, 20, 2, 0))
     submit(client, rider, kind="employment", content="平台派单太少，希望推荐工作")
-    submit(client, rider, kind="health", content="希望组织一次免费体检")
+    submit(client, rider, kind="health", content='=HYPERLINK("http://x","希望组织一次免费体检")')
     submit(client, login("rider", "C"), kind="housing", content="别的街道的住房诉求内容")
     staff = login("community_admin", "A")
     stats = client.get("/api/v1/admin/needs/stats", headers=staff).get_json()
@@ -147,4 +147,6 @@ def test_export_and_monthly_counts(client, units, login):
     text = export.get_data(as_text=True)
     assert text.startswith("\ufeff编号,提交时间")
     assert text.count("王小哥") == 3
+    # free text typed like a spreadsheet formula is exported as text (CSV injection)
+    assert "\"'=HYPERLINK(" in text and '"=HYPERLINK(' not in text
     assert "别的街道" not in text
