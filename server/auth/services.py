@@ -97,6 +97,7 @@ def update_profile(user: User, changes: dict[str, Any]) -> User:
         user.platform = platform
     if "community_id" in changes:
         community_id = changes["community_id"]
+        before = user.community_id
         if community_id is None:
             user.community_id = None
             user.registered_at = None
@@ -107,6 +108,10 @@ def update_profile(user: User, changes: dict[str, Any]) -> User:
             if user.community_id != unit.id:
                 user.community_id = unit.id
                 user.registered_at = utcnow()
+        if user.community_id != before:  # ranked in the new community from the commit on
+            from server.points import rankings
+
+            rankings.after_commit_move(user.id, before, user.community_id)
     for field in ("display_name", "avatar_url", "is_party_member"):
         if field in changes:
             setattr(user, field, changes[field])

@@ -5,6 +5,16 @@ time it is read (or by `fengchao rankings rebuild`), flagged built by a marker k
 kept current by awards committed afterwards. After a Redis flush the markers are gone and
 the next read rebuilds, so rankings are correct without Redis persistence.
 
+Who is ranked where: a user is ranked in their *current* community and its street, with
+everything they earned in the period, before a move included. That is what a rebuild
+counts; a change of community (PATCH /me) moves the user's members after its commit
+(`after_commit_move`), so the rankings kept current agree with a rebuild.
+
+A rebuild never loses an award committed while it runs: before reading the ledger it opens
+a log (`rk:log:…`) in which every award's update, and every move, records its user; after
+writing the new set, it rereads the ledger for the users logged meanwhile and swaps the set
+in only when no user was logged since its last reread (`_FINISH`, atomic).
+
 Score = points × F + (F − 1 − seconds since the period start of the member's last change):
 equal points rank whoever got there first higher (CTFd's rule). Doubles are exact below
 2^53, so a member's period points stay below 9 × 10^8 (month) or 9 × 10^5 (all time).
@@ -15,9 +25,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import uuid
 from typing import Any
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
@@ -31,20 +43,49 @@ ALL_TIME_EPOCH = dt.datetime(2025, 1, 1)  # naive UTC
 FACTOR = {"month": 10**7, "all": 10**10}
 _PENDING = "fengchao_rank_updates"
 
-# KEYS: pairs of (zset, marker); ARGV: member, delta, then (factor, seconds) per pair.
+PERIODS = ("month", "all")
+MONTH_TTL_S = 3600 * 24 * 62  # a month's ranking is kept a while after it ends, then dropped
+
+# KEYS: triples of (zset, built marker, rebuild log); ARGV: member, delta, then (factor,
+# seconds) per triple. A rebuild in progress (its log exists) rereads the member's points
+# from the ledger before it swaps its set in; a built set is updated here.
 _ADD = """
 local member = ARGV[1]
 local delta = tonumber(ARGV[2])
-for i = 1, #KEYS, 2 do
+for i = 1, #KEYS, 3 do
+  if redis.call('EXISTS', KEYS[i + 2]) == 1 then
+    redis.call('RPUSH', KEYS[i + 2], member)
+  end
   if redis.call('EXISTS', KEYS[i + 1]) == 1 then
-    local factor = tonumber(ARGV[2 + i])
-    local secs = tonumber(ARGV[3 + i])
+    local j = (i - 1) / 3 * 2
+    local factor = tonumber(ARGV[3 + j])
+    local secs = tonumber(ARGV[4 + j])
     local current = redis.call('ZSCORE', KEYS[i], member)
     local points = 0
     if current then points = math.floor(tonumber(current) / factor) end
     points = points + delta
     if points > 0 then
       redis.call('ZADD', KEYS[i], points * factor + (factor - 1 - secs), member)
+    else
+      redis.call('ZREM', KEYS[i], member)
+    end
+  end
+end
+return 1
+"""
+
+# KEYS: triples of (zset, built marker, rebuild log); ARGV: member, then its score per
+# triple (0: not ranked there). A user's members after a change of community.
+_MOVE = """
+local member = ARGV[1]
+for i = 1, #KEYS, 3 do
+  if redis.call('EXISTS', KEYS[i + 2]) == 1 then
+    redis.call('RPUSH', KEYS[i + 2], member)
+  end
+  if redis.call('EXISTS', KEYS[i + 1]) == 1 then
+    local score = ARGV[2 + (i - 1) / 3]
+    if tonumber(score) > 0 then
+      redis.call('ZADD', KEYS[i], score, member)
     else
       redis.call('ZREM', KEYS[i], member)
     end
@@ -66,6 +107,12 @@ def period_info(period: str, now: dt.datetime | None = None) -> tuple[str, dt.da
 def _keys(unit_id: int | str, period: str, now: dt.datetime | None = None) -> tuple[str, str]:
     suffix, _ = period_info(period, now)
     return f"rk:{suffix}:{unit_id}", f"rk:built:{suffix}:{unit_id}"
+
+
+def _log_keys(unit_id: int, period: str, now: dt.datetime | None = None) -> tuple[str, str]:
+    """A rebuild's log of the users whose points changed meanwhile, and its builders count."""
+    suffix, _ = period_info(period, now)
+    return f"rk:log:{suffix}:{unit_id}", f"rk:log:{suffix}:{unit_id}:n"
 
 
 def _secs(at: dt.datetime, start: dt.datetime, factor: int) -> int:
@@ -123,11 +170,51 @@ def apply_changes(changes: list[tuple], pipe) -> None:
         for unit_id in units:
             if unit_id is None:
                 continue
-            for period in ("month", "all"):
-                keys.extend(_keys(unit_id, period, at))
+            for period in PERIODS:
+                keys.extend((*_keys(unit_id, period, at), _log_keys(unit_id, period, at)[0]))
                 factor = FACTOR[period]
                 args.extend([factor, _secs(at, period_info(period, at)[1], factor)])
         pipe.eval(_ADD, len(keys), *keys, *args)
+
+
+# ------------------------------------------------------------------- change of community
+
+
+def after_commit_move(user_id: int, old: int | None, new: int | None) -> None:
+    """Move a user whose community changed from `old` to `new`, once the change commits.
+
+    Out of the old community's (and street's) rankings, into the new ones with all the
+    points earned in each period: what a rebuild would find. Called in the transaction
+    that changes the community (the points are read in it); if Redis cannot be written
+    after the commit, the rankings stay as they were until rebuilt (logged).
+    """
+    from server.org.models import OrgUnit
+
+    if old == new:
+        return
+
+    def units(community_id: int | None) -> set[int]:  # the community and its street
+        unit = None if community_id is None else db.session.get(OrgUnit, community_id)
+        return set() if unit is None else {unit.id} | ({unit.parent_id} - {None})
+
+    leaving, joining = units(old), units(new)
+    now = utcnow()
+    scores = dict.fromkeys(PERIODS, 0)
+    if joining:
+        for period in PERIODS:
+            _, start = period_info(period, now)
+            found = _totals(None, start, FACTOR[period], [user_id])
+            scores[period] = found.get(str(user_id), 0)
+    if not leaving and not any(scores.values()):
+        return  # in no ranking before, none to join
+    keys: list[str] = []
+    args: list[Any] = [user_id]
+    for unit_id in sorted(leaving ^ joining):  # the same street: unchanged there
+        for period in PERIODS:
+            keys.extend((*_keys(unit_id, period, now), _log_keys(unit_id, period, now)[0]))
+            args.append(scores[period] if unit_id in joining else 0)
+    if keys:
+        redis_after_commit(lambda pipe: pipe.eval(_MOVE, len(keys), *keys, *args))
 
 
 # -------------------------------------------------------------------------- rebuild
@@ -143,16 +230,15 @@ def _members_clause(unit_id: int):
     return User.community_id.in_(inside)
 
 
-def rebuild(unit_id: int, period: str, now: dt.datetime | None = None) -> int:
-    """Rebuild one ranking from the ledger; returns how many members it holds."""
+def _totals(
+    unit_id: int | None, start: dt.datetime, factor: int, users: list[int] | None = None
+) -> dict[str, int]:
+    """{member: score} from the ledger: the unit's members (`users` of them only, if
+    given; any unit if None) with points earned since `start`."""
     from server.auth.models import User
     from server.points.models import SPENDING_SOURCES, LedgerEntry
 
-    now = now or utcnow()
-    _, start = period_info(period, now)
-    key, marker = _keys(unit_id, period, now)
-    factor = FACTOR[period]
-    rows = db.session.execute(
+    query = (
         select(
             LedgerEntry.user_id,
             func.sum(LedgerEntry.delta),
@@ -160,31 +246,120 @@ def rebuild(unit_id: int, period: str, now: dt.datetime | None = None) -> int:
         )
         .join(User, User.id == LedgerEntry.user_id)
         .where(
-            _members_clause(unit_id),
             LedgerEntry.source_type.not_in(SPENDING_SOURCES),
             LedgerEntry.created_at >= start,
         )
         .group_by(LedgerEntry.user_id)
-    ).all()
-    mapping = {
-        str(uid): points * factor + (factor - 1 - _secs(at, start, factor))
-        for uid, points, at in rows
+    )
+    if unit_id is not None:
+        query = query.where(_members_clause(unit_id))
+    if users is not None:
+        query = query.where(LedgerEntry.user_id.in_(users))
+    return {
+        str(uid): int(points) * factor + (factor - 1 - _secs(at, start, factor))
+        for uid, points, at in db.session.execute(query).all()
         if points and points > 0
     }
+
+
+# KEYS: rebuild log, builders count; ARGV: a new log's token, the log's TTL.
+# Opens (or joins) the log; answers how long it is and its token (its first element).
+_BEGIN = """
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('RPUSH', KEYS[1], ARGV[1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {redis.call('LLEN', KEYS[1]), redis.call('LINDEX', KEYS[1], 0)}
+"""
+# KEYS: new set, ranking, built marker, rebuild log, builders count; ARGV: log entries
+# accounted for, the log's token, the ranking's TTL (0: none), the log's TTL.
+# Users logged since: {'more', length, users} (reread them, call again). The log gone or
+# replaced (expired, flushed): {'lost'} (start over). Else the new set replaces the
+# ranking, which is marked built: {'done', size}.
+_FINISH = """
+local n = redis.call('LLEN', KEYS[4])
+if n == 0 or redis.call('LINDEX', KEYS[4], 0) ~= ARGV[2] then return {'lost'} end
+if n > tonumber(ARGV[1]) then
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
+  redis.call('EXPIRE', KEYS[5], ARGV[4])
+  return {'more', n, redis.call('LRANGE', KEYS[4], tonumber(ARGV[1]), n - 1)}
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+else
+  redis.call('DEL', KEYS[2])
+end
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('SET', KEYS[3], '1', 'EX', ttl)
+else
+  redis.call('PERSIST', KEYS[2])
+  redis.call('SET', KEYS[3], '1')
+end
+if redis.call('DECR', KEYS[5]) <= 0 then redis.call('DEL', KEYS[4], KEYS[5]) end
+return {'done', redis.call('ZCARD', KEYS[2])}
+"""
+# KEYS: new set, rebuild log, builders count. A rebuild that did not finish leaves.
+_END = """
+redis.call('DEL', KEYS[1])
+if redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
+return 1
+"""
+REBUILD_LOG_TTL_S = 600
+REBUILD_ROUNDS = 100
+REBUILD_ATTEMPTS = 3
+
+
+def rebuild(unit_id: int, period: str, now: dt.datetime | None = None) -> int:
+    """Rebuild one ranking from the ledger; returns how many members it holds.
+
+    Awards committed while it runs are neither lost nor counted twice: they log their users
+    (the log is opened before the ledger is read), whose points are read again before the
+    new set replaces the ranking, until no user was logged since (see the module's doc).
+    """
+    now = now or utcnow()
+    _, start = period_info(period, now)
+    key, marker = _keys(unit_id, period, now)
+    log_key, builders = _log_keys(unit_id, period, now)
+    factor = FACTOR[period]
+    ttl = MONTH_TTL_S if period == "month" else 0
     redis = get_redis()
-    temp = f"{key}:building:{utcnow().timestamp()}"
-    pipe = redis.pipeline(transaction=True)
-    if mapping:
-        pipe.zadd(temp, mapping)
-        pipe.rename(temp, key)
-    else:
-        pipe.delete(key)
-    pipe.set(marker, "1")
-    if period == "month":  # a month's ranking is kept a while after it ends, then dropped
-        pipe.expire(key, 3600 * 24 * 62)
-        pipe.expire(marker, 3600 * 24 * 62)
-    pipe.execute()
-    return len(mapping)
+    for _attempt in range(REBUILD_ATTEMPTS):
+        temp = f"{key}:building:{uuid.uuid4().hex}"
+        seen, token = redis.eval(_BEGIN, 2, log_key, builders, uuid.uuid4().hex, REBUILD_LOG_TTL_S)
+        finished = False
+        try:
+            scores, gone = _totals(unit_id, start, factor), []
+            for _round in range(REBUILD_ROUNDS):
+                pipe = redis.pipeline(transaction=False)
+                if scores:
+                    pipe.zadd(temp, scores)
+                if gone:
+                    pipe.zrem(temp, *gone)
+                pipe.expire(temp, REBUILD_LOG_TTL_S)
+                keys = (temp, key, marker, log_key, builders)
+                pipe.eval(_FINISH, len(keys), *keys, seen, token, ttl, REBUILD_LOG_TTL_S)
+                reply = pipe.execute()[-1]
+                if reply[0] == "done":
+                    finished = True
+                    return int(reply[1])
+                if reply[0] == "lost":
+                    break
+                seen, logged = int(reply[1]), sorted({int(uid) for uid in reply[2]})
+                scores = _totals(unit_id, start, factor, logged)
+                gone = [str(uid) for uid in logged if str(uid) not in scores]
+            else:
+                log.warning("ranking %s: still changing after %d rereads", key, REBUILD_ROUNDS)
+                return 0
+        finally:
+            if not finished:
+                try:
+                    redis.eval(_END, 3, temp, log_key, builders)
+                except RedisError:
+                    log.warning("ranking %s: could not leave its rebuild log", key)
+    log.warning("ranking %s: its rebuild log was lost %d times", key, REBUILD_ATTEMPTS)
+    return 0
 
 
 REBUILD_WAIT_SECONDS = 5.0
@@ -218,7 +393,7 @@ def rebuild_all() -> list[tuple[int, str, int]]:
         select(OrgUnit.id).where(OrgUnit.level.in_(("community", "street"))).order_by(OrgUnit.id)
     ).scalars()
     for unit_id in list(units):
-        for period in ("month", "all"):
+        for period in PERIODS:
             done.append((unit_id, period, rebuild(unit_id, period)))
     return done
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from server import clock
 from server.extensions import db as _db
 from server.points.services import award_points
@@ -220,3 +222,187 @@ def test_rankings_refuse_a_revoked_token_and_an_unregistered_caller(client, logi
     newcomer = {"Authorization": f"Bearer {body['token']}"}
     response = client.get("/api/v1/rankings?scope=street", headers=newcomer)
     assert (response.status_code, response.get_json()["code"]) == (400, "ranking.not_registered")
+
+
+# --------------------------------------------- awards committed while a ranking is rebuilt
+
+
+def _award_elsewhere(app, user_id, points, source, *, redis_write_late=False):
+    """Commit an award in another app context (its own session, as another request's).
+
+    `redis_write_late`: commit it, but hold back its ranking update (returned) instead of
+    sending it after the commit: a request whose after-commit Redis write comes late.
+    """
+    from server.points import rankings
+
+    with app.app_context():
+        award_points(user_id, points, reason="测试", source_type="test", source_id=source)
+        if not redis_write_late:
+            _db.session.commit()
+            return None
+        _db.session.info.pop("fengchao_redis_after_commit")
+        held = _db.session.info.pop(rankings._PENDING)
+        _db.session.commit()
+    return held
+
+
+def _items(body):
+    return [(i["display_name"], i["points"]) for i in body["items"]]
+
+
+def test_awards_committed_while_a_ranking_is_rebuilt_are_counted_once(
+    app, client, login, redis, monkeypatch, verify_ledger_cli
+):
+    from server.points import rankings
+
+    jia = login("rider", display_name="甲一")
+    yi = login("rider", display_name="乙二")
+    earn(jia.user_id, 5, "j1", T0)
+    earn(yi.user_id, 7, "y1", T0)
+    clock.freeze(T0 + dt.timedelta(hours=1))
+    redis.flushdb()  # the next reads rebuild
+    real = rankings._totals
+    rebuilds = []
+
+    def ledger_read_with_awards_around_it(unit_id, start, factor, users=None):
+        if users is not None:
+            return real(unit_id, start, factor, users)
+        n = len(rebuilds)
+        rebuilds.append(unit_id)
+        # committed before the read, its Redis write arriving after it
+        held = _award_elsewhere(app, yi.user_id, 1, f"early-{n}", redis_write_late=True)
+        taken = real(unit_id, start, factor, users)
+        pipe = redis.pipeline(transaction=False)
+        rankings.apply_changes(held, pipe)
+        pipe.execute()
+        # committed after the read, before the ranking is written
+        _award_elsewhere(app, yi.user_id, 7, f"late-{n}")
+        return taken
+
+    monkeypatch.setattr(rankings, "_totals", ledger_read_with_awards_around_it)
+    assert _items(ranking(client, jia, period="month")) == [("乙**", 15), ("甲**", 5)]
+    assert _items(ranking(client, jia, period="all")) == [("乙**", 23), ("甲**", 5)]
+    month = ranking(client, yi, period="month")
+    everything = ranking(client, yi, period="all")
+    assert _items(month) == _items(everything) == [("乙**", 23), ("甲**", 5)]
+    assert month["me"]["points"] == everything["me"]["points"] == 23
+    assert len(rebuilds) == 2
+    monkeypatch.undo()
+    verify_ledger_cli()
+    redis.flushdb()  # a fresh rebuild agrees
+    assert ranking(client, yi, period="month") == month
+    assert ranking(client, yi, period="all") == everything
+
+
+def test_an_award_committed_during_rankings_rebuild_of_a_built_ranking_is_kept(
+    app, client, login, redis, monkeypatch
+):
+    from server.points import rankings
+
+    jia = login("rider", display_name="甲一")
+    yi = login("rider", display_name="乙二")
+    earn(jia.user_id, 5, "j1", T0)
+    earn(yi.user_id, 3, "y1", T0)
+    clock.freeze(T0 + dt.timedelta(hours=1))
+    for period in ("month", "all"):
+        assert _items(ranking(client, jia, period=period)) == [("甲**", 5), ("乙**", 3)]
+    real = rankings._totals
+    done = []
+
+    def ledger_read_then_an_award(unit_id, start, factor, users=None):
+        taken = real(unit_id, start, factor, users)
+        if users is None:
+            _award_elsewhere(app, yi.user_id, 4, f"during-{len(done)}")
+            done.append(unit_id)
+        return taken
+
+    monkeypatch.setattr(rankings, "_totals", ledger_read_then_an_award)
+    result = app.test_cli_runner().invoke(args=["rankings", "rebuild"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.undo()
+    points = 3 + 4 * len(done)  # one award during each of the rebuilds
+    month = ranking(client, jia, period="month")
+    everything = ranking(client, jia, period="all", scope="street")
+    assert _items(month) == [("乙**", points), ("甲**", 5)]
+    assert _items(everything) == [("乙**", points), ("甲**", 5)]
+    redis.flushdb()
+    assert ranking(client, jia, period="month") == month
+    assert ranking(client, jia, period="all", scope="street") == everything
+
+
+# ------------------------------------------------------------ a rider changes community
+
+
+def _views(client, riders):
+    """Every ranking each rider sees: (scope, period, rider) -> (unit, items, me)."""
+    seen = {}
+    for scope in ("community", "street"):
+        for period in ("month", "all"):
+            for name, auth in riders.items():
+                body = ranking(client, auth, scope=scope, period=period)
+                seen[scope, period, name] = (body["unit_id"], _items(body), body["me"])
+    return seen
+
+
+@pytest.mark.parametrize("target", ["B", "C"])  # the same street, another street
+def test_a_rider_who_changes_community_is_ranked_there_with_all_their_points(
+    client, login, units, redis, monkeypatch, target
+):
+    import redis as redis_lib
+
+    import server.extensions
+
+    zhang = login("rider", "A", display_name="张三")
+    li = login("rider", "A", display_name="李四")  # stays in A
+    wang = login("rider", target, display_name="王五")  # already in the target
+    earn(zhang.user_id, 30, "z-oct", dt.datetime(2026, 10, 20, 4, 0))
+    earn(zhang.user_id, 5, "z-nov", T0)
+    earn(li.user_id, 4, "l-nov", T0)
+    earn(wang.user_id, 6, "w-nov", T0)
+    clock.freeze(T0 + dt.timedelta(hours=1))
+    riders = {"zhang": zhang, "li": li, "wang": wang}
+    _views(client, riders)  # every ranking built: kept current from here on
+    moved = client.patch("/api/v1/me", json={"community_id": units[target].id}, headers=zhang)
+    assert moved.status_code == 200
+    before = _views(client, riders)
+    redis.flushdb()
+    assert _views(client, riders) == before  # the same before and after a rebuild
+
+    same_street = target == "B"
+    old_street = [("李**", 4)]
+    new_month = [("王**", 6), ("张**", 5)]
+    new_all = [("张**", 35), ("王**", 6)]
+    assert before["community", "month", "li"][1] == [("李**", 4)]
+    assert before["community", "all", "li"][1] == [("李**", 4)]
+    assert before["community", "month", "wang"][1] == new_month
+    assert before["community", "all", "wang"][1] == new_all
+    assert before["community", "month", "zhang"][0] == units[target].id
+    assert before["community", "month", "zhang"][2]["rank"] == 2
+    assert before["community", "month", "zhang"][2]["points"] == 5
+    assert before["community", "all", "zhang"][2]["rank"] == 1
+    assert before["community", "all", "zhang"][2]["points"] == 35
+    if same_street:
+        assert before["street", "month", "li"][1] == [("王**", 6), ("张**", 5), ("李**", 4)]
+        assert before["street", "all", "li"][1] == [("张**", 35), ("王**", 6), ("李**", 4)]
+    else:
+        assert before["street", "month", "li"][1] == old_street
+        assert before["street", "all", "li"][1] == old_street
+        assert before["street", "month", "wang"][1] == new_month
+        assert before["street", "all", "wang"][1] == new_all
+        assert before["street", "all", "zhang"][0] == units["S2"].id
+
+    # later awards go to the new community's rankings
+    earn(zhang.user_id, 2, "z-nov-2", T0 + dt.timedelta(hours=2))
+    assert _items(ranking(client, wang, period="month")) == [("张**", 7), ("王**", 6)]
+
+    # moving back while Redis cannot be written still succeeds; a rebuild puts it right
+    def unreachable():
+        raise redis_lib.ConnectionError("Redis is down")
+
+    monkeypatch.setattr(server.extensions, "get_redis", unreachable)
+    moved = client.patch("/api/v1/me", json={"community_id": units["A"].id}, headers=zhang)
+    assert moved.status_code == 200
+    monkeypatch.undo()
+    redis.flushdb()
+    assert _items(ranking(client, li, period="all")) == [("张**", 37), ("李**", 4)]
+    assert _items(ranking(client, wang, period="all")) == [("王**", 6)]
