@@ -117,3 +117,38 @@ describe('overlapping searches (weak network): only the latest one updates the l
     expect(all(page, '.list >>> .name').map((c) => c.dom.textContent)).toEqual(['充电驿站'])
   })
 })
+
+test('location permission refused: the retry opens the settings, then searches once it is allowed', async () => {
+  wx.getLocation = jest.fn((o) => o.fail({ errMsg: 'getLocation:fail auth deny' }))
+  let allow = false
+  wx.openSetting = jest.fn((o) => o.success({ authSetting: { 'scope.userLocation': allow } }))
+  const server = mockServer({ 'GET /stations/nearby': () => STATIONS })
+  const page = render(id)
+  await page.instance.onLoad({})
+  await flush()
+  expect(pageText(page)).toContain('请在设置中允许蜂巢使用位置信息')
+  expect(pageText(page)).toContain('去设置开启定位')
+  await page.instance.onRetry() // settings closed without allowing: no new attempt
+  expect(wx.openSetting).toHaveBeenCalledTimes(1)
+  expect(wx.getLocation).toHaveBeenCalledTimes(1)
+  allow = true
+  wx.getLocation = jest.fn((o) => o.success({ latitude: 34.7466, longitude: 113.6253, accuracy: 20 }))
+  await page.instance.onRetry()
+  await flush()
+  expect(wx.openSetting).toHaveBeenCalledTimes(2)
+  expect(server.callsTo('GET /stations/nearby')).toHaveLength(1)
+  expect(all(page, '.list >>> .name')).toHaveLength(2)
+})
+
+test('a location timeout is not a refusal: the retry tries again without the settings', async () => {
+  wx.getLocation = jest.fn((o) => o.fail({ errMsg: 'getLocation:fail timeout' }))
+  wx.openSetting = jest.fn()
+  mockServer({ 'GET /stations/nearby': () => STATIONS })
+  const page = render(id)
+  await page.instance.onLoad({})
+  await flush()
+  expect(pageText(page)).toContain('定位失败')
+  await page.instance.onRetry()
+  expect(wx.openSetting).not.toHaveBeenCalled()
+  expect(wx.getLocation).toHaveBeenCalledTimes(2)
+})

@@ -1,5 +1,5 @@
 const stations = require('../../services/stations')
-const { getLocation } = require('../../utils/location')
+const { getLocation, openLocationSetting } = require('../../utils/location')
 const { errorMessage } = require('../../utils/ui')
 
 Page({
@@ -13,6 +13,8 @@ Page({
     markers: [],
     loading: true,
     error: '',
+    retryText: '重试',
+    denied: false,
   },
 
   onLoad() {
@@ -58,7 +60,10 @@ Page({
         loading: false,
       })
     } catch (err) {
-      if (seq === this.seq) this.setData({ loading: false, error: errorMessage(err) })
+      if (seq !== this.seq) return
+      // A refused permission is not asked again by WeChat: the retry opens the settings.
+      const denied = err && err.code === 'client.location_denied'
+      this.setData({ loading: false, error: errorMessage(err), retryText: denied ? '去设置开启定位' : '重试', denied })
     } finally {
       if (seq === this.seq) wx.stopPullDownRefresh()
     }
@@ -92,7 +97,8 @@ Page({
     wx.navigateTo({ url: '/packages/checkin/scan/index?start=1' })
   },
 
-  onRetry() {
+  async onRetry() {
+    if (this.data.denied && (await openLocationSetting()) === false) return undefined
     return this.refresh({ relocate: true })
   },
 })
