@@ -307,6 +307,14 @@ def fulfil(scope: Scope, code: str) -> Redemption:
     if changed != 1:
         db.session.rollback()
         db.session.refresh(redemption)
+        if redemption.status == "pending" and redemption.expires_at <= now:
+            # past its deadline, before the expiry job came by: expire it now, so that the
+            # refusal's "积分已退回" is true when the staff member reads it to the rider
+            if _close_and_refund(redemption.id, "expired", now) is not None:
+                db.session.commit()
+            else:
+                db.session.rollback()
+            db.session.refresh(redemption)
         raise _not_pending(redemption, now)
     notify(
         redemption.user_id,
