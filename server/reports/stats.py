@@ -24,7 +24,7 @@ from sqlalchemy import select
 from server.auth.guards import Scope
 from server.auth.models import User
 from server.clock import local
-from server.csv_safe import safe_row
+from server.csv_safe import safe_row, within_export_limit
 from server.extensions import db
 from server.org.models import OrgUnit
 from server.reports.models import STATE_NAMES, Report, ReportCategory, WorkOrder
@@ -199,8 +199,8 @@ def _time(value: dt.datetime | None) -> str:
 
 def export_orders_csv(scope: Scope, args: dict[str, Any]) -> bytes:
     """The filtered work orders of the caller's subtree as CSV (UTF-8 with BOM, for Excel)."""
-    stmt = filtered_orders(scope, args).order_by(WorkOrder.id.desc()).limit(EXPORT_MAX_ROWS)
-    orders = db.session.execute(stmt).unique().scalars().all()
+    stmt = filtered_orders(scope, args).order_by(WorkOrder.id.desc()).limit(EXPORT_MAX_ROWS + 1)
+    orders = within_export_limit(db.session.execute(stmt).unique().scalars().all(), EXPORT_MAX_ROWS)
     user_ids = {o.assignee_id for o in orders} | {o.report.reporter_id for o in orders}
     users = {
         u.id: u

@@ -469,13 +469,15 @@ def export_csv(stmt) -> str:
     import io
 
     from server.clock import isoformat
-    from server.csv_safe import safe_row
+    from server.csv_safe import safe_row, within_export_limit
 
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow(safe_row(title for _, title in CSV_COLUMNS))
-    batch: list[CheckIn] = list(db.session.execute(stmt.limit(CSV_MAX_ROWS)).scalars())
+    batch: list[CheckIn] = within_export_limit(
+        list(db.session.execute(stmt.limit(CSV_MAX_ROWS + 1)).scalars()), CSV_MAX_ROWS
+    )
     for row in with_station_names(batch):
         row["created_at"] = isoformat(row["created_at"])
         writer.writerow(safe_row("" if row[c] is None else row[c] for c, _ in CSV_COLUMNS))

@@ -181,7 +181,8 @@ class AdminCheckins(MethodView):
     @blp.arguments(AdminCheckinQuerySchema, location="query")
     @blp.response(200, page_of(AdminCheckinSchema))
     def get(self, args):
-        """Check-ins and refused attempts in my subtree; `format=csv` exports them all."""
+        """Check-ins and refused attempts in my subtree; `format=csv` exports them all (up to
+        50,000 rows: more is refused with `export.too_many_rows`, narrow the dates)."""
         stmt = checkins.admin_checkins(current_scope(), args)
         if args["format"] == "csv":
             return _csv(stmt)

@@ -147,6 +147,17 @@ def test_csv_export_neutralises_formulas(db, client, login, file_report, team):
     assert rows[1][3].startswith("'=")
 
 
+def test_csv_export_too_large_is_refused(db, client, login, file_report, team, monkeypatch):
+    from server.reports import stats
+
+    monkeypatch.setattr(stats, "EXPORT_MAX_ROWS", 1)
+    for _ in range(2):
+        file_report(login("resident"), where=IN_A1)
+    refused = client.get("/api/v1/work-orders/export.csv", headers=team["street"])
+    assert refused.status_code == 422
+    assert refused.get_json()["code"] == "export.too_many_rows"
+
+
 def test_staff_clear_or_hold_a_report_in_review(db, client, login, file_report, team):
     reporter = login("resident")
     flagged = file_report(reporter, where=IN_A2, description="请核实 [review]")["report"]

@@ -262,6 +262,26 @@ def test_idempotent_replay(client, login, station):
     assert again["message"] == first["message"] == "打卡成功，获得 5 积分"
 
 
+def test_an_export_too_large_is_refused_not_cut_short(client, login, units, monkeypatch):
+    """More rows than an export holds: a clear refusal telling staff to narrow the dates,
+    not a file silently missing the oldest rows."""
+    from server.stations import checkins
+
+    monkeypatch.setattr(checkins, "CSV_MAX_ROWS", 2)
+    stations = [make_station(units["A"], name=f"驿站{n}") for n in range(3)]
+    for n, place in enumerate(stations):
+        clock.freeze(NOON + dt.timedelta(days=n))
+        assert check_in(client, login("rider"), place).status_code == 201
+    staff = login("community_admin", "A")
+    body = refused(
+        client.get("/api/v1/admin/checkins?format=csv", headers=staff), 422, "export.too_many_rows"
+    )
+    assert body["details"]["max_rows"] == 2 and "缩小日期范围" in body["message"]
+    fits = client.get("/api/v1/admin/checkins?format=csv&date_from=2026-11-19", headers=staff)
+    assert fits.status_code == 200
+    assert len(fits.get_data(as_text=True).lstrip("\ufeff").splitlines()) == 3  # title + 2
+
+
 def test_staff_see_attempts_in_their_subtree_and_export_csv(client, login, units, station):
     rider = login("rider")
     check_in(client, rider, station)
