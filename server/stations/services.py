@@ -11,7 +11,7 @@ from sqlalchemy import select
 from server.auth.guards import Scope
 from server.clock import local, utcnow
 from server.errors import DomainError, NotFound
-from server.extensions import db, get_redis
+from server.extensions import db, get_redis, redis_after_commit
 from server.org.models import OrgUnit
 from server.stations import catalog
 from server.stations import hours as opening
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 GEO_KEY = "st:geo"
 GEO_BUILT = "st:geo:built"
+# The index is rebuilt from the database at least this often (its marker expires): a
+# station change whose Redis write was lost shows in nearby searches within this time.
+GEO_INDEX_TTL_S = 3600
 NEARBY_DEFAULT_RADIUS_M = 3000
 NEARBY_MAX_RADIUS_M = 50_000
 NEARBY_SCAN = 300  # candidates read from the GEO index before filtering by service/open
@@ -77,8 +80,9 @@ def create_station(scope: Scope, values: dict[str, Any]) -> Station:
     values = _check_fields(dict(values))
     station = Station(qr_secret=new_secret(), **{k: values[k] for k in values})
     db.session.add(station)
-    db.session.commit()
+    db.session.flush()
     sync_geo(station)
+    db.session.commit()
     return station
 
 
@@ -98,8 +102,8 @@ def update_station(scope: Scope, station_id: int, values: dict[str, Any]) -> Sta
     values = _check_fields(dict(values))
     for key, value in values.items():
         setattr(station, key, value)
-    db.session.commit()
     sync_geo(station)
+    db.session.commit()
     return station
 
 
@@ -144,14 +148,20 @@ def public_station(station_id: int) -> Station:
 
 
 def sync_geo(station: Station) -> None:
-    """Keep the GEO index in step with one station (after its commit)."""
-    redis = get_redis()
-    if not redis.exists(GEO_BUILT):
-        return  # the next search rebuilds the whole index
-    if station.is_active:
-        redis.geoadd(GEO_KEY, (station.lng, station.lat, station.id))
-    else:
-        redis.zrem(GEO_KEY, station.id)
+    """Keep the GEO index in step with one station, once the transaction that changes it
+    commits (`redis_after_commit`: a Redis failure then is logged, the change stays saved
+    and the staff member is not asked to retry a create that went through). A write lost
+    that way is repaired when the index is next rebuilt: its marker lives GEO_INDEX_TTL_S.
+    Without the marker the write is harmless: the next search rebuilds over it."""
+    sid, lng, lat, active = station.id, station.lng, station.lat, station.is_active
+
+    def write(pipe) -> None:
+        if active:
+            pipe.geoadd(GEO_KEY, (lng, lat, sid))
+        else:
+            pipe.zrem(GEO_KEY, sid)
+
+    redis_after_commit(write)
 
 
 def rebuild_geo() -> int:
@@ -169,7 +179,7 @@ def rebuild_geo() -> int:
         pipe.rename(temp, GEO_KEY)
     else:
         pipe.delete(GEO_KEY)
-    pipe.set(GEO_BUILT, "1")
+    pipe.set(GEO_BUILT, "1", ex=GEO_INDEX_TTL_S)
     pipe.execute()
     return len(rows)
 

@@ -53,3 +53,37 @@ def test_a_redis_outage_answers_503_and_writes_nothing(
     monkeypatch.undo()
     listed = client.get("/api/v1/admin/checkins", headers=staff).get_json()
     assert listed["items"] == []  # the check-in stopped before the database
+
+
+def test_a_station_saved_while_redis_fails_is_not_answered_503(
+    client, login, units, redis_down, monkeypatch, redis
+):
+    """The station commits before its GEO index write: with Redis gone at that moment the
+    staff member gets their station (201), not a 503 whose retry would create it twice; the
+    index learns it when its marker expires (GEO_INDEX_TTL_S) and it is rebuilt."""
+    from server.stations.models import Station
+    from server.stations.services import GEO_BUILT, GEO_INDEX_TTL_S
+
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    admin = login("community_admin", "A")
+    unit = units["A"]
+    url = f"/api/v1/stations/nearby?lat={unit.center_lat}&lng={unit.center_lng}&radius_m=2000"
+    assert client.get(url).get_json()["items"] == []  # the index is built
+    assert 0 < redis.ttl(GEO_BUILT) <= GEO_INDEX_TTL_S
+    body = {
+        "org_unit_id": unit.id,
+        "name": "断网时新建的驿站",
+        "kind": "warm",
+        "address": "经三路 1 号",
+        "lat": unit.center_lat,
+        "lng": unit.center_lng,
+    }
+    redis_down(ConnectionError("Error 111 connecting"))
+    created = client.post("/api/v1/admin/stations", json=body, headers=admin)
+    assert created.status_code == 201, created.get_json()
+    monkeypatch.undo()
+    from server.extensions import db
+
+    assert db.session.query(Station).filter_by(name="断网时新建的驿站").count() == 1
+    redis.delete(GEO_BUILT)  # as when the marker expires
+    assert [s["name"] for s in client.get(url).get_json()["items"]] == ["断网时新建的驿站"]
