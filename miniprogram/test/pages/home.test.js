@@ -44,7 +44,7 @@ test('tapping a station opens its detail page', async () => {
   await flush()
   page.querySelector('.list >>> .card').dispatchEvent('tap')
   await flush()
-  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/station/detail/index?id=11' })
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/station/detail/index?id=11&distance_m=320' })
 })
 
 test('shows the server message and retries on failure', async () => {

@@ -24,6 +24,18 @@ test('renders services and hours; 导航 opens the location', async () => {
   expect(wx.setNavigationBarTitle).toHaveBeenCalledWith({ title: '经三路小哥驿站' })
 })
 
+test('says how far the station is when the list passed its distance', async () => {
+  mockServer({ 'GET /stations/:id': () => STATION })
+  const page = render(id)
+  await page.instance.onLoad({ id: '11', distance_m: '320' })
+  await flush()
+  expect(pageText(page)).toContain('距您 320 米')
+  const bare = render(id)
+  await bare.instance.onLoad({ id: '11' }) // from a scan or a share: no distance, no "距您"
+  await flush()
+  expect(pageText(bare)).not.toContain('距您')
+})
+
 test('unknown station: the server message with a retry', async () => {
   mockServer({ 'GET /stations/:id': () => refusal('station.not_found', '驿站不存在或已停用', 404) })
   const page = render(id)

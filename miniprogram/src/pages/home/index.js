@@ -85,12 +85,18 @@ Page({
   },
 
   onSelectStation(e) {
-    wx.navigateTo({ url: `/packages/station/detail/index?id=${e.detail.id}` })
+    this.openStation(this.data.stations.find((s) => s.id === e.detail.id) || { id: e.detail.id })
   },
 
   onMarkerTap(e) {
     const station = this.data.stations[e.detail.markerId]
-    if (station) wx.navigateTo({ url: `/packages/station/detail/index?id=${station.id}` })
+    if (station) this.openStation(station)
+  },
+
+  /** The detail page, told how far the station is (the list knows; the detail API does not). */
+  openStation(station) {
+    const far = Number.isFinite(station.distance_m) ? `&distance_m=${station.distance_m}` : ''
+    wx.navigateTo({ url: `/packages/station/detail/index?id=${station.id}${far}` })
   },
 
   onScan() {

@@ -6,6 +6,9 @@ Page({
   data: { id: null, station: null, services: [], hours: '', distance: '', loading: true, error: '' },
 
   onLoad(options) {
+    // the distance from the list the rider tapped (GET /stations/{id} has none)
+    const far = Number(options.distance_m)
+    this.distanceM = options.distance_m !== undefined && Number.isFinite(far) ? far : undefined
     this.setData({ id: options.id })
     return this.load()
   },
@@ -20,7 +23,7 @@ Page({
         services: stations.serviceNames(s).map((name, i) => ({ code: (s.services || [])[i] || name, name })),
         hours: stations.hoursText(s.opening_hours),
         kind: s.kind_name || stations.kindName(s.kind),
-        distance: formatDistance(s.distance_m),
+        distance: formatDistance(s.distance_m !== undefined ? s.distance_m : this.distanceM),
         loading: false,
       })
     } catch (err) {
