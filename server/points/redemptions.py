@@ -66,6 +66,18 @@ def _station_in_scope(scope: Scope, station_id: int):
     return station
 
 
+def _check_station_under(station, unit: OrgUnit) -> None:
+    """A reward is handed over at a station of its own unit's subtree: the riders who see
+    it in their catalog can collect it there."""
+    station_unit = db.session.get(OrgUnit, station.org_unit_id)
+    if station_unit is None or not station_unit.is_within(unit):
+        raise DomainError(
+            "reward.station_outside_unit",
+            f"驿站「{station.name}」不在该奖品所属单位的范围内，请选择本单位的驿站",
+            422,
+        )
+
+
 def create_reward(scope: Scope, values: dict[str, Any]) -> Reward:
     """Add a reward to a community's (or a station's) catalog."""
     if values.get("station_id"):
@@ -74,7 +86,9 @@ def create_reward(scope: Scope, values: dict[str, Any]) -> Reward:
         values["org_unit_id"] = values["org_unit_id"] or station.org_unit_id
     if not values.get("org_unit_id"):
         raise DomainError("reward.unit_required", "请选择奖品所属的社区或驿站", 422)
-    scope.ensure(values["org_unit_id"], "community_admin")
+    unit = scope.ensure(values["org_unit_id"], "community_admin")
+    if values.get("station_id"):
+        _check_station_under(station, unit)
     _check_window(values.get("starts_at"), values.get("ends_at"))
     reward = Reward(**values)
     db.session.add(reward)
@@ -104,6 +118,12 @@ def update_reward(scope: Scope, reward_id: int, values: dict[str, Any]) -> Rewar
     if values.get("station_id"):  # as on create: only a station in the caller's subtree
         _station_in_scope(scope, values["station_id"])
     stock_delta = values.pop("stock_delta", None)
+    station_id = values.get("station_id", reward.station_id)
+    if station_id and ("station_id" in values or "org_unit_id" in values):
+        from server.stations.models import Station
+
+        unit_id = values.get("org_unit_id") or reward.org_unit_id
+        _check_station_under(db.session.get(Station, station_id), db.session.get(OrgUnit, unit_id))
     for key, value in values.items():
         setattr(reward, key, value)
     _check_window(reward.starts_at, reward.ends_at)

@@ -300,6 +300,38 @@ def test_staff_manage_rewards_in_scope(client, login, units, db):
     )
     db.session.expire_all()
     assert db.session.get(Reward, reward["id"]).station_id == station.id
+    # a station of another community than the reward's (both in a street admin's scope):
+    # the reward's riders could not collect it there
+    street = login("street_admin", "S1")
+    b_station = make_station(units["B"])
+    a_reward = {"org_unit_id": units["A"].id, "name": "y", "cost": 1, "stock": 1}
+    refused(
+        client.post(
+            "/api/v1/admin/rewards", json={**a_reward, "station_id": b_station.id}, headers=street
+        ),
+        422,
+        "reward.station_outside_unit",
+    )
+    refused(
+        client.patch(
+            f"/api/v1/admin/rewards/{reward['id']}",
+            json={"station_id": b_station.id},
+            headers=street,
+        ),
+        422,
+        "reward.station_outside_unit",
+    )
+    refused(
+        client.patch(
+            f"/api/v1/admin/rewards/{reward['id']}",
+            json={"org_unit_id": units["B"].id},
+            headers=street,
+        ),
+        422,
+        "reward.station_outside_unit",
+    )
+    db.session.expire_all()
+    assert db.session.get(Reward, reward["id"]).station_id == station.id
     grid = login("grid_worker", "A")
     assert (
         client.post(
