@@ -151,7 +151,19 @@ class RuleSchema(Schema):
     org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     rule = fields.String(required=True, validate=validate.OneOf(RULES))
     points = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000))
-    daily_cap = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100_000))
+    daily_cap = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=0, max=100_000),
+        metadata={
+            "description": "points a rider may earn by this rule a day; null: no cap; "
+            "left out: the cap in effect in the unit is kept"
+        },
+    )
+
+
+class RuleDeleteQuerySchema(Schema):
+    org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
+    rule = fields.String(required=True, validate=validate.OneOf(RULES))
 
 
 class EffectiveRuleSchema(Schema):

@@ -545,6 +545,8 @@ def _adjust(scope, user_id: int, delta: int, reason: str, key: str | None):
     from server.auth.models import User
     from server.notifications.services import notify
 
+    if user_id == scope.user.id:  # the audit trail needs a second person, not a note
+        raise DomainError("points.self_adjustment", "不能为自己调整积分，请由其他工作人员办理", 403)
     user = db.session.get(User, user_id)
     if user is None or user.community_id is None:
         raise NotFound("points.unknown_user", "找不到该用户，或该用户尚未在社区报到")
@@ -704,8 +706,27 @@ def _as_dict(config: RuleConfig) -> dict[str, Any]:
 
 
 def put_rule(scope, values: dict[str, Any]) -> list[dict[str, Any]]:
-    """Set a unit's earning rule (community admins and above, in their subtree)."""
-    scope.ensure(values["org_unit_id"], "community_admin")
-    set_rule(values["org_unit_id"], values["rule"], values["points"], values.get("daily_cap"))
+    """Set a unit's earning rule (community admins and above, in their subtree). Without
+    `daily_cap` the cap in effect there is kept (changing the points alone must not lift
+    it); `daily_cap: null` means no cap."""
+    unit_id, rule = values["org_unit_id"], values["rule"]
+    scope.ensure(unit_id, "community_admin")
+    if rule not in RULES:
+        raise DomainError("points.unknown_rule", "积分规则不存在", 422)
+    cap = values["daily_cap"] if "daily_cap" in values else rule_config(unit_id, rule).daily_cap
+    set_rule(unit_id, rule, values["points"], cap)
     db.session.commit()
-    return effective_rules(values["org_unit_id"])
+    return effective_rules(unit_id)
+
+
+def delete_rule(scope, unit_id: int, rule: str) -> list[dict[str, Any]]:
+    """Drop a unit's own rule: the unit follows its nearest ancestor's (or the default)
+    again. Nothing to drop is not an error (a repeated request changes nothing)."""
+    scope.ensure(unit_id, "community_admin")
+    own = db.session.execute(
+        select(EarningRule).where(EarningRule.org_unit_id == unit_id, EarningRule.rule == rule)
+    ).scalar_one_or_none()
+    if own is not None:
+        db.session.delete(own)
+        db.session.commit()
+    return effective_rules(unit_id)

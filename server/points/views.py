@@ -41,6 +41,7 @@ from server.points.schemas import (
     RewardQuerySchema,
     RewardSchema,
     RewardWriteSchema,
+    RuleDeleteQuerySchema,
     RuleQuerySchema,
     RuleSchema,
 )
@@ -243,3 +244,11 @@ class Rules(MethodView):
     def put(self, body):
         """Set a unit's points and daily cap for one rule."""
         return services.put_rule(current_scope("community_admin"), body)
+
+    @staff_required("community_admin")
+    @blp.arguments(RuleDeleteQuerySchema, location="query")
+    @blp.response(200, EffectiveRuleSchema(many=True))
+    def delete(self, args):
+        """Drop a unit's own rule: it follows the street's (or the default) again."""
+        scope = current_scope("community_admin")
+        return services.delete_rule(scope, args["org_unit_id"], args["rule"])

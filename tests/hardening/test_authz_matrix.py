@@ -256,6 +256,9 @@ RECIPES: dict[str, Callable[[Ctx], Call]] = {
     f"PUT {P}/admin/points/rules": lambda c: Call(
         json={"org_unit_id": c.units["A"].id, "rule": "checkin", "points": 3}
     ),
+    f"DELETE {P}/admin/points/rules": lambda c: Call(
+        query={"org_unit_id": c.units["A"].id, "rule": "checkin"}
+    ),
     f"GET {P}/service-hours/certificates/{{code}}": lambda c: Call(
         params={"code": "NOPE" + uuid.uuid4().hex[:8]}, any_staff=True, reached=(404,)
     ),

@@ -238,6 +238,53 @@ def test_staff_set_rules(client, login, units):
     )
 
 
+def test_changing_a_rules_points_keeps_its_cap_and_a_unit_can_drop_its_own_rule(
+    client, login, units
+):
+    """PUT without daily_cap keeps the cap in effect (not 'no cap'); null lifts it; DELETE
+    drops the community's own rule and it follows the street's again."""
+    street = login("street_admin", "S1")
+    admin = login("community_admin", "A")
+    url = "/api/v1/admin/points/rules"
+
+    def checkin_rule(unit):
+        rules = client.get(f"{url}?org_unit_id={unit.id}", headers=admin).get_json()
+        return next((r["points"], r["daily_cap"]) for r in rules if r["rule"] == "checkin")
+
+    street_rule = {"org_unit_id": units["S1"].id, "rule": "checkin", "points": 4, "daily_cap": 12}
+    assert client.put(url, json=street_rule, headers=street).status_code == 200
+    own = {"org_unit_id": units["A"].id, "rule": "checkin", "points": 6}
+    assert client.put(url, json=own, headers=admin).status_code == 200
+    assert checkin_rule(units["A"]) == (6, 12)  # the street's cap, kept
+    assert client.put(url, json={**own, "daily_cap": None}, headers=admin).status_code == 200
+    assert checkin_rule(units["A"]) == (6, None)
+    dropped = client.delete(f"{url}?org_unit_id={units['A'].id}&rule=checkin", headers=admin)
+    assert dropped.status_code == 200
+    assert checkin_rule(units["A"]) == (4, 12)  # the street's again
+    again = client.delete(f"{url}?org_unit_id={units['A'].id}&rule=checkin", headers=admin)
+    assert again.status_code == 200  # nothing left to drop: unchanged
+    far = client.delete(f"{url}?org_unit_id={units['C'].id}&rule=checkin", headers=admin)
+    assert far.status_code == 404
+    grid = login("grid_worker", "A")
+    assert (
+        client.delete(f"{url}?org_unit_id={units['A'].id}&rule=checkin", headers=grid).status_code
+        == 403
+    )
+
+
+def test_staff_cannot_adjust_their_own_points(client, login, units):
+    admin = login("community_admin", "A")
+    client.patch("/api/v1/me", json={"community_id": units["A"].id}, headers=admin)
+    response = client.post(
+        "/api/v1/admin/points/adjustments",
+        json={"user_id": admin.user_id, "delta": 100000, "reason": "自己加分"},
+        headers=admin,
+    )
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "points.self_adjustment"
+    assert account_summary(admin.user_id)["balance"] == 0
+
+
 def _forget_the_day(user: int) -> None:
     """The account row as written before it carried the day's sums (NULL: not known)."""
     from server.extensions import db
