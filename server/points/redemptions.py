@@ -150,7 +150,15 @@ def public_reward(reward_id: int) -> Reward:
 
 
 def is_available(reward: Reward, now: dt.datetime | None = None) -> bool:
+    """Active, in its window, and — handed over at a station — that station still open for
+    business (a deactivated station's rewards are neither listed nor sold)."""
+    from server.stations.models import Station
+
     now = now or utcnow()
+    if reward.station_id is not None:
+        station = db.session.get(Station, reward.station_id)
+        if station is None or not station.is_active:
+            return False
     return (
         reward.is_active
         and (reward.starts_at is None or reward.starts_at <= now)
@@ -159,12 +167,17 @@ def is_available(reward: Reward, now: dt.datetime | None = None) -> bool:
 
 
 def catalog(user, args: dict[str, Any]):
-    """Rewards a rider can see: those of their community and its units, and up the tree."""
+    """Rewards a rider can see: those of their community and its units, and up the tree
+    (not those of a deactivated station)."""
+    from server.stations.models import Station
+
     now = utcnow()
+    open_stations = select(Station.id).where(Station.is_active.is_(True))
     stmt = (
         select(Reward)
         .where(
             Reward.is_active.is_(True),
+            Reward.station_id.is_(None) | Reward.station_id.in_(open_stations),
             (Reward.starts_at.is_(None)) | (Reward.starts_at <= now),
             (Reward.ends_at.is_(None)) | (Reward.ends_at > now),
         )

@@ -72,11 +72,37 @@ def _check_fields(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def create_station(scope: Scope, values: dict[str, Any]) -> Station:
-    """Add a station to a unit in the caller's subtree (community admins and above)."""
-    unit = scope.ensure(values["org_unit_id"], "community_admin")
+def _check_level(unit) -> None:
     if unit.level not in ("community", "grid", "micro_grid", "street"):
         raise DomainError("station.invalid_unit", "驿站应属于街道、社区或网格", 422)
+
+
+def _check_move(station: Station, unit) -> None:
+    """A station moves to another unit only to one its own level allows, and not away from
+    the unit of a reward handed over there or of a voucher still to be collected there
+    (their riders, and the staff who fulfil them, would lose it)."""
+    from server.points.models import Redemption, Reward
+
+    _check_level(unit)
+    reward_units = select(Reward.org_unit_id).where(Reward.station_id == station.id)
+    pending = select(Redemption.org_unit_id).where(
+        Redemption.station_id == station.id, Redemption.status == "pending"
+    )
+    for holder in db.session.execute(
+        select(OrgUnit).where(OrgUnit.id.in_(reward_units.union(pending)))
+    ).scalars():
+        if not unit.is_within(holder):
+            raise DomainError(
+                "station.has_rewards",
+                f"该驿站还有「{holder.name}」的奖品或待领取的兑换，"
+                "请先调整这些奖品、等兑换领取或过期后再迁移驿站",
+                409,
+            )
+
+
+def create_station(scope: Scope, values: dict[str, Any]) -> Station:
+    """Add a station to a unit in the caller's subtree (community admins and above)."""
+    _check_level(scope.ensure(values["org_unit_id"], "community_admin"))
     values = _check_fields(dict(values))
     station = Station(qr_secret=new_secret(), **{k: values[k] for k in values})
     db.session.add(station)
@@ -97,8 +123,8 @@ def station_in_scope(scope: Scope, station_id: int, min_role: str | None = None)
 def update_station(scope: Scope, station_id: int, values: dict[str, Any]) -> Station:
     """Edit a station (moving it keeps it inside the caller's subtree)."""
     station = station_in_scope(scope, station_id, "community_admin")
-    if "org_unit_id" in values:
-        scope.ensure(values["org_unit_id"], "community_admin")
+    if "org_unit_id" in values and values["org_unit_id"] != station.org_unit_id:
+        _check_move(station, scope.ensure(values["org_unit_id"], "community_admin"))
     values = _check_fields(dict(values))
     for key, value in values.items():
         setattr(station, key, value)

@@ -214,3 +214,51 @@ def test_demo_seed_is_idempotent(app):
     assert any("stations: 12 (0 new)" in line for line in second)
     assert any("rewards: 10 (0 new)" in line for line in second)
     assert any('"scene": "s' in line for line in first)
+
+
+def test_a_deactivated_stations_rewards_are_neither_listed_nor_sold(client, login, units, db):
+    from tests.factories import give_points, make_reward
+
+    station = make_station(units["A"])
+    reward = make_reward(units["A"], name="充电宝", cost=10, station_id=station.id)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    admin = login("community_admin", "A")
+    listed = client.get("/api/v1/rewards", headers=rider).get_json()
+    assert [r["name"] for r in listed["items"]] == ["充电宝"]
+    assert client.delete(f"/api/v1/admin/stations/{station.id}", headers=admin).status_code == 200
+    assert client.get("/api/v1/rewards", headers=rider).get_json()["items"] == []
+    sold = client.post("/api/v1/redemptions", json={"reward_id": reward.id}, headers=rider)
+    assert sold.status_code == 400 and sold.get_json()["code"] == "redemption.reward_inactive"
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 100
+
+
+def test_a_station_moves_only_where_its_rewards_and_level_allow(client, login, units):
+    from tests.factories import give_points, make_reward
+
+    street = login("street_admin", "S1")
+    station = make_station(units["A"])
+    url = f"/api/v1/admin/stations/{station.id}"
+    # no such level for a station: refused as on create
+    district = client.patch(url, json={"org_unit_id": units["D"].id}, headers=login("admin"))
+    assert district.status_code == 422 and district.get_json()["code"] == "station.invalid_unit"
+    reward = make_reward(units["A"], cost=10, station_id=station.id)
+    moved = client.patch(url, json={"org_unit_id": units["B"].id}, headers=street)
+    assert moved.status_code == 409 and moved.get_json()["code"] == "station.has_rewards"
+    # within the reward's community (to its grid) is fine
+    assert (
+        client.patch(url, json={"org_unit_id": units["A1"].id}, headers=street).status_code == 200
+    )
+    # a voucher still to be collected there holds it too, after its reward is moved off
+    rider = login("rider")
+    give_points(rider.user_id, 10)
+    assert (
+        client.post("/api/v1/redemptions", json={"reward_id": reward.id}, headers=rider).status_code
+        == 201
+    )
+    off = client.patch(
+        f"/api/v1/admin/rewards/{reward.id}", json={"station_id": None}, headers=street
+    )
+    assert off.status_code == 200, off.get_json()
+    held = client.patch(url, json={"org_unit_id": units["B"].id}, headers=street)
+    assert held.status_code == 409
