@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import time
 from typing import Any
 
 from flask import current_app
@@ -466,44 +467,86 @@ def cancel(user, redemption_id: int, key: str | None = None) -> Redemption:
     return closed
 
 
-def expire_due(batch: int = 200) -> int:
-    """Expire pending redemptions past their deadline, one transaction each."""
+# A run of the hourly job works through its backlog batch by batch for at most this long
+# (the job's timeout is 600 s); what is left waits for the next run, oldest first.
+JOB_BUDGET_S = 300.0
+
+
+def _batches(query, batch: int, budget_s: float):
+    """Ids from `query(skip, limit)`, a batch at a time, until a batch comes back short or
+    the time budget is spent; ids the caller marks failed (`skip`) are not read again."""
+    deadline = time.monotonic() + budget_s
+    skip: set[int] = set()
+    while True:
+        ids = list(db.session.execute(query(skip, batch)).scalars())
+        yield ids, skip
+        if len(ids) < batch or time.monotonic() >= deadline:
+            return
+
+
+def expire_due(batch: int = 200, budget_s: float = JOB_BUDGET_S) -> int:
+    """Expire pending redemptions past their deadline, oldest first, one transaction each;
+    the whole backlog (within the time budget), not one batch."""
     now = utcnow()
     count = 0
-    ids = db.session.execute(
-        select(REDEMPTIONS.c.id)
-        .where(REDEMPTIONS.c.status == "pending", REDEMPTIONS.c.expires_at <= now)
-        .order_by(REDEMPTIONS.c.expires_at)
-        .limit(batch)
-    ).scalars()
-    for redemption_id in list(ids):
-        try:
-            if _close_and_refund(redemption_id, "expired", now) is not None:
-                count += 1
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("expiring redemption %s failed", redemption_id)
+
+    def due(skip: set[int], limit: int):
+        return (
+            select(REDEMPTIONS.c.id)
+            .where(
+                REDEMPTIONS.c.status == "pending",
+                REDEMPTIONS.c.expires_at <= now,
+                REDEMPTIONS.c.id.not_in(skip),
+            )
+            .order_by(REDEMPTIONS.c.expires_at, REDEMPTIONS.c.id)
+            .limit(limit)
+        )
+
+    for ids, failed in _batches(due, batch, budget_s):
+        for redemption_id in ids:
+            try:
+                if _close_and_refund(redemption_id, "expired", now) is not None:
+                    count += 1
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                failed.add(redemption_id)
+                log.exception("expiring redemption %s failed", redemption_id)
     return count
 
 
-def remind_expiring(within_hours: int = 24) -> int:
-    """Remind riders once, a day before their pending redemption expires."""
+def remind_expiring(
+    within_hours: int = 24, batch: int = 500, budget_s: float = JOB_BUDGET_S
+) -> int:
+    """Remind riders once, a day before their pending redemption expires: soonest first,
+    every one in the window (within the time budget)."""
+    now = utcnow()
+    count = 0
+
+    def unreminded(skip: set[int], limit: int):
+        return (
+            select(Redemption)
+            .where(
+                Redemption.status == "pending",
+                Redemption.expiry_notified_at.is_(None),
+                Redemption.expires_at > now,
+                Redemption.expires_at <= now + dt.timedelta(hours=within_hours),
+                Redemption.id.not_in(skip),
+            )
+            .order_by(Redemption.expires_at, Redemption.id)
+            .limit(limit)
+        )
+
+    for rows, _ in _batches(unreminded, batch, budget_s):
+        count += _remind(rows, now)
+    return count
+
+
+def _remind(rows: list[Redemption], now: dt.datetime) -> int:
     from server.notifications.services import notify
 
-    now = utcnow()
-    rows = db.session.execute(
-        select(Redemption)
-        .where(
-            Redemption.status == "pending",
-            Redemption.expiry_notified_at.is_(None),
-            Redemption.expires_at > now,
-            Redemption.expires_at <= now + dt.timedelta(hours=within_hours),
-        )
-        .limit(500)
-    ).scalars()
     count = 0
-    for redemption in list(rows):
+    for redemption in rows:
         claimed = db.session.execute(
             update(REDEMPTIONS)
             .where(REDEMPTIONS.c.id == redemption.id, REDEMPTIONS.c.expiry_notified_at.is_(None))

@@ -374,3 +374,33 @@ def test_fulfil_by_the_scanned_qr_payload(client, login, units):
     done = client.post(f"/api/v1/redemptions/{created['qr_payload']}/fulfil", headers=staff)
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["status"] == "fulfilled"
+
+
+def test_the_expiry_job_works_through_its_whole_backlog(client, login, units, db, monkeypatch):
+    """More overdue vouchers than a batch: one run expires them all (a failing one is
+    logged and skipped, not retried forever), and reminds every one due, soonest first."""
+    from server.points import redemptions as module
+
+    reward = make_reward(units["A"], cost=1, stock=100)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    made = [redeem(client, rider, reward.id).get_json()["id"] for _ in range(7)]
+    clock.freeze(NOON + dt.timedelta(days=6, hours=1))  # all seven within a day of expiry
+    assert module.remind_expiring(batch=2) == 7
+    clock.freeze(NOON + dt.timedelta(days=7, seconds=1))
+    real = module._close_and_refund
+
+    def flaky(redemption_id, status, now, **kwargs):
+        if redemption_id == made[3]:
+            raise RuntimeError("a broken row")
+        return real(redemption_id, status, now, **kwargs)
+
+    monkeypatch.setattr(module, "_close_and_refund", flaky)
+    assert module.expire_due(batch=2) == 6
+    db.session.expire_all()
+    statuses = [db.session.get(Redemption, rid).status for rid in made]
+    assert statuses.count("expired") == 6 and statuses[3] == "pending"
+    monkeypatch.setattr(module, "_close_and_refund", real)
+    assert module.expire_due(batch=2) == 1
+    assert account_summary(rider.user_id)["balance"] == 100
+    assert verify_ledger() == []
