@@ -22,7 +22,7 @@ from server.auth.principal import Principal
 from server.auth.tokens import TokenInvalid, decode_token
 from server.errors import Forbidden, NotFound, Unauthorized
 from server.extensions import db
-from server.org.models import ROLE_RANK, OrgUnit, StaffBinding
+from server.org.models import ROLE_NAMES, ROLE_RANK, OrgUnit, StaffBinding
 
 _UNSET = object()
 
@@ -202,8 +202,13 @@ def current_scope(min_role: str = "grid_worker") -> Scope:
     """The caller's staff scope; 403 for citizens and for roles below `min_role`."""
     user = current_user()
     binding = active_binding(user)
-    if binding is None or binding.rank < ROLE_RANK[min_role]:
+    if binding is None:
         raise Forbidden("auth.staff_only", "此功能仅限工作人员使用")
+    if binding.rank < ROLE_RANK[min_role]:  # staff, told what the operation needs
+        raise Forbidden(
+            "auth.role_too_low",
+            f"此操作需要{ROLE_NAMES[min_role]}及以上权限，请联系上级工作人员办理",
+        )
     return Scope(user=user, role=binding.role, unit=binding.org_unit)
 
 

@@ -103,7 +103,11 @@ def test_no_privilege_escalation(client, login, units):
     assert _invite(client, community_admin, units["B1"], "grid_worker").status_code == 404
     # grid workers cannot invite at all
     worker = login("grid_worker", "A1")
-    assert _invite(client, worker, units["A1"], "grid_worker").status_code == 403
+    refused = _invite(client, worker, units["A1"], "grid_worker")
+    assert refused.status_code == 403
+    # staff, told what the operation needs (not "staff only")
+    assert refused.get_json()["code"] == "auth.role_too_low"
+    assert "社区管理员及以上权限" in refused.get_json()["message"]
     # citizens neither
     response = _invite(client, login("rider"), units["A1"], "grid_worker")
     assert response.status_code == 403
