@@ -92,7 +92,9 @@ class RedeemSchema(Schema):
     reward_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
-class RedemptionSchema(Schema):
+class RedemptionItemSchema(Schema):
+    """A redemption as lists and lookups show it."""
+
     id = fields.Integer()
     code = fields.String(metadata={"description": "the voucher staff type or scan"})
     qr_payload = fields.String()
@@ -106,12 +108,23 @@ class RedemptionSchema(Schema):
     expires_at = LocalDateTime()
     fulfilled_at = LocalDateTime(allow_none=True)
     closed_at = LocalDateTime(allow_none=True)
+
+
+class RedemptionSchema(RedemptionItemSchema):
+    """A redemption as an action on it answers (redeem, cancel): with the balance after."""
+
     balance = fields.Integer(metadata={"description": "the balance after this action"})
 
 
-class AdminRedemptionSchema(RedemptionSchema):
+class AdminRedemptionItemSchema(RedemptionItemSchema):
     user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     fulfilled_by_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
+
+
+class AdminRedemptionSchema(AdminRedemptionItemSchema):
+    """A redemption as fulfilling it answers: with the rider's balance."""
+
+    balance = fields.Integer(metadata={"description": "the rider's balance"})
 
 
 class MyRedemptionQuerySchema(PageQuerySchema):
@@ -132,7 +145,7 @@ class AdjustmentRequestSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
 
 
-class AdjustmentSchema(Schema):
+class AdjustmentItemSchema(Schema):
     id = fields.Integer()
     user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     delta = fields.Integer()
@@ -140,6 +153,11 @@ class AdjustmentSchema(Schema):
     org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     created_by_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     created_at = LocalDateTime()
+
+
+class AdjustmentSchema(AdjustmentItemSchema):
+    """An adjustment as making it answers: with the user's balance after it."""
+
     balance = fields.Integer()
 
 

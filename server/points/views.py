@@ -24,9 +24,11 @@ from server.http import (
 )
 from server.points import rankings, redemptions, services
 from server.points.schemas import (
+    AdjustmentItemSchema,
     AdjustmentQuerySchema,
     AdjustmentRequestSchema,
     AdjustmentSchema,
+    AdminRedemptionItemSchema,
     AdminRedemptionQuerySchema,
     AdminRedemptionSchema,
     AdminRewardQuerySchema,
@@ -36,6 +38,7 @@ from server.points.schemas import (
     RankingQuerySchema,
     RankingSchema,
     RedeemSchema,
+    RedemptionItemSchema,
     RedemptionSchema,
     RewardPatchSchema,
     RewardQuerySchema,
@@ -122,7 +125,7 @@ class Redemptions(MethodView):
 class MyRedemptions(MethodView):
     @login_required
     @blp.arguments(MyRedemptionQuerySchema, location="query")
-    @blp.response(200, page_of(RedemptionSchema))
+    @blp.response(200, page_of(RedemptionItemSchema))
     def get(self, args):
         """My redemptions, newest first."""
         stmt = redemptions.my_redemptions(current_user().id, args.get("status"))
@@ -155,7 +158,7 @@ class FulfilRedemption(MethodView):
 class AdminRedemptions(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AdminRedemptionQuerySchema, location="query")
-    @blp.response(200, page_of(AdminRedemptionSchema))
+    @blp.response(200, page_of(AdminRedemptionItemSchema))
     def get(self, args):
         """Redemptions in my subtree, filtered."""
         stmt = redemptions.admin_redemptions(current_scope(), args)
@@ -165,7 +168,7 @@ class AdminRedemptions(MethodView):
 @blp.route("/admin/redemptions/<string:code>")
 class AdminRedemption(MethodView):
     @staff_required("grid_worker")
-    @blp.response(200, AdminRedemptionSchema)
+    @blp.response(200, AdminRedemptionItemSchema)
     def get(self, code):
         """Look a voucher up before handing the goods over."""
         return redemptions.voucher_in_scope(current_scope(), code)
@@ -204,7 +207,7 @@ class AdminReward(MethodView):
 class Adjustments(MethodView):
     @staff_required("community_admin")
     @blp.arguments(AdjustmentQuerySchema, location="query")
-    @blp.response(200, page_of(AdjustmentSchema))
+    @blp.response(200, page_of(AdjustmentItemSchema))
     def get(self, args):
         """Manual adjustments in my subtree (the audit trail)."""
         stmt = services.list_adjustments(current_scope("community_admin"), args)

@@ -404,3 +404,45 @@ def test_the_expiry_job_works_through_its_whole_backlog(client, login, units, db
     assert module.expire_due(batch=2) == 1
     assert account_summary(rider.user_id)["balance"] == 100
     assert verify_ledger() == []
+
+
+def test_lists_send_every_field_their_document_promises(client, login, units):
+    """Lists and lookups of redemptions and adjustments are documented without the
+    `balance` only actions answer with: every documented item field is sent."""
+    from tests.hardening.helpers import openapi
+
+    spec = openapi(client)
+    schemas = spec["components"]["schemas"]
+
+    def documented(path):
+        body = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        schema = body["schema"]
+        while "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
+        if "items" in schema.get("properties", {}):  # a page: its items' schema
+            item = schema["properties"]["items"]["items"]
+            schema = schemas[item["$ref"].rsplit("/", 1)[1]]
+        return set(schema["properties"])
+
+    reward = make_reward(units["A"], cost=10)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    code = redeem(client, rider, reward.id).get_json()["code"]
+    admin = login("community_admin", "A")
+    grant = {"user_id": rider.user_id, "delta": 5, "reason": "活动补录"}
+    assert (
+        client.post("/api/v1/admin/points/adjustments", json=grant, headers=admin).status_code
+        == 201
+    )
+    sent = {
+        "/api/v1/me/redemptions": client.get("/api/v1/me/redemptions", headers=rider),
+        "/api/v1/admin/redemptions": client.get("/api/v1/admin/redemptions", headers=admin),
+        "/api/v1/admin/points/adjustments": client.get(
+            "/api/v1/admin/points/adjustments", headers=admin
+        ),
+    }
+    for path, response in sent.items():
+        item = response.get_json()["items"][0]
+        assert documented(path) <= set(item), (path, documented(path) - set(item))
+    looked_up = client.get(f"/api/v1/admin/redemptions/{code}", headers=admin).get_json()
+    assert documented("/api/v1/admin/redemptions/{code}") <= set(looked_up)
