@@ -13,6 +13,7 @@ from flask import Flask, send_from_directory
 from flask.globals import request_ctx
 from flask.sessions import SessionInterface
 
+import server.zh_messages  # noqa: F401  (before any schema is defined)
 from server.config import ConfigError, check_production, load_settings
 from server.errors import register_error_handlers
 from server.extensions import FengchaoApi, db, limiter, limiter_storage_uri, migrate, redis_ext

@@ -105,3 +105,21 @@ def test_docs_assets_are_local(client):
     with client.get("/api/v1/docs/assets/swagger-ui-bundle.js") as asset:
         assert asset.status_code == 200
         assert asset.content_type.startswith(("application/javascript", "text/javascript"))
+
+
+def test_field_hints_of_a_422_are_in_chinese(client, login):
+    """The envelope's message is Chinese; so are the per-field hints beside it."""
+    rider = login("rider")
+    body = {"scene": "", "lat": 300, "accuracy": "很准", "extra": 1}
+    response = client.post("/api/v1/checkins", json=body, headers=rider)
+    assert response.status_code == 422
+    errors = response.get_json()["details"]["errors"]
+    flat = [text for field in errors.values() for texts in field.values() for text in texts]
+    assert flat and all(any("\u4e00" <= ch <= "\u9fff" for ch in text) for text in flat), errors
+    by_field = errors["json"]
+    assert by_field["lng"] == ["此项必填"]
+    assert by_field["lat"] == ["应不小于 3.0，且不大于 54.0"]
+    assert by_field["accuracy"] == ["应为数字"]
+    assert by_field["extra"] == ["不认识的字段"]
+    listing = client.get("/api/v1/me/checkins?page=0", headers=rider)
+    assert listing.get_json()["details"]["errors"]["query"]["page"][0].startswith("应不小于")
