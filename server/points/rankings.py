@@ -64,7 +64,7 @@ for i = 1, #KEYS, 3 do
     local points = 0
     if current then points = math.floor(tonumber(current) / factor) end
     points = points + delta
-    if points > 0 then
+    if points ~= 0 then  -- below zero too: a later award starts from the net (as rebuild)
       redis.call('ZADD', KEYS[i], points * factor + (factor - 1 - secs), member)
     else
       redis.call('ZREM', KEYS[i], member)
@@ -84,7 +84,7 @@ for i = 1, #KEYS, 3 do
   end
   if redis.call('EXISTS', KEYS[i + 1]) == 1 then
     local score = ARGV[2 + (i - 1) / 3]
-    if tonumber(score) > 0 then
+    if tonumber(score) ~= 0 then
       redis.call('ZADD', KEYS[i], score, member)
     else
       redis.call('ZREM', KEYS[i], member)
@@ -258,7 +258,7 @@ def _totals(
     return {
         str(uid): int(points) * factor + (factor - 1 - _secs(at, start, factor))
         for uid, points, at in db.session.execute(query).all()
-        if points and points > 0
+        if points  # below zero too (a reversal in a later period): kept, never shown
     }
 
 
@@ -421,14 +421,17 @@ if unit == '' then
   unit = string.format('%d', found)  -- tostring would write 1e+14 for long ids
 end
 local zset = ARGV[4] .. unit
-local leaders = redis.call('ZREVRANGE', zset, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+-- ranked: at least one point in the period (score >= factor); members at or below zero
+-- (a reversal in a later period) are kept for their next award but never shown
+local leaders = redis.call('ZREVRANGEBYSCORE', zset, '+inf', ARGV[7], 'WITHSCORES',
+                           'LIMIT', 0, tonumber(ARGV[1]))
 local ids = {}
 for i = 1, #leaders, 2 do ids[#ids + 1] = leaders[i] end
 local names = {}
 if #ids > 0 then names = redis.call('HMGET', KEYS[2], unpack(ids)) end
 return {record, unit, redis.call('EXISTS', ARGV[5] .. unit), leaders, names,
         redis.call('ZREVRANK', zset, ARGV[2]), redis.call('ZSCORE', zset, ARGV[2]),
-        redis.call('ZCARD', zset)}
+        redis.call('ZCOUNT', zset, ARGV[7], '+inf')}
 """
 # Masked display names of ranked users ("<expires epoch>:<masked>"), refreshed from the
 # users' principals when missing or older than NAMES_TTL_S: a new name shows within that.
@@ -477,7 +480,7 @@ def rankings_for(claims, scope: str, period: str, top: int) -> dict[str, Any]:
         script = current_app.extensions["fengchao_rank_read"] = redis.register_script(_READ)
 
     def read(unit: str) -> list:
-        args = [top, claims.user_id, scope, zset_prefix, marker_prefix, unit]
+        args = [top, claims.user_id, scope, zset_prefix, marker_prefix, unit, FACTOR[period]]
         return script(keys=[claims.principal_key(), NAMES_KEY], args=args)
 
     reply = read("")
@@ -495,6 +498,9 @@ def rankings_for(claims, scope: str, period: str, top: int) -> dict[str, Any]:
     _, _, _, flat, cached_names, my_rank, my_score, size = reply
     leaders = list(zip(flat[::2], flat[1::2], strict=True))
     factor = FACTOR[period]
+    my_points = 0 if my_score is None else int(float(my_score) // factor)
+    if my_points <= 0:  # kept for the next award, not ranked
+        my_rank, my_points = None, 0
     ids = [int(member) for member, _ in leaders]
     names = _masked_names(ids, cached_names, time.time())
     items = [
@@ -514,7 +520,7 @@ def rankings_for(claims, scope: str, period: str, top: int) -> dict[str, Any]:
         "total": size,
         "me": {
             "rank": None if my_rank is None else my_rank + 1,
-            "points": 0 if my_score is None else int(float(my_score) // factor),
+            "points": my_points,
             "display_name": mask_name(user.display_name),
         },
     }

@@ -438,7 +438,9 @@ def _summary_of(row) -> dict[str, Any]:
         return {"balance": 0, "earned_this_month": 0, "lifetime_earned": 0, "entries": 0}
     return {
         "balance": row.balance,
-        "earned_this_month": row.month_earned if row.month_key == month_key() else 0,
+        # the month's net earnings; a reversal in a later month than the award can take it
+        # below zero, shown as 0 (and not ranked), as rankings count it
+        "earned_this_month": max(0, row.month_earned) if row.month_key == month_key() else 0,
         "lifetime_earned": row.lifetime_earned,
         "entries": row.entries_count,
     }

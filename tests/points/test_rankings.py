@@ -406,3 +406,54 @@ def test_a_rider_who_changes_community_is_ranked_there_with_all_their_points(
     redis.flushdb()
     assert _items(ranking(client, li, period="all")) == [("张**", 37), ("李**", 4)]
     assert _items(ranking(client, wang, period="all")) == [("王**", 6)]
+
+
+def test_a_reversal_in_a_later_month_is_carried_not_forgotten(client, login, units, redis):
+    """Earned 30 in October, 20 of it reversed in November: November's net is −20 — not
+    ranked, shown as 0 earned — and the next awards start from it, before and after a flush
+    (the ranking kept current and a rebuild agree)."""
+    rider = login("rider", "A", display_name="张三")
+    other = login("rider", "A", display_name="李四")
+    admin = login("community_admin", "A")
+    clock.freeze(dt.datetime(2026, 10, 20, 4, 0))
+    award_points(rider.user_id, 30, reason="十月", source_type="test", source_id="oct")
+    _db.session.commit()
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    award_points(other.user_id, 1, reason="十一月", source_type="test", source_id="nov-o")
+    _db.session.commit()
+    url = "/api/v1/rankings?period=month"
+    assert [i["display_name"] for i in client.get(url, headers=other).get_json()["items"]] == [
+        "李**"
+    ]
+    grant = {"user_id": rider.user_id, "delta": -20, "reason": "更正十月重复发放"}
+    assert (
+        client.post("/api/v1/admin/points/adjustments", json=grant, headers=admin).status_code
+        == 201
+    )
+
+    def seen():
+        board = client.get(url, headers=rider).get_json()
+        mine = client.get("/api/v1/me/points", headers=rider).get_json()["earned_this_month"]
+        return (
+            [(i["display_name"], i["points"]) for i in board["items"]],
+            board["me"],
+            mine,
+            board["total"],
+        )
+
+    after_reversal = seen()
+    assert after_reversal[0] == [("李**", 1)]
+    assert after_reversal[1]["rank"] is None and after_reversal[1]["points"] == 0
+    assert after_reversal[2] == 0 and after_reversal[3] == 1
+    award_points(rider.user_id, 15, reason="十一月", source_type="test", source_id="nov-1")
+    _db.session.commit()
+    still_below = seen()  # net −5: still not ranked
+    assert still_below[0] == [("李**", 1)] and still_below[1]["rank"] is None
+    redis.flushdb()
+    assert seen() == still_below
+    award_points(rider.user_id, 10, reason="十一月", source_type="test", source_id="nov-2")
+    _db.session.commit()
+    ranked = seen()  # net +5
+    assert ranked[0] == [("张**", 5), ("李**", 1)] and ranked[1]["rank"] == 1 and ranked[2] == 5
+    redis.flushdb()
+    assert seen() == ranked
