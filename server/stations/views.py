@@ -69,12 +69,23 @@ class Checkins(MethodView):
     @token_required
     @blp.arguments(CheckinRequestSchema())
     @blp.response(201, CheckinResultSchema)
+    @blp.alt_response(400, response="BAD_REQUEST")
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(409, response="CONFLICT")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @blp.doc(
         parameters=[{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER_DOC.items()]
     )
     def post(self, body):
-        """Check in at a station by its scanned scene and the rider's location."""
+        """Check in at a station by its scanned scene and the rider's location.
+
+        Refusals (each recorded for staff, with a Chinese `message` saying what to do):
+        400 `checkin.invalid_scene` (malformed, unknown, forged or rotated code),
+        `checkin.station_inactive`, `checkin.poor_accuracy`, `checkin.out_of_range`
+        (`details.distance_m`, `radius_m`), `checkin.impossible_travel`,
+        `checkin.daily_cap_reached`; 403 `checkin.not_registered`; 409
+        `checkin.already_checked_in`; 429 `checkin.rate_limited` (`Retry-After`). At a
+        closed station the check-in succeeds with status `closed` and no points."""
         result = checkins.perform_check_in(token_claims(), key=idempotency_key(), **body)
         if result["replayed"]:
             return result  # the stored check-in row, dumped by the schema

@@ -92,3 +92,10 @@ def test_dates_outside_2000_2099_are_refused(client, login, units):
     response = client.post("/api/v1/admin/activities", json=body, headers=admin)
     assert response.status_code == 422
     assert "starts_at" in response.get_json()["details"]["errors"]["json"]
+
+
+def test_the_check_in_documents_its_refusals(client):
+    """The rider's most used write lists the statuses it refuses with, and the codes."""
+    operation = openapi(client)["paths"]["/api/v1/checkins"]["post"]
+    assert {"201", "400", "401", "403", "409", "422", "429"} <= set(operation["responses"])
+    assert "checkin.already_checked_in" in operation["description"]
