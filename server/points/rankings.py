@@ -18,6 +18,9 @@ in only when no user was logged since its last reread (`_FINISH`, atomic).
 Score = points × F + (F − 1 − seconds since the period start of the member's last change):
 equal points rank whoever got there first higher (CTFd's rule). Doubles are exact below
 2^53, so a member's period points stay below 9 × 10^8 (month) or 9 × 10^5 (all time).
+A member whose period net is at or below zero (a reversal in a later period than the
+award) stays in the set, so that its next award counts from that net as a rebuild would,
+but is never shown: the read takes scores of at least one point.
 """
 
 from __future__ import annotations
