@@ -17,7 +17,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Float, bindparam, func, select, true, update
+from sqlalchemy import DateTime, Float, bindparam, extract, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -641,6 +641,26 @@ def verify_ledger() -> list[str]:
             problems.append(
                 f"user {user_id}: lifetime_earned {account.lifetime_earned} != "
                 f"{int(earned.get(user_id) or 0)} in the ledger"
+            )
+    # What an account row says its month's earnings are (what /me/points shows as earned
+    # this month, at least 0) is the ledger's sum of that month's earning entries.
+    year, month = extract("year", LEDGER.c.day), extract("month", LEDGER.c.day)
+    month_sums = {
+        (user_id, int(y) * 100 + int(m)): int(total or 0)
+        for user_id, y, m, total in db.session.execute(
+            select(LEDGER.c.user_id, year, month, func.sum(LEDGER.c.delta))
+            .where(LEDGER.c.source_type.not_in(SPENDING_SOURCES))
+            .group_by(LEDGER.c.user_id, year, month)
+        )
+    }
+    for user_id, account in accounts.items():
+        if not account.month_key:
+            continue  # no earning yet
+        in_ledger = month_sums.get((user_id, account.month_key), 0)
+        if account.month_earned != in_ledger:
+            problems.append(
+                f"user {user_id}: month_earned {account.month_earned} in {account.month_key} "
+                f"!= {in_ledger} in the ledger"
             )
     # What an account row says its latest day's entries add up to, per rule, is the ledger's.
     days = db.session.execute(

@@ -99,6 +99,26 @@ def test_verify_finds_tampering_and_the_cli_exits_non_zero(login, db, app):
     assert result.exit_code != 0
 
 
+def test_verify_checks_what_earned_this_month_shows(login, db):
+    """The account's month counter (what /me/points shows) is checked against the ledger,
+    for the current month and for an account last written in an earlier one."""
+    user, idle = login("rider").user_id, login("rider").user_id
+    clock.freeze(dt.datetime(2026, 10, 31, 4, 0))
+    give_points(idle, 7, source_id="oct-idle")
+    give_points(user, 20, source_id="oct")
+    clock.freeze(dt.datetime(2026, 11, 2, 4, 0))
+    give_points(user, 5, source_id="nov")
+    assert verify_ledger() == []
+    for who, value in ((user, 6), (idle, 8)):
+        db.session.execute(
+            update(PointsAccount).where(PointsAccount.user_id == who).values(month_earned=value)
+        )
+    db.session.commit()
+    problems = verify_ledger()
+    assert f"user {user}: month_earned 6 in 202611 != 5 in the ledger" in problems
+    assert f"user {idle}: month_earned 8 in 202610 != 7 in the ledger" in problems
+
+
 def test_earned_this_month_resets_with_the_month(login, db):
     user = login("rider").user_id
     clock.freeze(dt.datetime(2026, 10, 31, 4, 0))
