@@ -153,9 +153,10 @@ class Redemption(db.Model):
     code: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
-    # The Idempotency-Key of the rider's cancel: a retry with it answers with the cancelled
-    # redemption instead of a conflict (a redemption is cancelled at most once).
-    cancel_key: Mapped[str | None] = mapped_column(String(64))
+    # The Idempotency-Key of the request that closed it (the rider's cancel, or the staff's
+    # fulfil): a retry with it answers with the redemption as that request left it, not a
+    # conflict (a redemption is closed once).
+    close_key: Mapped[str | None] = mapped_column(String(64))
     month_key: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)

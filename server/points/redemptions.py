@@ -323,11 +323,18 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
     return redemption, True
 
 
-def fulfil(scope: Scope, code: str) -> Redemption:
-    """Hand the goods over: staff of the reward's community scan or type the voucher."""
+def fulfil(scope: Scope, code: str, key: str | None = None) -> Redemption:
+    """Hand the goods over: staff of the reward's community scan or type the voucher.
+
+    With an Idempotency-Key, a retry of this hand-over (its answer lost on the way) answers
+    with the fulfilled redemption — not "already fulfilled", which would have staff keep
+    goods the rider has paid for; any other fulfil of a closed voucher is refused.
+    """
     from server.notifications.services import notify
 
     redemption = voucher_in_scope(scope, code)
+    if _closed_with(redemption, "fulfilled", key) and redemption.fulfilled_by_id == scope.user.id:
+        return redemption
     now = utcnow()
     changed = db.session.execute(
         update(REDEMPTIONS)
@@ -336,11 +343,22 @@ def fulfil(scope: Scope, code: str) -> Redemption:
             REDEMPTIONS.c.status == "pending",
             REDEMPTIONS.c.expires_at > now,
         )
-        .values(status="fulfilled", fulfilled_at=now, fulfilled_by_id=scope.user.id, closed_at=now)
+        .values(
+            status="fulfilled",
+            fulfilled_at=now,
+            fulfilled_by_id=scope.user.id,
+            closed_at=now,
+            close_key=key,
+        )
     ).rowcount
     if changed != 1:
         db.session.rollback()
         db.session.refresh(redemption)
+        if (
+            _closed_with(redemption, "fulfilled", key)
+            and redemption.fulfilled_by_id == scope.user.id
+        ):
+            return redemption  # the same hand-over, raced in twice
         if redemption.status == "pending" and redemption.expires_at <= now:
             # past its deadline, before the expiry job came by: expire it now, so that the
             # refusal's "积分已退回" is true when the staff member reads it to the rider
@@ -393,21 +411,20 @@ def _voucher_reach(scope: Scope) -> OrgUnit:
     return scope.unit
 
 
-def _cancelled_with(redemption: Redemption, key: str | None) -> bool:
-    return key is not None and redemption.status == "cancelled" and redemption.cancel_key == key
+def _closed_with(redemption: Redemption, status: str, key: str | None) -> bool:
+    """The redemption was closed (`status`) by the request with this Idempotency-Key."""
+    return key is not None and redemption.status == status and redemption.close_key == key
 
 
 def _close_and_refund(
-    redemption_id: int, status: str, now: dt.datetime, *, cancel_key: str | None = None
+    redemption_id: int, status: str, now: dt.datetime, *, key: str | None = None
 ) -> Redemption | None:
     """Move a pending redemption to cancelled/expired and refund points and stock (no commit)."""
     conditions = [REDEMPTIONS.c.id == redemption_id, REDEMPTIONS.c.status == "pending"]
     if status == "expired":
         conditions.append(REDEMPTIONS.c.expires_at <= now)
     changed = db.session.execute(
-        update(REDEMPTIONS)
-        .where(*conditions)
-        .values(status=status, closed_at=now, cancel_key=cancel_key)
+        update(REDEMPTIONS).where(*conditions).values(status=status, closed_at=now, close_key=key)
     ).rowcount
     if changed != 1:
         return None
@@ -452,14 +469,14 @@ def cancel(user, redemption_id: int, key: str | None = None) -> Redemption:
     redemption = db.session.get(Redemption, redemption_id)
     if redemption is None or redemption.user_id != user.id:
         raise NotFound("redemption.not_found", "找不到该兑换记录")
-    if _cancelled_with(redemption, key):
+    if _closed_with(redemption, "cancelled", key):
         return redemption
     now = utcnow()
-    closed = _close_and_refund(redemption.id, "cancelled", now, cancel_key=key)
+    closed = _close_and_refund(redemption.id, "cancelled", now, key=key)
     if closed is None:
         db.session.rollback()
         db.session.refresh(redemption)
-        if _cancelled_with(redemption, key):  # the same cancel, raced in twice
+        if _closed_with(redemption, "cancelled", key):  # the same cancel, raced in twice
             return redemption
         raise _not_pending(redemption, now)
     db.session.commit()

@@ -149,9 +149,13 @@ class CancelRedemption(MethodView):
 class FulfilRedemption(MethodView):
     @staff_required("grid_worker")
     @blp.response(200, AdminRedemptionSchema)
+    @blp.doc(parameters=IDEMPOTENCY_DOC)
     def post(self, code):
-        """Hand over the goods for a voucher (staff of the reward's community)."""
-        return _with_balance(redemptions.fulfil(current_scope(), code))
+        """Hand over the goods for a voucher (staff of the reward's community).
+
+        A retry with the same `Idempotency-Key` answers with the fulfilled redemption."""
+        done = redemptions.fulfil(current_scope(), code, idempotency_key())
+        return _with_balance(done)
 
 
 @blp.route("/admin/redemptions")

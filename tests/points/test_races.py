@@ -177,6 +177,23 @@ def test_same_check_in_key_at_once_after_the_cap(client, login, units, db, concu
     assert refusals == 0
 
 
+def test_one_fulfil_retried_at_once(client, login, units, db, concurrently):
+    """Copies of one hand-over (same key) at once: every copy answers with it, once."""
+    reward = make_reward(units["A"], cost=10, stock=1)
+    rider = login("rider")
+    give_points(rider.user_id, 10)
+    code = client.post(
+        "/api/v1/redemptions", json={"reward_id": reward.id}, headers=rider
+    ).get_json()["code"]
+    staff = {**login("grid_worker", "A"), "Idempotency-Key": "fulfil-race-0001"}
+
+    def hand_over(c, i):
+        response = c.post(f"/api/v1/redemptions/{code}/fulfil", headers=staff)
+        return _outcome(response), response.get_json().get("status")
+
+    assert Counter(concurrently(8, hand_over)) == {((200, "ok"), "fulfilled"): 8}
+
+
 def test_twenty_duplicate_check_ins_award_once(
     client, login, units, db, concurrently, verify_ledger_cli
 ):

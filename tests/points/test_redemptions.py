@@ -446,3 +446,28 @@ def test_lists_send_every_field_their_document_promises(client, login, units):
         assert documented(path) <= set(item), (path, documented(path) - set(item))
     looked_up = client.get(f"/api/v1/admin/redemptions/{code}", headers=admin).get_json()
     assert documented("/api/v1/admin/redemptions/{code}") <= set(looked_up)
+
+
+def test_a_fulfil_retried_with_its_key_answers_with_the_hand_over(client, login, units, db):
+    """The staff member's answer was lost: a retry with the same key is the hand-over they
+    did (200), not '已核销，请勿重复发放' — which would have them keep goods the rider paid
+    for; another key, or another staff member, is still refused."""
+    reward = make_reward(units["A"], cost=10)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    code = redeem(client, rider, reward.id).get_json()["code"]
+    staff = login("grid_worker", "A")
+    url = f"/api/v1/redemptions/{code}/fulfil"
+    keyed = {**staff, "Idempotency-Key": "fulfil-key-0001"}
+    first = client.post(url, headers=keyed)
+    assert first.status_code == 200 and first.get_json()["status"] == "fulfilled"
+    again = client.post(url, headers=keyed)
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    refused(
+        client.post(url, headers={**staff, "Idempotency-Key": "fulfil-key-0002"}),
+        409,
+        "redemption.already_fulfilled",
+    )
+    other = {**login("grid_worker", "A"), "Idempotency-Key": "fulfil-key-0001"}
+    refused(client.post(url, headers=other), 409, "redemption.already_fulfilled")
+    assert len(notifications_of(db, rider.user_id, "redemption_fulfilled")) == 1
