@@ -21,4 +21,7 @@ const voucherCode = (text) =>
 const fulfil = (code, { idempotencyKey } = {}) =>
   api.post(`/redemptions/${encodeURIComponent(voucherCode(code))}/fulfil`, {}, { idempotencyKey: idempotencyKey || api.newIdempotencyKey() })
 
-module.exports = { STATUS_NAMES, voucherCode, redeem, myRedemptions, cancel, fulfil }
+/** 工作人员核销前查询兑换码（扫码内容或手输的码）→ AdminRedemptionItem */
+const lookup = (code) => api.get(`/admin/redemptions/${encodeURIComponent(voucherCode(code))}`)
+
+module.exports = { STATUS_NAMES, voucherCode, redeem, myRedemptions, cancel, lookup, fulfil }

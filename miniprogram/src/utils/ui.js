@@ -1,6 +1,23 @@
 // Small UI helpers shared by pages.
+
+/** The first per-field hint in a 422's details.errors ({json: {scene: ['长度应在 1 到 128 之间']}}). */
+function firstFieldHint(errors, depth = 0) {
+  if (typeof errors === 'string') return errors.trim()
+  if (!errors || typeof errors !== 'object' || depth > 5) return ''
+  const values = Array.isArray(errors) ? errors : Object.values(errors)
+  for (const v of values) {
+    const hint = firstFieldHint(v, depth + 1)
+    if (hint) return hint
+  }
+  return ''
+}
+
 function errorMessage(err) {
-  return (err && err.message) || '出错了，请稍后重试'
+  const message = (err && err.message) || '出错了，请稍后重试'
+  if (!err || err.status !== 422) return message
+  const errors = err.details && err.details.errors
+  const hint = errors ? firstFieldHint(errors.json || errors.query || errors.form || errors) : ''
+  return hint && !message.includes(hint) ? `${message.replace(/[。.！!]$/, '')}：${hint}` : message
 }
 
 /** Show the server's Chinese message (or the network message) as a toast. */

@@ -185,6 +185,11 @@ if (!API_URL) {
     const fulfil = openPage('packages/staff/fulfil/index')
     staff.wx.scanCode = (opts) => setTimeout(() => opts.success({ result: state.voucher.qr, scanType: 'QR_CODE' }), 0)
     await fulfil.onScan()
+    // the scan only looks it up: what it is, before anything is handed over
+    expect(fulfil.data.error).toBe('')
+    expect(fulfil.data.result).toBe(null)
+    expect(fulfil.data.voucher).toMatchObject({ code: state.voucher.code, rewardName: '湿巾 80 抽', status: 'pending', pending: true })
+    await fulfil.onFulfil() // 确认发放
     expect(fulfil.data.error).toBe('')
     expect(fulfil.data.result).toMatchObject({ rewardName: '湿巾 80 抽', code: state.voucher.code })
     // the same voucher twice: a clear refusal

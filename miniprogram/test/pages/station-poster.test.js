@@ -67,3 +67,93 @@ test('a refused poster or rotation shows the server message', async () => {
   await page.instance.onRotate()
   expect(wx.showToast).toHaveBeenLastCalledWith(expect.objectContaining({ title: '需要社区工作者及以上权限' }))
 })
+
+/** rotate-qr commits a new secret, then answers `answer` (lost, 5xx…); GET shows the current state. */
+function rotatingServer(answer, { commits = true } = {}) {
+  let rotated = null
+  let secret = 'old'
+  return mockServer({
+    'GET /admin/stations/:id': () => ({ ...STATION(rotated), qr_scene: `s=3.${secret}` }),
+    'GET /admin/stations/:id/qrcode.png': () => ({ status: 200, body: `PNG-${secret}` }),
+    'POST /admin/stations/:id/rotate-qr': () => {
+      if (commits) {
+        secret = 'new'
+        rotated = '2024-05-01T04:00:00Z'
+      }
+      return answer
+    },
+  })
+}
+
+test('换码 whose answer is lost: the old poster is dropped, the station reloaded, and the page says the rotation took effect', async () => {
+  loggedIn(ADMIN)
+  const server = rotatingServer('network')
+  const page = render(id)
+  await page.instance.onLoad({ id: '3' })
+  await flush()
+  const before = page.data.poster
+  wx.showModal = jest.fn((o) => o.success({ confirm: true }))
+  await page.instance.onRotate()
+  await flush()
+  expect(server.callsTo('GET /admin/stations/3')).toHaveLength(2)
+  expect(server.callsTo('GET /admin/stations/3/qrcode.png')).toHaveLength(2)
+  expect(page.data.poster).toBeTruthy()
+  expect(page.data.poster).not.toBe(before)
+  expect(pageText(page)).toContain('上次换码：2024-05-01 12:00')
+  expect(pageText(page)).toContain('换码已生效')
+  await page.instance.onSave()
+  expect(wx.saveImageToPhotosAlbum.mock.calls[0][0].filePath).toBe(page.data.poster)
+})
+
+test('换码 answered 5xx without committing: reloaded, the page says the current poster is still valid', async () => {
+  loggedIn(ADMIN)
+  const server = rotatingServer({ status: 502, body: { code: 'http_502', message: '服务暂时不可用，请稍后重试', status: 502 } }, { commits: false })
+  const page = render(id)
+  await page.instance.onLoad({ id: '3' })
+  await flush()
+  wx.showModal = jest.fn((o) => o.success({ confirm: true }))
+  await page.instance.onRotate()
+  await flush()
+  expect(server.callsTo('GET /admin/stations/3')).toHaveLength(2)
+  expect(pageText(page)).toContain('换码未完成')
+})
+
+test('换码 lost and the reload fails too: no poster stays on screen to save', async () => {
+  loggedIn(ADMIN)
+  let down = false
+  mockServer({
+    'GET /admin/stations/:id': () => (down ? 'network' : STATION(null)),
+    'GET /admin/stations/:id/qrcode.png': () => ({ status: 200, body: 'PNG' }),
+    'POST /admin/stations/:id/rotate-qr': () => {
+      down = true
+      return 'network'
+    },
+  })
+  const page = render(id)
+  await page.instance.onLoad({ id: '3' })
+  await flush()
+  wx.showModal = jest.fn((o) => o.success({ confirm: true }))
+  await page.instance.onRotate()
+  await flush()
+  expect(page.data.poster).toBe('')
+  expect(page.querySelector('.save')).toBeFalsy()
+  expect(pageText(page)).toContain('当前码牌可能已失效')
+  await page.instance.onSave()
+  expect(wx.saveImageToPhotosAlbum).not.toHaveBeenCalled()
+})
+
+test('a deactivated station says so and offers no poster to save or print', async () => {
+  loggedIn(ADMIN)
+  const server = mockServer({
+    'GET /admin/stations/:id': () => ({ ...STATION(null), is_active: false }),
+    'GET /admin/stations/:id/qrcode.png': () => ({ status: 200, body: 'PNG' }),
+  })
+  const page = render(id)
+  await page.instance.onLoad({ id: '3' })
+  await flush()
+  expect(pageText(page)).toContain('该驿站已停用，码牌暂不能打卡')
+  expect(page.querySelector('.save')).toBeFalsy()
+  expect(page.querySelector('.preview')).toBeFalsy()
+  expect(page.querySelector('.poster')).toBeFalsy()
+  expect(server.callsTo('GET /admin/stations/3/qrcode.png')).toHaveLength(0)
+})
