@@ -9,6 +9,7 @@ Scale out by running more `fengchao worker` processes.
 from __future__ import annotations
 
 import atexit
+import faulthandler
 import importlib
 import logging
 import os
@@ -82,6 +83,8 @@ def worker_command(burst: bool, queues: tuple[str, ...]):
 
     global _app
     _app = current_app._get_current_object()
+    # `kill -USR1 <pid>` writes every thread's stack to stderr: what a stuck worker is doing
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     worker = FengchaoWorker(list(queues or WORKER_QUEUES), connection=get_raw_redis())
     worker.work(burst=burst, logging_level=current_app.config.get("LOG_LEVEL") or "INFO")
 

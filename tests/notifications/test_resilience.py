@@ -181,22 +181,28 @@ def test_worker_killed_mid_batch_then_restarted_delivers_everything(
         assert _wait(lambda: not list(get_redis().scan_iter(marks)), 10)  # expired (1 s)
         sweep = sweep_outbox()  # what the scheduler runs every few seconds
         assert sweep["recovered"] <= 1
+        restarted = subprocess.Popen(
+            fengchao_command("worker", "--burst"),
+            env=env,
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=log_file,
+        )
         try:
-            restarted = subprocess.run(
-                fengchao_command("worker", "--burst"),
-                env=env,
-                cwd=ROOT,
-                stdout=log_file,
-                stderr=log_file,
-                timeout=60,
-                check=False,
-            )
+            returncode = restarted.wait(timeout=60)
         except subprocess.TimeoutExpired:
+            # Seen twice under heavy load, every row sent and the worker not exiting: its
+            # threads' stacks (faulthandler on SIGUSR1) say where it waits, for whoever
+            # sees this next.
+            restarted.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            restarted.kill()
+            restarted.wait(timeout=10)
             log_file.flush()
-            tail = (tmp_path / "worker.log").read_text(errors="replace")[-4000:]
+            tail = (tmp_path / "worker.log").read_text(errors="replace")[-8000:]
             counts = _status_counts()
             raise AssertionError(f"the burst worker did not finish: {counts}\n{tail}") from None
-        assert restarted.returncode == 0
+        assert returncode == 0
     finally:
         log_file.close()
     assert _status_counts() == {"sent": total}
@@ -232,3 +238,27 @@ def test_dev_processes_deliver_what_the_outbox_holds(app, login, credit, sandbox
     assert db.session.get(Notification, row_id).status == "sent"
     assert all(child.returncode is not None for child in children)
     assert os.environ.get("REDIS_URL") in (None, "", app.config.get("REDIS_URL"))
+
+
+@pytest.mark.slow
+def test_a_worker_writes_its_threads_stacks_on_sigusr1(app, tmp_path):
+    """What an operator (or the test above) sees of a worker that seems stuck."""
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log_file:
+        worker = subprocess.Popen(
+            fengchao_command("worker"),
+            env=child_environment(app),
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=log_file,
+        )
+        try:
+            assert _wait(lambda: "Listening on" in log_path.read_text(errors="replace"), 60)
+            worker.send_signal(signal.SIGUSR1)
+            assert _wait(
+                lambda: "most recent call first" in log_path.read_text(errors="replace"), 10
+            )
+            assert worker.poll() is None  # still working
+        finally:
+            worker.kill()
+            worker.wait(timeout=10)
