@@ -63,7 +63,27 @@ def run_in_app(dotted: str, *args):
 
 
 class FengchaoWorker(SimpleWorker):
-    """An RQ SimpleWorker that leaves no database session behind between jobs."""
+    """An RQ SimpleWorker that leaves no database session behind between jobs, and whose
+    command listener stops within a second."""
+
+    # RQ listens for commands (shutdown, stop-job) in a pub/sub thread that waits up to 60 s
+    # for a message and relies on the reply to its UNSUBSCRIBE to wake it at teardown. When
+    # the thread reads that reply before teardown has told it to stop, it goes back to
+    # waiting — and redis-py 8's `stop()` joins the thread without a bound, so a worker
+    # that had finished (a `--burst` run, a SIGTERM on deploy) sat up to 60 s before
+    # exiting. Waiting one second at a time bounds that; an idle wake-up costs no Redis
+    # traffic (tests/notifications/test_worker_shutdown.py).
+    PUBSUB_WAIT_S = 1.0
+
+    def subscribe(self):
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=self.PUBSUB_WAIT_S,
+            daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
 
     def execute_job(self, job, queue):
         try:
