@@ -15,13 +15,26 @@ SERVICES_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-embedded test-services test-miniprogram lint format audit bench fuzz migrate install clean
+.PHONY: run test test-embedded test-services test-miniprogram lint format audit bench fuzz migrate install clean lock
 
-$(STAMP): pyproject.toml
+# The tested versions (constraints.txt), not whatever is newest today.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,bench]'
 	touch $(STAMP)
+
+# The newest versions pyproject.toml allows, resolved in a scratch venv, into
+# constraints.txt; then `make test` before committing it.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet '.[test,bench]'
+	{ sed -n '/^#/p' constraints.txt; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^fengchao[ @=]'; \
+	} > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .venv-lock
+	@echo "constraints.txt re-resolved: run make test, then commit it"
 
 # System packages the tests use: nginx (nginx -t on deploy/nginx.conf), a CJK font
 # (service-hours certificates), wrk (make bench). Installed once when apt is there.
