@@ -594,11 +594,17 @@ def my_redemptions(user_id: int, status: str | None):
 
 
 def admin_redemptions(scope: Scope, args: dict[str, Any]):
-    stmt = (
-        select(Redemption)
-        .where(scope.clause(Redemption.org_unit_id))
-        .order_by(Redemption.id.desc())
+    """The vouchers a staff member may look up and hand over (`_voucher_reach`): a grid
+    worker sees the pending vouchers of their community, as they can fulfil them."""
+    reach = _voucher_reach(scope)
+    where = (
+        scope.clause(Redemption.org_unit_id)
+        if reach is scope.unit
+        else Redemption.org_unit_id.in_(
+            select(OrgUnit.id).where(OrgUnit.path.startswith(reach.path, autoescape=True))
+        )
     )
+    stmt = select(Redemption).where(where).order_by(Redemption.id.desc())
     for field in ("status", "reward_id", "station_id", "user_id"):
         if args.get(field):
             stmt = stmt.where(getattr(Redemption, field) == args[field])

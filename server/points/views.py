@@ -164,7 +164,8 @@ class AdminRedemptions(MethodView):
     @blp.arguments(AdminRedemptionQuerySchema, location="query")
     @blp.response(200, page_of(AdminRedemptionItemSchema))
     def get(self, args):
-        """Redemptions in my subtree, filtered."""
+        """Redemptions I may look up and hand over (my subtree; a grid worker: their
+        community, where vouchers are handed over), filtered."""
         stmt = redemptions.admin_redemptions(current_scope(), args)
         return paginate(stmt, args["page"], args["page_size"])
 

@@ -358,7 +358,16 @@ def test_a_grid_worker_hands_over_the_vouchers_of_their_community(client, login,
     far = login("grid_worker", "C1")
     refused(client.get(f"/api/v1/admin/redemptions/{code}", headers=far), 404, "not_found")
     refused(client.post(f"/api/v1/redemptions/{code}/fulfil", headers=far), 404, "not_found")
+    assert client.get("/api/v1/admin/redemptions", headers=far).get_json()["total"] == 0
+    rider_c = login("rider", "C")
+    give_points(rider_c.user_id, 100)
+    other = redeem(client, rider_c, make_reward(units["C"], cost=10).id)
+    assert other.status_code == 201
     staff = login("grid_worker", "A1")
+    # the list shows what they can hand over: their community's vouchers, not C's
+    pending = client.get("/api/v1/admin/redemptions?status=pending", headers=staff).get_json()
+    assert [item["code"] for item in pending["items"]] == [code]
+    assert other.get_json()["code"] not in {item["code"] for item in pending["items"]}
     assert client.get(f"/api/v1/admin/redemptions/{code}", headers=staff).status_code == 200
     done = client.post(f"/api/v1/redemptions/{code}/fulfil", headers=staff)
     assert done.status_code == 200 and done.get_json()["status"] == "fulfilled"
