@@ -20,9 +20,26 @@ function errorMessage(err) {
   return hint && !message.includes(hint) ? `${message.replace(/[。.！!]$/, '')}：${hint}` : message
 }
 
-/** Show the server's Chinese message (or the network message) as a toast. */
+// wx.showToast without an icon shows at most two lines (≈14 汉字 each) and cuts the rest:
+// the part that says what to do ("…请稍后在驿站现场重新扫码") is what gets lost.
+const TOAST_MAX_WIDTH = 28
+
+/** How wide a text is in 汉字: a CJK or full-width character is one, anything else half. */
+function displayWidth(text) {
+  let width = 0
+  for (const ch of String(text)) width += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}]/u.test(ch) ? 1 : 0.5
+  return width
+}
+
+/** Show the server's Chinese message (or the network message): a toast when it fits in
+ * one, else a dialog that keeps the whole message until the rider has read it. */
 function toastError(err) {
-  wx.showToast({ title: errorMessage(err), icon: 'none', duration: 3000 })
+  const message = errorMessage(err)
+  if (displayWidth(message) > TOAST_MAX_WIDTH) {
+    wx.showModal({ title: '提示', content: message, showCancel: false, confirmText: '知道了' })
+  } else {
+    wx.showToast({ title: message, icon: 'none', duration: 3000 })
+  }
 }
 
 function toast(title) {
@@ -54,4 +71,4 @@ function saveImage(filePath) {
   })
 }
 
-module.exports = { errorMessage, toastError, toast, confirm, saveImage }
+module.exports = { errorMessage, toastError, displayWidth, toast, confirm, saveImage }
