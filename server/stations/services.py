@@ -237,7 +237,8 @@ def nearby(
     """
     radius = min(radius_m or NEARBY_DEFAULT_RADIUS_M, NEARBY_MAX_RADIUS_M)
     # inactive stations are not in the index: without filters, `limit` (and a few more for
-    # ties at the last distance) is all there is to read
+    # ties at the last distance) is all there is to read; with filters, the nearest
+    # NEARBY_SCAN first, and more only when those did not fill the page
     count = NEARBY_SCAN if service or open_now else limit + 10
     script = current_app.extensions.get("fengchao_nearby")
     if script is None:
@@ -252,10 +253,23 @@ def nearby(
         rebuild_geo()
         built, found, version = search()
     catalog.CACHE.sync(version)
-    if not found:
-        return []
-    by_id = catalog.all_stations()
     here = local(utcnow())  # once: every station's open-now is asked at this time
+    while True:
+        results = _pick(found, service, open_now, here, limit)
+        # the index may hold more within the radius: read further while the page is not
+        # full, or its last distance could still tie with a station not read yet (at
+        # night, in a street of closed shops, the open ones may be thousands away)
+        if len(found) < count or (
+            len(results) >= limit and round(float(found[-1][1])) > results[-1]["distance_m"]
+        ):
+            return results
+        count *= 4
+        _, found, _ = search()
+
+
+def _pick(found, service: str | None, open_now: bool, here, limit: int) -> list[dict[str, Any]]:
+    """The first `limit` stations of a GEOSEARCH answer (nearest first) that pass the filters."""
+    by_id = catalog.all_stations()
     results: list[dict[str, Any]] = []
     for member, dist in found:  # nearest first
         distance = round(float(dist))

@@ -96,6 +96,37 @@ def test_nearby_sorted_by_distance_with_filters(client, units, redis):
     assert detail["services"] == ["water"] and "qr_scene" not in detail
 
 
+@pytest.mark.parametrize("filtered_by", ["service", "open_now"])
+def test_nearby_filters_read_beyond_the_first_scan_when_it_holds_no_match(
+    client, units, monkeypatch, filtered_by
+):
+    """In a dense street the nearest stations may all lack the service, or all be closed at
+    night: the search reads further into the radius instead of answering an empty list."""
+    from server.stations import services
+
+    monkeypatch.setattr(services, "NEARBY_SCAN", 4)  # as 300 in a street of 300 shops
+    clock.freeze(NOON + dt.timedelta(hours=11))  # 23:00 in Shanghai
+    base = units["A"]
+    day_hours = {d: ["09:00-21:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    for n in range(10):  # the ten nearest: water only, closed at night
+        make_station(
+            base, name=f"爱心角{n}", lat=base.center_lat + 0.0001 * n, opening_hours=day_hours
+        )
+    wanted = make_station(
+        base,
+        name="24小时打气点",
+        lat=base.center_lat + 0.02,  # ≈2.2 km
+        services=["tyre_pump"],
+        opening_hours=None,  # always open
+    )
+    query = "service=tyre_pump" if filtered_by == "service" else "open_now=true"
+    url = (
+        f"/api/v1/stations/nearby?lat={base.center_lat}&lng={base.center_lng}"
+        f"&radius_m=5000&{query}"
+    )
+    assert [s["id"] for s in client.get(url).get_json()["items"]] == [wanted.id]
+
+
 def test_a_warm_nearby_search_is_one_redis_command(client, units, round_trips):
     clock.freeze(NOON)
     base = units["A"]
