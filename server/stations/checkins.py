@@ -31,6 +31,7 @@ commit one Redis pipeline (rankings, day key, key marker).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from flask import current_app
@@ -250,6 +251,13 @@ def _count(outcome: str) -> None:
     CHECKINS.labels(outcome=outcome).inc()
 
 
+def _since_last(seconds: float) -> str:
+    """How long since the previous check-in, as a rider reads it: never "0 分钟"."""
+    return (
+        "距上次打卡不到 1 分钟" if seconds < 60 else f"距上次打卡仅 {math.floor(seconds / 60)} 分钟"
+    )
+
+
 def _check_in(user, kind, station_id, scene, lat, lng, accuracy, key, now, today, attempt, taken):
     max_accuracy = _settings()[1]
     if kind is None:
@@ -279,8 +287,9 @@ def _check_in(user, kind, station_id, scene, lat, lng, accuracy, key, now, today
     if accuracy > max_accuracy:
         raise CheckinRefused(
             "checkin.poor_accuracy",
-            f"定位精度不足（约 {round(accuracy)} 米），请到开阔处、打开 GPS 后重新扫码",
-            details={"accuracy_m": round(accuracy), "max_accuracy_m": round(max_accuracy)},
+            f"定位精度不足（约 {math.ceil(accuracy)} 米），请到开阔处、打开 GPS 后重新扫码",
+            # rounded up: 150.4 m against 150 must not read "150" (what is allowed)
+            details={"accuracy_m": math.ceil(accuracy), "max_accuracy_m": round(max_accuracy)},
         )
     distance = distance_m(lat, lng, station["lat"], station["lng"])
     attempt["distance_m"] = round(distance, 1)
@@ -288,8 +297,8 @@ def _check_in(user, kind, station_id, scene, lat, lng, accuracy, key, now, today
     if distance > radius:
         raise CheckinRefused(
             "checkin.out_of_range",
-            f"您距离{name}约 {round(distance)} 米，请到站后（{radius} 米内）再扫码",
-            details={"distance_m": round(distance), "radius_m": radius},
+            f"您距离{name}约 {math.ceil(distance)} 米，请到站后（{radius} 米内）再扫码",
+            details={"distance_m": math.ceil(distance), "radius_m": radius},
         )
     # This rider's check-ins and awards, one at a time from here: the account row's lock.
     account = lock_account(user.id)
@@ -301,7 +310,7 @@ def _check_in(user, kind, station_id, scene, lat, lng, accuracy, key, now, today
         if moved > MIN_TRAVEL_CHECK_M and speed > MAX_SPEED_KMH:
             raise CheckinRefused(
                 "checkin.impossible_travel",
-                f"距上次打卡仅 {round(seconds / 60)} 分钟却相距 {moved / 1000:.1f} 公里，"
+                f"{_since_last(seconds)}却相距 {moved / 1000:.1f} 公里，"
                 "位置异常，请稍后在驿站现场重新扫码",
                 details={"distance_m": round(moved), "speed_kmh": round(speed)},
             )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from urllib.parse import quote
 
 import pytest
+from flask import current_app
 
 from server import clock
 from server.points.services import set_rule
@@ -141,6 +143,25 @@ def test_poor_accuracy(client, login, station):
     refused(check_in(client, login("rider"), station, accuracy=500), 400, "checkin.poor_accuracy")
 
 
+def test_a_refusal_never_quotes_the_limit_as_the_reading(client, login, station):
+    """150.4 m against a 150 m limit reads 151, not "150" (which is allowed)."""
+    limit = float(current_app.config.get("CHECKIN_MAX_ACCURACY_M", 150))
+    rider = login("rider")
+    body = refused(
+        check_in(client, rider, station, accuracy=limit + 0.4), 400, "checkin.poor_accuracy"
+    )
+    assert (
+        body["details"]["accuracy_m"] == math.ceil(limit + 0.4) > body["details"]["max_accuracy_m"]
+    )
+    assert f"约 {math.ceil(limit + 0.4)} 米" in body["message"]
+    # just outside the radius: the distance shown is outside it too
+    just_out = station.lat + (station.checkin_radius_m + 0.6) / 111_195
+    body = refused(
+        check_in(client, rider, station, lat=just_out, lng=station.lng), 400, "checkin.out_of_range"
+    )
+    assert body["details"]["distance_m"] > station.checkin_radius_m
+
+
 def test_once_a_day_per_station(client, login, station):
     rider = login("rider")
     assert check_in(client, rider, station).status_code == 201
@@ -202,9 +223,13 @@ def test_impossible_travel(client, login, units):
     there = make_station(units["A"], name="乙站", lat=units["A"].center_lat + 0.02)  # ~2.2 km
     rider = login("rider")
     assert check_in(client, rider, here).status_code == 201
+    clock.freeze(NOON + dt.timedelta(seconds=20))
+    body = refused(check_in(client, rider, there), 400, "checkin.impossible_travel")
+    assert body["message"].startswith("距上次打卡不到 1 分钟却相距 2.2 公里")  # never "0 分钟"
     clock.freeze(NOON + dt.timedelta(minutes=1))
     body = refused(check_in(client, rider, there), 400, "checkin.impossible_travel")
     assert body["details"]["speed_kmh"] > 60
+    assert body["message"].startswith("距上次打卡仅 1 分钟却相距 2.2 公里")
     clock.freeze(NOON + dt.timedelta(minutes=10))  # ~13 km/h: a rider can do that
     assert check_in(client, rider, there).status_code == 201
 

@@ -121,8 +121,7 @@ def test_nearby_filters_read_beyond_the_first_scan_when_it_holds_no_match(
     )
     query = "service=tyre_pump" if filtered_by == "service" else "open_now=true"
     url = (
-        f"/api/v1/stations/nearby?lat={base.center_lat}&lng={base.center_lng}"
-        f"&radius_m=5000&{query}"
+        f"/api/v1/stations/nearby?lat={base.center_lat}&lng={base.center_lng}&radius_m=5000&{query}"
     )
     assert [s["id"] for s in client.get(url).get_json()["items"]] == [wanted.id]
 
