@@ -47,6 +47,39 @@ def _radius_m(station: Station) -> int:
     return station.checkin_radius_m or DEFAULT_CHECKIN_RADIUS_M
 
 
+def _split(text: str, parts: int, width_of) -> list[str]:
+    """`text` cut into `parts` lines of about equal width (a name has no spaces to break at)."""
+    if parts <= 1 or len(text) < parts:
+        return [text]
+    total = width_of(text)
+    lines, line, done = [], "", 0.0
+    for ch in text:
+        line += ch
+        if len(lines) < parts - 1 and done + width_of(line) >= total * (len(lines) + 1) / parts:
+            done += width_of(line)
+            lines.append(line)
+            line = ""
+    return [*lines, line] if line else lines
+
+
+def _fit(text: str, width_of, box_w: float, box_h: float, sizes: range) -> tuple[int, list[str]]:
+    """The largest size (of `sizes`) at which `text` fits the box on one line, else on two,
+    else three — never cut, never past the sheet's edge. One line only down to 70% of the
+    largest size: two lines of large type read better on a wall than one of small type.
+    `width_of(text)` is the width at size 1 (a glyph's width grows with its size)."""
+    for count in (1, 2, 3):
+        lines = _split(text, count, width_of)
+        widest = max(width_of(line) for line in lines)
+        for size in sizes:
+            if count == 1 and len(text) > 1 and size < sizes.start * 0.7:
+                break
+            if len(lines) * size * 1.2 <= box_h and widest * size <= box_w:
+                return size, lines
+    lines = _split(text, 3, width_of)  # a name of 64 characters: as large as the box allows
+    size = min(box_h / (len(lines) * 1.2), box_w / max(width_of(line) for line in lines))
+    return max(int(size), 1), lines
+
+
 def poster_png(station: Station) -> bytes:
     """A5 at 150 dpi (874 × 1240): name, kind, the code, how to use it."""
     width, height = 874, 1240
@@ -54,7 +87,7 @@ def poster_png(station: Station) -> bytes:
     canvas = Image.new("RGB", (width, height), (255, 248, 230))
     draw = ImageDraw.Draw(canvas)
     draw.rectangle((0, 0, width, 170), fill=(230, 120, 20))
-    title_font, has_cjk = _font(64)
+    measure, has_cjk = _font(100)
     small_font, _ = _font(34)
     if has_cjk:
         title, subtitle = station.name, f"{KINDS.get(station.kind, '')} · 骑手扫码打卡领积分"
@@ -62,7 +95,14 @@ def poster_png(station: Station) -> bytes:
     else:  # no CJK font here: keep the poster legible rather than print boxes
         title, subtitle = f"Fengchao station #{station.id}", "Scan to check in"
         footer = f"WeChat > Scan, within {_radius_m(station)} m"
-    draw.text((width // 2, 85), title, font=title_font, fill="white", anchor="mm")
+    # the whole name in the band (a full official name runs to 20 characters and more)
+    size, lines = _fit(
+        title, lambda text: measure.getlength(text) / 100, width - 80, 150, range(64, 27, -2)
+    )
+    title_font, _ = _font(size)
+    for n, line in enumerate(lines):
+        y = 85 + (n - (len(lines) - 1) / 2) * size * 1.2
+        draw.text((width // 2, round(y)), line, font=title_font, fill="white", anchor="mm")
     draw.text((width // 2, 230), subtitle, font=small_font, fill=(90, 60, 20), anchor="mm")
     canvas.paste(code, ((width - code.width) // 2, 290))
     draw.text(
@@ -96,21 +136,32 @@ def poster_pdf(station: Station) -> bytes:
     side = 300
     x, y = (page_w - side) / 2, 150
 
-    def centred(text: str, size: int, top: float) -> str:
+    def ems(text: str) -> float:
         # CJK glyphs are one em wide; ASCII about half.
-        width = sum(size if ord(ch) > 0x2E80 else size * 0.5 for ch in text)
-        return f"BT /F1 {size} Tf {(page_w - width) / 2:.1f} {top:.1f} Td {_pdf_text(text)} Tj ET\n"
+        return sum(1.0 if ord(ch) > 0x2E80 else 0.5 for ch in text)
+
+    def centred(text: str, size: float, top: float) -> str:
+        left = (page_w - ems(text) * size) / 2
+        return f"BT /F1 {size:g} Tf {left:.1f} {top:.1f} Td {_pdf_text(text)} Tj ET\n"
+
+    def block(text: str, middle: float, box_h: float, sizes: range) -> str:
+        """`text` whole, as large as `sizes` allow on up to three lines around `middle`."""
+        size, lines = _fit(text, ems, page_w - 40, box_h, sizes)
+        return "".join(
+            centred(line, size, middle - size * 0.35 + ((len(lines) - 1) / 2 - n) * size * 1.2)
+            for n, line in enumerate(lines)
+        )
 
     kind = KINDS.get(station.kind, "")
     content = (
         "0.9 0.47 0.08 rg 0 505 420 90 re f\n"
         "1 1 1 rg\n"
-        + centred(station.name[:18], 26, 545)
+        + block(station.name, 550, 80, range(26, 11, -1))
         + "0.35 0.24 0.08 rg\n"
         + centred(f"{kind} · 骑手扫码打卡领积分", 14, 470)
         + f"q {side} 0 0 {side} {x:.1f} {y} cm /Im1 Do Q\n"
         + centred(f"打开微信扫一扫，到站 {_radius_m(station)} 米内扫码打卡", 13, 110)
-        + centred((station.address or "")[:28], 11, 85)
+        + block(station.address or "", 80, 40, range(11, 6, -1))
     ).encode()
     compressed = zlib.compress(content)
     objects = [
