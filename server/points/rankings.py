@@ -37,8 +37,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from server.clock import local, local_month_start_utc, utcnow
-from server.errors import DomainError
+from server.errors import DomainError, NotFound
 from server.extensions import db, get_redis, redis_after_commit
+from server.org.models import LEVELS, OrgUnit
 
 log = logging.getLogger(__name__)
 
@@ -467,13 +468,46 @@ def mask_name(name: str | None) -> str:
     return (name[0] if name else "蜂") + "**"
 
 
-def rankings_for(claims, scope: str, period: str, top: int) -> dict[str, Any]:
+def _staff_unit(scope: str, org_unit_id: int | None) -> int:
+    """The unit whose ranking a staff member reads: `org_unit_id` (in their subtree) or their
+    own unit, taken up to the scope's level (a grid's community, a community's street). A
+    caller who is neither registered nor staff is told to register."""
+    from server.auth.guards import active_binding, current_user
+
+    user = current_user()
+    binding = active_binding(user)
+    if binding is None:
+        raise DomainError(
+            "ranking.not_registered", "请先在「我的」中完成社区报到，再查看排行榜", 400
+        )
+    unit = binding.org_unit
+    if org_unit_id is not None:
+        wanted = db.session.get(OrgUnit, org_unit_id)
+        if wanted is None or not wanted.path.startswith(unit.path):
+            raise NotFound()
+        unit = wanted
+    level = "street" if scope == "street" else "community"
+    while unit.level != level and LEVELS.index(unit.level) > LEVELS.index(level):
+        unit = db.session.get(OrgUnit, unit.parent_id)
+    if unit.level != level:  # a street's staff asking for a community's ranking
+        message = "请切换到「街道」排行，或选择要查看的社区"
+        if level == "street":
+            message = "请选择要查看的街道"
+        raise DomainError("ranking.unit_required", message, 422)
+    return unit.id
+
+
+def rankings_for(
+    claims, scope: str, period: str, top: int, org_unit_id: int | None = None
+) -> dict[str, Any]:
     """Top N of the caller's community (or street) in the period, and the caller's own rank.
 
     `claims`: the caller's checked token (`guards.token_required`). Their principal record
     (community, street, display name) is read by the ranking's own script, in the same
     round trip; a second read follows only when the record was not in Redis or the ranking
-    was not built yet.
+    was not built yet. Staff (not registered with a community themselves) read the ranking
+    of their unit's community or street, or of `org_unit_id` in their subtree; `me` is then
+    unranked.
     """
     now = utcnow()
     zset_prefix, marker_prefix = _keys("", period, now)
@@ -489,12 +523,12 @@ def rankings_for(claims, scope: str, period: str, top: int) -> dict[str, Any]:
     reply = read("")
     user = claims.accept(reply[0])  # 401 for a revoked token; a missing record: database
     if user.community_id is None:
-        raise DomainError(
-            "ranking.not_registered", "请先在「我的」中完成社区报到，再查看排行榜", 400
-        )
-    unit_id = user.community_id if scope != "street" else user.street_id
-    if len(reply) == 1:  # the record was not in Redis: read from the database just now
-        reply = read(str(unit_id))
+        unit_id = _staff_unit(scope, org_unit_id)
+        reply = read(str(unit_id))  # the first read looked for a community the caller has not
+    else:
+        unit_id = user.community_id if scope != "street" else user.street_id
+        if len(reply) == 1:  # the record was not in Redis: read from the database just now
+            reply = read(str(unit_id))
     if not reply[2]:  # not built yet (its first reader, or after a Redis flush)
         _rebuild_once(unit_id, period, now, marker_prefix + str(unit_id))
         reply = read(str(unit_id))

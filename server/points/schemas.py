@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.http import InDateTime, LocalDateTime, PageQuerySchema
+from server.http import InDateTime, LocalDateTime, PageQuerySchema, Text
 from server.points.models import REDEMPTION_STATUSES, RULES
 from server.security import MAX_ID
 from server.stations.schemas import patch_of
@@ -38,7 +38,7 @@ class MyPointsSchema(Schema):
 class RewardWriteSchema(Schema):
     org_unit_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     station_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = Text(required=True, validate=validate.Length(min=1, max=64))
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     image_url = fields.String(allow_none=True, validate=validate.Length(max=512))
     cost = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
@@ -142,7 +142,7 @@ class AdminRedemptionQuerySchema(PageQuerySchema):
 class AdjustmentRequestSchema(Schema):
     user_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     delta = fields.Integer(required=True, validate=validate.Range(min=-100_000, max=100_000))
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    reason = Text(required=True, validate=validate.Length(min=2, max=200))
 
 
 class AdjustmentItemSchema(Schema):
@@ -201,6 +201,13 @@ class RankingQuerySchema(Schema):
     )
     period = fields.String(load_default="month", validate=validate.OneOf(["month", "all"]))
     top = fields.Integer(load_default=15, validate=validate.Range(min=1, max=50))
+    org_unit_id = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={
+            "description": "staff only: the community (or street, with scope=street) to read, "
+            "in their subtree; default their own unit's. A rider always reads their own."
+        },
+    )
 
 
 class RankingItemSchema(Schema):

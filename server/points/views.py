@@ -83,9 +83,16 @@ class Rankings(MethodView):
     @token_required  # the ranking's script reads the caller's principal record
     @blp.arguments(RankingQuerySchema(), location="query")
     @blp.response(200, RankingSchema)
+    @blp.alt_response(400, response="BAD_REQUEST")  # ranking.not_registered
+    @blp.alt_response(404, response="NOT_FOUND")  # staff: org_unit_id outside their subtree
     def get(self, args):
-        """Top N by points earned in the period in my community or street, and my own rank."""
-        data = rankings.rankings_for(token_claims(), args["scope"], args["period"], args["top"])
+        """Top N by points earned in the period in my community or street, and my own rank.
+
+        Staff read their unit's community or street (or `org_unit_id` in their subtree), as
+        they organise a redemption day for the top of the ranking; `me` is then unranked."""
+        data = rankings.rankings_for(
+            token_claims(), args["scope"], args["period"], args["top"], args.get("org_unit_id")
+        )
         return fast_response(RANKING, data)
 
 

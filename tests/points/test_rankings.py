@@ -224,6 +224,38 @@ def test_rankings_refuse_a_revoked_token_and_an_unregistered_caller(client, logi
     assert (response.status_code, response.get_json()["code"]) == (400, "ranking.not_registered")
 
 
+def test_staff_read_the_ranking_of_their_unit_or_one_below_it(client, login, units, redis):
+    """Staff organise the redemption day for the top of the ranking: a grid worker reads
+    their community's, a street admin their street's or one of its communities' (not
+    another street's); they are not ranked themselves."""
+    a = login("rider", "A", display_name="赵一")
+    b = login("rider", "B", display_name="钱二")
+    c = login("rider", "C", display_name="孙三")
+    earn(a.user_id, 30, "a", T0)
+    earn(b.user_id, 20, "b", T0)
+    earn(c.user_id, 10, "c", T0)
+    clock.freeze(T0 + dt.timedelta(hours=1))
+
+    def names(body):
+        return [i["display_name"] for i in body["items"]]
+
+    grid = login("grid_worker", "A1")
+    mine = ranking(client, grid)
+    assert (mine["unit_id"], names(mine)) == (units["A"].id, ["赵**"])
+    assert mine["me"]["rank"] is None and mine["me"]["points"] == 0
+    assert names(ranking(client, grid, scope="street")) == ["赵**", "钱**"]  # A's street, S1
+
+    street = login("street_admin", "S1")
+    assert names(ranking(client, street, scope="street")) == ["赵**", "钱**"]
+    assert names(ranking(client, street, org_unit_id=units["B"].id)) == ["钱**"]
+    response = client.get("/api/v1/rankings", headers=street)  # which of its communities?
+    assert (response.status_code, response.get_json()["code"]) == (422, "ranking.unit_required")
+    outside = client.get(f"/api/v1/rankings?org_unit_id={units['C'].id}", headers=street)
+    assert outside.status_code == 404
+    # a rider's org_unit_id changes nothing: their own community
+    assert names(ranking(client, a, org_unit_id=units["C"].id)) == ["赵**"]
+
+
 # --------------------------------------------- awards committed while a ranking is rebuilt
 
 
