@@ -43,6 +43,36 @@ def invite_staff(org_unit: str, role: str):
     click.echo(code)
 
 
+@click.group("org-unit")
+def org_unit_group():
+    """The governance tree (district > street > community > grid > micro-grid)."""
+
+
+@org_unit_group.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option(
+    "--level",
+    required=True,
+    type=click.Choice(["district", "street", "community", "grid", "micro_grid"]),
+)
+@click.option("--parent", "parent_code", help="code of the unit one level up (none for a district)")
+@with_appcontext
+def org_unit_add(code: str, name: str, level: str, parent_code: str | None):
+    """Add a unit: how a fresh install gets its district and street, before the first
+    `invite-staff` (staff add the rest in the app). Prints the unit's code and path."""
+    from server.errors import DomainError
+    from server.org.services import create_org_unit, unit_by_code
+
+    try:
+        parent = unit_by_code(parent_code) if parent_code else None
+        unit = create_org_unit(code.strip(), name.strip(), level, parent)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    above = f" under {parent.name} ({parent.code})" if parent else ""
+    click.echo(f"Added {level} {unit.name} ({unit.code}){above}, path {unit.path}")
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
@@ -127,7 +157,7 @@ def _dev_processes():
 
 
 def register_cli(app: Flask) -> None:
-    for command in (invite_staff, seed_demo_command, dev):
+    for command in (invite_staff, org_unit_group, seed_demo_command, dev):
         app.cli.add_command(command)
     # extra commands contributed by domains
     import importlib

@@ -155,3 +155,39 @@ def test_cli_invite_staff_prints_code_last(app, units, client, login):
     bad = runner.invoke(app.cli, ["invite-staff", "--org-unit", "NOPE", "--role", "admin"])
     assert bad.exit_code != 0
     assert "NOPE" in bad.output
+
+
+def test_cli_org_unit_add_bootstraps_a_fresh_install(app, client, login, db):
+    """No unit, so no invitation, so no admin: the first district and street come from the
+    command line, then the first staff invitation."""
+    from server.org.models import OrgUnit
+
+    runner = CliRunner()
+    district = runner.invoke(app.cli, ["org-unit", "add", "D-JS", "金水区", "--level", "district"])
+    assert district.exit_code == 0, district.output
+    street = runner.invoke(
+        app.cli,
+        ["org-unit", "add", "ST-JS", " 经八路街道 ", "--level", "street", "--parent", "D-JS"],
+    )
+    assert street.exit_code == 0, street.output
+    made = db.session.query(OrgUnit).filter_by(code="ST-JS").one()
+    assert (made.name, made.level, made.parent.code) == ("经八路街道", "street", "D-JS")
+    assert made.path in street.output
+    invited = runner.invoke(app.cli, ["invite-staff", "--org-unit", "ST-JS", "--role", "admin"])
+    assert invited.exit_code == 0, invited.output
+    bound = client.post(
+        "/api/v1/me/staff-binding",
+        json={"code": invited.output.strip().splitlines()[-1]},
+        headers=login("resident"),
+    )
+    assert bound.status_code == 201 and bound.get_json()["role"] == "admin"
+    # refused, nothing added: a street without its district, a level out of order, a taken code
+    for args, says in (
+        (["ST-X", "x", "--level", "street"], "只有区可以没有上级"),
+        (["C-X", "x", "--level", "community", "--parent", "D-JS"], "下只能建立下一级单位"),
+        (["ST-JS", "x", "--level", "street", "--parent", "D-JS"], "已被使用"),
+        (["C-X", "x", "--level", "community", "--parent", "NOPE"], "NOPE"),
+    ):
+        refused = runner.invoke(app.cli, ["org-unit", "add", *args])
+        assert refused.exit_code == 1 and says in refused.output, refused.output
+    assert db.session.query(OrgUnit).filter(OrgUnit.code.in_(["ST-X", "C-X"])).count() == 0
