@@ -184,13 +184,15 @@ os.register_at_fork(after_in_child=_dispose_after_fork)
 
 
 def _prepare_engines(app: Flask) -> None:
-    """Fork-safe (above), and pinged only when a connection may be stale (server/db_pool)."""
-    from server.db_pool import ping_when_idle
+    """Fork-safe (above), pinged only when a connection may be stale, and never waiting
+    more than a few seconds for PostgreSQL to answer a connection (server/db_pool)."""
+    from server.db_pool import bound_connect_time, ping_when_idle
 
     with app.app_context():
         _ENGINES.update(db.engines.values())
         for engine in db.engines.values():
             ping_when_idle(engine)
+            bound_connect_time(engine)
 
 
 def _check_limits_only_where_declared(app: Flask) -> None:

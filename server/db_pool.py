@@ -49,3 +49,21 @@ def ping_when_idle(engine: Engine) -> None:
             # connection that cannot answer SELECT 1 is of no use: replace it. Were the
             # server down, opening the new one fails as an OperationalError (503).
             raise DisconnectionError("stale connection replaced") from exc
+
+
+# A PostgreSQL that accepts the connection and never answers (a hung server, a failover
+# whose old address swallows packets) held every request — and /readyz, and `fengchao
+# doctor` — until gunicorn killed the worker after 30 s. libpq waits forever by default.
+CONNECT_TIMEOUT_S = 5
+
+
+def bound_connect_time(engine: Engine) -> None:
+    """PostgreSQL connections give up after CONNECT_TIMEOUT_S unless DATABASE_URL names
+    its own `connect_timeout` (SQLAlchemy's documented do_connect hook)."""
+    if engine.dialect.name != "postgresql" or getattr(engine, "_fengchao_connect_bound", False):
+        return
+    engine._fengchao_connect_bound = True
+
+    @event.listens_for(engine, "do_connect")
+    def _with_timeout(dialect, conn_rec, cargs, cparams) -> None:
+        cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_S)

@@ -115,3 +115,65 @@ def test_an_idle_connection_failing_its_ping_any_way_is_replaced(engine, monkeyp
     monkeypatch.setattr(engine.dialect, "do_ping", odd_failure)
     monkeypatch.setattr(db_pool, "PING_AFTER_IDLE_S", 0.0)
     assert _select_one(engine) is not first
+
+
+def test_a_postgresql_that_never_answers_fails_the_connection_in_seconds(monkeypatch):
+    """A hung PostgreSQL (it accepts, never answers) held every request, /readyz and `fengchao
+    doctor` until gunicorn killed the worker: libpq waits forever unless told."""
+    import socket
+    import threading
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)  # the kernel accepts; nobody ever answers
+    port = hung.getsockname()[1]
+    monkeypatch.setattr(db_pool, "CONNECT_TIMEOUT_S", 1)
+    engine = create_engine(f"postgresql+psycopg://fc@127.0.0.1:{port}/fc", poolclass=QueuePool)
+    db_pool.bound_connect_time(engine)
+    failed = []
+
+    def connect():
+        try:
+            engine.connect().close()
+        except OperationalError as exc:
+            failed.append(exc)
+
+    attempt = threading.Thread(target=connect, daemon=True)
+    try:
+        attempt.start()
+        attempt.join(15)
+        assert not attempt.is_alive(), "still waiting for a server that never answers"
+        assert failed and "timeout" in str(failed[0]).lower()
+    finally:
+        hung.close()
+        engine.dispose()
+
+
+def test_a_connect_timeout_in_the_url_is_kept_and_sqlite_is_left_alone():
+    from sqlalchemy import event
+
+    seen = {}
+    engine = create_engine("postgresql+psycopg://fc@127.0.0.1:1/fc?connect_timeout=2")
+    db_pool.bound_connect_time(engine)
+
+    @event.listens_for(engine, "do_connect")
+    def _capture(dialect, conn_rec, cargs, cparams):
+        seen.update(cparams)
+        raise OperationalError("stop", None, Exception("captured"))
+
+    with pytest.raises(OperationalError):
+        engine.connect()
+    assert str(seen["connect_timeout"]) == "2"
+    engine.dispose()
+    lite = create_engine("sqlite://")
+    db_pool.bound_connect_time(lite)
+    with lite.connect() as conn:  # sqlite3.connect takes no connect_timeout
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    lite.dispose()
+
+
+def test_the_app_engines_bound_their_connect_time(app, db):
+    assert all(
+        getattr(engine, "_fengchao_connect_bound", False) == (engine.dialect.name == "postgresql")
+        for engine in db.engines.values()
+    )
