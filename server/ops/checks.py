@@ -99,16 +99,16 @@ def check_migrations() -> Check:
     if current == expected:
         return Check("migrations", True, f"at head ({', '.join(sorted(expected))})", data)
     if not current:
-        detail = "the database was never migrated: run `fengchao db upgrade`"
+        detail = "the database was never migrated: run `fengchao db upgrade heads`"
     elif current - expected and not _known(current - expected):
         detail = (
             f"the database is at {', '.join(sorted(current))}, unknown to this code "
-            "(newer code migrated it?)"
+            "(newer code migrated it?): deploy the newer code here too; never downgrade"
         )
     else:
         detail = (
             f"the database is at {', '.join(sorted(current))}, the code at "
-            f"{', '.join(sorted(expected))}: run `fengchao db upgrade`"
+            f"{', '.join(sorted(expected))}: run `fengchao db upgrade heads`"
         )
     return Check("migrations", False, detail, data)
 

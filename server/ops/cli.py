@@ -30,7 +30,19 @@ def doctor(skip_wechat: bool):
         # The app refuses to start: report each problem, then check connectivity with the
         # same environment, refusals lifted (the WeChat check needs a complete configuration).
         checks += [Check("configuration", False, problem) for problem in exc.problems]
-        app = _lenient_app()
+        try:
+            app = _lenient_app()
+        except ConfigError as unreadable:  # a setting itself is unreadable (not a number,
+            # an unknown FENGCHAO_ENV): nothing can be checked until it is fixed
+            known = set(exc.problems)
+            checks += [
+                Check("configuration", False, problem)
+                for problem in unreadable.problems
+                if problem not in known
+            ]
+            _emit(checks)
+            click.echo(f"{len(checks)} check(s) failed; fix the configuration and run again.")
+            raise SystemExit(1) from None
         skip_wechat = True
         redis_unset = not os.environ.get("REDIS_URL")
     else:

@@ -70,6 +70,28 @@ def test_doctor_fails_with_one_line_per_production_problem(app, run_doctor, tmp_
     assert "4 check(s) failed." in result.output
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("FENGCHAO_ENV", "prod", "FENGCHAO_ENV must be one of development, test, production"),
+        ("POSTS_MAX_PER_RIDER", "two", "POSTS_MAX_PER_RIDER must be a whole number, got 'two'"),
+        ("TRUSTED_PROXIES", "yes", "TRUSTED_PROXIES must be a whole number, got 'yes'"),
+    ],
+)
+def test_doctor_reports_an_unreadable_setting_as_a_fail_line(
+    app, run_doctor, tmp_path, setting, value, says
+):
+    """The mistakes an operator makes at 3 a.m. (a typo, a word for a number) are FAIL
+    lines, not a traceback."""
+    env = session_env(app, tmp_path)
+    env[setting] = value
+    result = run_doctor(env)
+    assert result.exit_code == 1
+    assert _lines(result.output)["configuration"] == [f"FAIL configuration  {says}"]
+    assert "Traceback" not in result.output
+    assert "fix the configuration and run again" in result.output
+
+
 def test_doctor_refuses_the_sandbox_and_sqlite_in_production(app, run_doctor, tmp_path):
     env = session_env(app, tmp_path)
     env.update(FENGCHAO_ENV="production", WECHAT_APPID="wx1", WECHAT_SECRET="s", WECHAT_TOKEN="t")
@@ -92,7 +114,7 @@ def test_doctor_fails_when_redis_is_down_and_migrations_behind(app, run_doctor, 
     assert lines["database"][0].startswith("OK")
     assert lines["redis"][0].startswith("FAIL") and "ConnectionError" in lines["redis"][0]
     assert lines["migrations"][0].startswith("FAIL")
-    assert "fengchao db upgrade" in lines["migrations"][0]
+    assert "fengchao db upgrade heads" in lines["migrations"][0]
     assert lines["wechat"][0].startswith("SKIP")
 
 

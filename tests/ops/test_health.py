@@ -83,7 +83,7 @@ def test_readyz_503_when_migrations_are_behind(app, tmp_path):
     assert body["details"]["failed"] == ["migrations"]
     assert body["details"]["migrations"]["database"] == [FOUNDATION]
     assert FOUNDATION not in body["details"]["migrations"]["code"]
-    assert "fengchao db upgrade" in body["details"]["checks"]["migrations"]
+    assert "fengchao db upgrade heads" in body["details"]["checks"]["migrations"]
 
 
 def test_readyz_503_when_the_database_was_never_migrated(app, tmp_path):
