@@ -166,7 +166,10 @@ def templates() -> dict[str, Template]:
     for kind, spec in merged.items():
         template_id = spec.get("template_id")
         if template_id:
-            result[kind] = Template(kind, str(template_id), dict(spec.get("fields") or {}))
+            # an id given without its fields keeps the default field mapping (.env.example),
+            # in production too: WeChat refuses a subscribe message with no data
+            fields = spec.get("fields") or DEMO_TEMPLATES.get(kind, {}).get("fields") or {}
+            result[kind] = Template(kind, str(template_id), dict(fields))
     return result
 
 

@@ -104,3 +104,29 @@ def test_any_value_becomes_acceptable(value):
         check_subscribe_data(data)
     except Refusal as exc:  # pragma: no cover - the failure message shows the value
         pytest.fail(f"{value!r} → {data}: {exc.errmsg}")
+
+
+def test_a_template_id_given_alone_keeps_the_default_fields_in_production_too(app, monkeypatch):
+    """.env.example: WECHAT_TEMPLATE_<KIND> alone keeps the default field mapping. In
+    production it had none: every such message would have gone to WeChat with no data."""
+    from server.notifications.config import DEMO_TEMPLATES, templates
+
+    monkeypatch.setitem(app.config, "FENGCHAO_ENV", "production")
+    monkeypatch.setenv("WECHAT_TEMPLATE_WORK_ORDER_NEW", "TPL_REAL_123")
+    monkeypatch.setitem(
+        app.config,
+        "WECHAT_TEMPLATES_JSON",
+        '{"report_status": {"template_id": "TPL_REAL_456"}, '
+        '"work_order_assigned": {"template_id": "TPL_REAL_789", "fields": {"thing1": "title"}}}',
+    )
+    found = templates()
+    assert found["work_order_new"].template_id == "TPL_REAL_123"
+    assert found["work_order_new"].fields == DEMO_TEMPLATES["work_order_new"]["fields"]
+    assert found["report_status"].fields == DEMO_TEMPLATES["report_status"]["fields"]
+    assert found["work_order_assigned"].fields == {"thing1": "title"}  # given: kept as given
+    # and no demo template id reaches production
+    assert {t.template_id for t in found.values()} == {
+        "TPL_REAL_123",
+        "TPL_REAL_456",
+        "TPL_REAL_789",
+    }
