@@ -34,6 +34,15 @@ class LocalDateTime(fields.DateTime):
         return parsed
 
 
+class Text(fields.String):
+    """Text a person typed (a name, a reason, a comment): the whitespace around it, the
+    full-width space too, is dropped before it is validated, so "   " is no name and no
+    reason (a `Length(min=…)` then refuses it) and nothing is stored with stray blanks."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
 class InDateTime(LocalDateTime):
     """ISO 8601 in; with an offset it is converted, without one it means Shanghai time;
     loaded as naive UTC, as every datetime is stored."""

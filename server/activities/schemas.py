@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from server.activities.models import AUDIENCES, ENROLMENT_STATUSES, KINDS, STATUSES
-from server.http import InDateTime, LocalDateTime, PageQuerySchema
+from server.http import InDateTime, LocalDateTime, PageQuerySchema, Text
 from server.security import MAX_ID
 
 KIND_DOC = ", ".join(f"{code} {name}" for code, name in KINDS.items())
@@ -13,10 +13,10 @@ KIND_DOC = ", ".join(f"{code} {name}" for code, name in KINDS.items())
 
 class ActivityWriteSchema(Schema):
     org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
-    title = fields.String(required=True, validate=validate.Length(min=2, max=64))
+    title = Text(required=True, validate=validate.Length(min=2, max=64))
     kind = fields.String(validate=validate.OneOf(KINDS), metadata={"description": KIND_DOC})
     description = fields.String(validate=validate.Length(max=5000))
-    place = fields.String(required=True, validate=validate.Length(min=2, max=128))
+    place = Text(required=True, validate=validate.Length(min=2, max=128))
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
     radius_m = fields.Integer(validate=validate.Range(min=30, max=5000))

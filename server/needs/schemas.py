@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.http import LocalDateTime, PageQuerySchema
+from server.http import LocalDateTime, PageQuerySchema, Text
 from server.needs.models import KINDS, STATUSES
 from server.security import MAX_ID
 
@@ -15,7 +15,7 @@ class NeedCreateSchema(Schema):
     kind = fields.String(
         required=True, validate=validate.OneOf(KINDS), metadata={"description": KIND_DOC}
     )
-    content = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    content = Text(required=True, validate=validate.Length(min=1, max=1000))
     photo_ids = fields.List(
         fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
         load_default=list,
@@ -59,7 +59,7 @@ class AdminNeedQuerySchema(PageQuerySchema):
 
 
 class AnswerSchema(Schema):
-    answer = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    answer = Text(required=True, validate=validate.Length(min=2, max=2000))
 
 
 class MonthSchema(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from server.http import LocalDateTime, PageQuerySchema
+from server.http import LocalDateTime, PageQuerySchema, Text
 from server.org.models import LEVELS, ROLE_NAMES, STAFF_ROLES
 from server.security import MAX_ID
 
@@ -31,7 +31,7 @@ class OrgUnitCreateSchema(Schema):
             r"^[A-Za-z0-9_-]{2,32}$", error="编码只能用 2–32 位字母、数字、-、_"
         ),
     )
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = Text(required=True, validate=validate.Length(min=1, max=64))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     parent_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     boundary = fields.Dict(allow_none=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.http import LocalDateTime, PageQuerySchema
+from server.http import LocalDateTime, PageQuerySchema, Text
 from server.posts.models import CLAIM_STATUSES
 from server.security import MAX_ID
 
@@ -34,7 +34,7 @@ class PostSchema(Schema):
 
 class PostWriteSchema(Schema):
     org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
-    name = fields.String(required=True, validate=validate.Length(min=2, max=32))
+    name = Text(required=True, validate=validate.Length(min=2, max=32))
     description = fields.String(validate=validate.Length(max=2000))
     capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
     duty_points = fields.Integer(required=True, validate=validate.Range(min=0, max=1000))

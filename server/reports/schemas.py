@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.http import LocalDateTime, PageQuerySchema
+from server.http import LocalDateTime, PageQuerySchema, Text
 from server.reports.models import STATE_NAMES, STATUS_NAMES
 from server.reports.workflow import ACTIONS
 from server.security import MAX_ID
@@ -153,7 +153,7 @@ class FeedbackSchema(Schema):
 
 
 class CommentSchema(Schema):
-    text = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    text = Text(required=True, validate=validate.Length(min=1, max=500))
     photo_ids = fields.List(
         fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
         load_default=list,

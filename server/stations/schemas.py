@@ -7,7 +7,7 @@ import copy
 from marshmallow import Schema, fields, validate
 from marshmallow.constants import missing
 
-from server.http import LocalDateTime, PageQuerySchema
+from server.http import LocalDateTime, PageQuerySchema, Text
 from server.security import MAX_ID
 from server.stations.models import DEFAULT_CHECKIN_RADIUS_M, KINDS, SERVICES
 
@@ -17,7 +17,7 @@ LNG = validate.Range(min=73.0, max=136.0)
 
 class StationWriteSchema(Schema):
     org_unit_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = Text(required=True, validate=validate.Length(min=1, max=64))
     kind = fields.String(
         required=True,
         validate=validate.OneOf(list(KINDS)),
