@@ -162,4 +162,19 @@ def check_production(config: Mapping) -> list[str]:
         problems.append("DATABASE_URL is SQLite (set ALLOW_SQLITE_IN_PRODUCTION=1 to accept it)")
     if not config["REDIS_URL"]:
         problems.append("REDIS_URL is not set (the embedded Redis is for development only)")
+    if not sandbox and not _reachable_from_outside(config.get("PUBLIC_BASE_URL")):
+        # WeChat fetches uploaded photos from here for its content check (msgSecCheck)
+        problems.append(
+            "PUBLIC_BASE_URL is not this site's public address "
+            "(https://your-domain, which WeChat fetches uploaded photos from)"
+        )
     return problems
+
+
+def _reachable_from_outside(url: str | None) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    host = (parts.hostname or "").lower()
+    local = host in ("", "localhost", "0.0.0.0", "::1") or host.startswith("127.")  # noqa: S104
+    return parts.scheme in ("http", "https") and not local

@@ -149,6 +149,33 @@ def test_production_start_refusal_lists_each_problem(app, tmp_path):
     assert len(refused.value.problems) == len(text.splitlines()) - 1  # one line per problem
 
 
+@pytest.mark.parametrize(
+    ("public_base_url", "refused"),
+    [
+        ("", True),
+        ("http://127.0.0.1:5000", True),
+        ("https://localhost", True),
+        ("fengchao.example.gov.cn", True),  # no scheme: not a URL WeChat can fetch
+        ("https://fengchao.example.gov.cn", False),
+    ],
+)
+def test_production_with_real_wechat_needs_the_public_address(
+    app, tmp_path, public_base_url, refused
+):
+    """WeChat fetches uploaded photos from PUBLIC_BASE_URL for its content check: its
+    127.0.0.1 default would fail every check in production."""
+    from server.config import check_production, load_settings
+
+    env = session_env(app, tmp_path)
+    env.update(
+        FENGCHAO_ENV="production",
+        WECHAT_API_BASE_URL="https://api.weixin.qq.com/",
+        PUBLIC_BASE_URL=public_base_url,
+    )
+    problems = check_production(load_settings(str(tmp_path), env))
+    assert any(p.startswith("PUBLIC_BASE_URL") for p in problems) is refused
+
+
 def test_migrated_throwaway_database_passes_doctor_migrations(app, run_doctor, tmp_path):
     from tests.ops.helpers import other_app
 
