@@ -105,7 +105,11 @@ def _parse(raw: str) -> dict[str, Any]:
 
 def _decrypt(raw: str, args) -> dict[str, Any]:
     aes_key = current_app.config["WECHAT_ENCODING_AES_KEY"]
-    if not aes_key:
+    if not aes_key:  # the console is in safe mode (安全模式) and this server has no key
+        log.error(
+            "wechat callback: encrypted message but WECHAT_ENCODING_AES_KEY is not set "
+            "(copy EncodingAESKey from the console, or switch it to plain-text mode)"
+        )
         raise InvalidSignatureException()
     _refuse_declarations(raw)
     crypto = WeChatCrypto(

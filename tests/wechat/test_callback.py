@@ -247,3 +247,13 @@ def test_media_check_event_for_unknown_trace_is_harmless(client):
     }
     assert post_plain(client, event).status_code == 200
     assert post_plain(client, event, as_json=True).status_code == 200
+
+
+def test_an_encrypted_message_without_a_key_says_what_to_set(client, wx_user, caplog, db):
+    """The console in safe mode, the server without its EncodingAESKey: refused, and the log
+    names the missing setting rather than only "InvalidSignatureException"."""
+    with caplog.at_level("ERROR", logger="server.wechat.callback"):
+        response = post_aes(client, text(wx_user, "x"), "wx-appid-not-used")
+    assert response.status_code == 403
+    assert any("WECHAT_ENCODING_AES_KEY is not set" in r.getMessage() for r in caplog.records)
+    assert db.session.query(WeChatInbound).count() == 0
