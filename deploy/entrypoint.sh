@@ -1,12 +1,14 @@
 #!/bin/sh
-# Container entrypoint: `web` migrates then serves; `worker`, `scheduler` and any other
-# `fengchao` subcommand run as given (they never migrate: only the web role does).
+# Container entrypoint. `web` (the default) migrates, then serves with gunicorn. A program
+# on PATH (sh, python, fengchao, gunicorn…) runs as given; anything else is a `fengchao`
+# subcommand: `worker`, `scheduler`, `doctor`, `rankings rebuild`, `outbox status`,
+# `export-community CODE`… (they never migrate: only the web role does).
 set -eu
 
 role="${1:-web}"
 case "$role" in
   web)
-    shift || true
+    if [ "$#" -gt 0 ]; then shift; fi   # dash cannot `shift` past the end, even with || true
     if [ "${FENGCHAO_MIGRATE_ON_START:-1}" = "1" ]; then
       # Several app containers may start at once; Alembic's own lock is the database's,
       # and a second upgrade to the same heads is a no-op.
@@ -15,10 +17,10 @@ case "$role" in
     fi
     exec gunicorn -c /etc/fengchao/gunicorn.conf.py "server:create_app()" "$@"
     ;;
-  worker|scheduler|doctor|db|seed-demo|invite-staff|points|shell)
-    exec fengchao "$@"
-    ;;
   *)
-    exec "$@"
+    if command -v "$role" >/dev/null 2>&1; then
+      exec "$@"
+    fi
+    exec fengchao "$@"
     ;;
 esac

@@ -60,7 +60,8 @@ def org_unit_group():
 @with_appcontext
 def org_unit_add(code: str, name: str, level: str, parent_code: str | None):
     """Add a unit: how a fresh install gets its district and street, before the first
-    `invite-staff` (staff add the rest in the app). Prints the unit's code and path."""
+    `invite-staff` (more units: this command again, or POST /api/v1/admin/org-units by a
+    street admin). Prints the unit's code and path."""
     from server.errors import DomainError
     from server.org.services import create_org_unit, unit_by_code
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import configparser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -166,6 +166,26 @@ def test_gunicorn_settings(tmp_path):
     assert "JsonAccessLogger" in overridden["logger_class"]
 
 
+def _unit(name: str) -> dict[str, list[tuple[str, str]]]:
+    """A systemd unit file: section -> [(key, value), ...] in order (keys may repeat)."""
+    sections: dict[str, list[tuple[str, str]]] = {}
+    current = None
+    for line in (DEPLOY / "systemd" / name).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], [])
+            continue
+        key, sep, value = line.partition("=")
+        assert current is not None and sep, (name, line)
+        current.append((key.strip(), value.strip()))
+    return sections
+
+
+UNITS = ("fengchao-web.service", "fengchao-worker@.service", "fengchao-scheduler.service")
+
+
 def test_entrypoint_and_systemd_units():
     entrypoint = DEPLOY / "entrypoint.sh"
     assert os.access(entrypoint, os.X_OK)
@@ -176,18 +196,112 @@ def test_entrypoint_and_systemd_units():
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "FROM python:3.11-slim" in dockerfile
     assert "USER fengchao" in dockerfile
-    for unit, command in (
-        ("fengchao-web.service", "gunicorn -c"),
-        ("fengchao-worker@.service", "fengchao worker"),
-        ("fengchao-scheduler.service", "fengchao scheduler"),
+    commands = ("gunicorn -c", "fengchao worker", "fengchao scheduler")
+    for unit, command in zip(UNITS, commands, strict=True):
+        sections = _unit(unit)
+        assert set(sections) == {"Unit", "Service", "Install"}, unit
+        service = sections["Service"]
+        values = {key: [v for k, v in service if k == key] for key, _ in service}
+        for key, value in values.items():
+            if key not in ("Environment", "ExecStartPre"):
+                assert len(value) == 1, (unit, key)  # set once: no silent override
+        assert command in values["ExecStart"][0], unit
+        assert values["User"] == ["fengchao"], unit
+        assert values["EnvironmentFile"] == ["/etc/fengchao/fengchao.env"], unit
+        # /var/lib/fengchao made and owned by the service user; the instance folder and the
+        # uploads there, in production mode; the env file (read after these) may override
+        assert values["StateDirectory"] == ["fengchao"], unit
+        assert values["WorkingDirectory"] == ["/var/lib/fengchao"], unit
+        environment = values["Environment"]
+        for setting in (
+            "FENGCHAO_ENV=production",
+            "FENGCHAO_INSTANCE_DIR=/var/lib/fengchao",
+            "UPLOAD_DIR=/var/lib/fengchao/uploads",
+        ):
+            assert setting in environment, (unit, setting)
+        keys = [key for key, _ in service]
+        last_environment = len(keys) - 1 - keys[::-1].index("Environment")
+        assert last_environment < keys.index("EnvironmentFile"), unit
+
+
+def _run_entrypoint(tmp_path, *args: str) -> list[str]:
+    """deploy/entrypoint.sh with stand-ins for fengchao and gunicorn that log their argv."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "calls.log"
+    log.write_text("")
+    for program in ("fengchao", "gunicorn"):
+        stub = bin_dir / program
+        stub.write_text(f'#!/bin/sh\necho "{program} $*" >> "{log}"\n')
+        stub.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    subprocess.run(
+        ["sh", str(DEPLOY / "entrypoint.sh"), *args],
+        check=True, timeout=30, env=env, capture_output=True,
+    )  # fmt: skip
+    return log.read_text().splitlines()
+
+
+def test_entrypoint_roles_and_any_fengchao_subcommand(tmp_path):
+    web = "gunicorn -c /etc/fengchao/gunicorn.conf.py server:create_app()"
+    assert _run_entrypoint(tmp_path) == ["fengchao db upgrade heads", web]
+    assert _run_entrypoint(tmp_path, "web", "--workers", "3") == [
+        "fengchao db upgrade heads",
+        f"{web} --workers 3",
+    ]
+    for args in (
+        ["worker"],
+        ["scheduler"],
+        ["doctor", "--skip-wechat"],
+        ["rankings", "rebuild"],
+        ["outbox", "status"],
+        ["export-community", "C-X", "--out", "/tmp/x.zip"],
+        ["org-unit", "add", "D-X", "区", "--level", "district"],
     ):
-        parser = configparser.ConfigParser(strict=True, interpolation=None)
-        parser.optionxform = str
-        parser.read(DEPLOY / "systemd" / unit)
-        assert set(parser.sections()) == {"Unit", "Service", "Install"}, unit
-        assert command in parser["Service"]["ExecStart"], unit
-        assert parser["Service"]["User"] == "fengchao"
-        assert parser["Service"]["EnvironmentFile"] == "/etc/fengchao/fengchao.env"
+        assert _run_entrypoint(tmp_path, *args) == [f"fengchao {' '.join(args)}"], args
+    # a program on PATH runs as given (never migrates)
+    assert _run_entrypoint(tmp_path, "fengchao", "points", "verify") == ["fengchao points verify"]
+    assert _run_entrypoint(tmp_path, "sh", "-c", "true") == []
+
+
+def _preload_by_default(monkeypatch, tmp_path) -> bool:
+    import importlib.util
+
+    monkeypatch.delenv("GUNICORN_PRELOAD", raising=False)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # not this process's
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", DEPLOY / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    return bool(conf.preload_app)
+
+
+# What the docs once said: reload (HUP) brings new code. Not with a preloaded app.
+RELOAD_LOADS_CODE = re.compile(
+    r"code[- ]only changes[^.]*reload|reload[^.]*replaces workers|new workers with the new code"
+    r"|reload[^.]*(?:loads?|picks? up|deploys?) (?:the )?new code",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def test_docs_never_say_reload_loads_new_code_while_preloading(monkeypatch, tmp_path):
+    if not _preload_by_default(monkeypatch, tmp_path):
+        return  # without preload, HUP does rebuild the app in new workers
+    readme = (DEPLOY / "README.md").read_text()
+    paragraphs = [p for p in re.split(r"\n\s*\n", readme) if "reload fengchao-web" in p]
+    assert paragraphs, "deploy/README.md should say what reload does and does not do"
+    for paragraph in paragraphs:
+        assert not RELOAD_LOADS_CODE.search(paragraph), paragraph
+        assert "systemctl restart fengchao-web" in paragraph, paragraph
+    unit = (DEPLOY / "systemd" / "fengchao-web.service").read_text()
+    before_reload = unit.split("ExecReload=", 1)[0].splitlines()
+    comment = []
+    for line in reversed(before_reload):
+        if not line.startswith("#"):
+            break
+        comment.insert(0, line)
+    comment = "\n".join(comment)
+    assert not RELOAD_LOADS_CODE.search(comment), comment
+    assert "systemctl restart fengchao-web" in comment, comment
 
 
 def test_gunicorn_master_warms_the_caches_before_each_fork(app, units, monkeypatch, tmp_path):

@@ -1,4 +1,5 @@
-"""Every setting the code reads is listed in .env.example, and the domain ones reach the app."""
+"""Every setting the code and deploy/ read is listed in .env.example, every listed one is read,
+and the domain ones reach the app."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import re
 from pathlib import Path
 
 from server.config import DOMAIN_SETTINGS, load_settings
+from server.notifications.config import DEMO_TEMPLATES
 from server.ops.limits import DEFAULTS as RATE_LIMITS
 
 ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
 READS = re.compile(
     r"""(?:(?:config|environ|env)\.get\(|(?:config|environ|env)\[|getenv\(|[^.]setting\("""
-    r"""|_setting\(|_(?:int|float)\(env,)"""
+    r"""|_setting\(|_(?:int|float)\(env,|_(?:int|float)\(|environ\.setdefault\()"""
     r"""\s*["']([A-Z][A-Z0-9_]+)["']"""
 )
+# deploy/entrypoint.sh: $FENGCHAO_X or ${FENGCHAO_X:-default}
+SHELL_READS = re.compile(r"\$\{?(FENGCHAO_[A-Z0-9_]+)")
+# deploy/docker-compose.yml: ${X}, ${X:-default}, ${X:?message} (from deploy/.env)
+COMPOSE_READS = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?:[:?+-][^}]*)?\}")
 # Config keys that are not operator settings: derived at start, Flask's or a library's own,
 # or the sandbox's (a development tool with its own command line).
 INTERNAL = {
@@ -42,9 +49,36 @@ def _read_by_the_code() -> set[str]:
     return names - INTERNAL
 
 
+def _read_by_deploy() -> set[str]:
+    names = set(READS.findall((DEPLOY / "gunicorn.conf.py").read_text(encoding="utf-8")))
+    names.update(SHELL_READS.findall((DEPLOY / "entrypoint.sh").read_text(encoding="utf-8")))
+    names.update(COMPOSE_READS.findall((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8")))
+    return names
+
+
+# Read by prefix: RATE_LIMIT_<NAME> (server/ops/limits.py), WECHAT_TEMPLATE_<KIND>
+# (server/notifications/config.py).
+READ_BY_PREFIX = {f"RATE_LIMIT_{name}" for name in RATE_LIMITS} | {
+    f"WECHAT_TEMPLATE_{kind.upper()}" for kind in DEMO_TEMPLATES
+}
+
+
 def test_every_setting_read_is_listed_in_env_example():
     missing = _read_by_the_code() - _listed()
     assert not missing, f"add to .env.example (with a comment and the default): {missing}"
+
+
+def test_every_setting_deploy_reads_is_listed_in_env_example():
+    read = _read_by_deploy()
+    # the scans find what they are meant to (a broken pattern would find nothing)
+    assert {"GUNICORN_KEEPALIVE", "FENGCHAO_MIGRATE_ON_START", "POSTGRES_PASSWORD"} <= read
+    missing = read - _listed()
+    assert not missing, f"add to .env.example (with a comment and the default): {missing}"
+
+
+def test_every_setting_listed_is_read():
+    unread = _listed() - _read_by_the_code() - _read_by_deploy() - READ_BY_PREFIX
+    assert not unread, f"listed in .env.example but read nowhere in server/ or deploy/: {unread}"
 
 
 def test_rate_limits_and_domain_settings_are_listed():
