@@ -23,7 +23,7 @@ class StationWriteSchema(Schema):
         validate=validate.OneOf(list(KINDS)),
         metadata={"description": ", ".join(f"{k} {v}" for k, v in KINDS.items())},
     )
-    address = fields.String(load_default="", validate=validate.Length(max=200))
+    address = Text(load_default="", validate=validate.Length(max=200))
     lat = fields.Float(required=True, validate=LAT, metadata={"description": "GCJ-02"})
     lng = fields.Float(required=True, validate=LNG, metadata={"description": "GCJ-02"})
     services = fields.List(
@@ -40,13 +40,32 @@ class StationWriteSchema(Schema):
             "null means always open",
         },
     )
-    contact_name = fields.String(allow_none=True, validate=validate.Length(max=32))
-    contact_phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    contact_name = Text(allow_none=True, validate=validate.Length(max=32))
+    # what a rider taps to call (wx.makePhoneCall): a mobile, a landline with its area code
+    # and an extension (0371-6688 1234 转 801), or a short hotline such as 12345
+    contact_phone = Text(
+        allow_none=True,
+        validate=validate.Regexp(
+            r"^\+?[0-9][0-9 ()-]{2,24}(?: ?转 ?[0-9]{1,6})?$",
+            error="请填写电话号码（手机、座机或热线，可带区号和“转”分机）",
+        ),
+        metadata={"example": "0371-66881234"},
+    )
     checkin_radius_m = fields.Integer(
         load_default=DEFAULT_CHECKIN_RADIUS_M, validate=validate.Range(min=20, max=2000)
     )
     is_active = fields.Boolean(load_default=True)
-    photos = fields.List(fields.String(validate=validate.Length(max=512)), load_default=list)
+    # shown by the mini-program, which loads images over https from its allowed domains only
+    photos = fields.List(
+        fields.String(
+            validate=[
+                validate.Length(max=512),
+                validate.URL(schemes={"https"}, error="照片须是 https:// 开头的图片地址"),
+            ]
+        ),
+        load_default=list,
+        validate=validate.Length(max=9),
+    )
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 

@@ -292,3 +292,39 @@ def test_a_station_moves_only_where_its_rewards_and_level_allow(client, login, u
     assert off.status_code == 200, off.get_json()
     held = client.patch(url, json={"org_unit_id": units["B"].id}, headers=street)
     assert held.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "accepted"),
+    [
+        ("contact_phone", "13800138000", True),
+        ("contact_phone", "0371-66881234", True),
+        ("contact_phone", "+86 138 0013 8000", True),
+        ("contact_phone", "0371-6688 1234 转 801", True),
+        ("contact_phone", "12345", True),
+        ("contact_phone", "call me", False),
+        ("contact_phone", "javascript:alert(1)", False),
+        ("photos", ["https://img.example.gov.cn/station/1.jpg"], True),
+        ("photos", ["javascript:alert(1)"], False),
+        ("photos", ["http://img.example.gov.cn/1.jpg"], False),  # the mini-program needs https
+        ("photos", ["https://img.example.gov.cn/x.jpg"] * 10, False),
+    ],
+)
+def test_what_a_rider_taps_or_sees_is_checked_when_staff_save_it(
+    client, login, units, field, value, accepted
+):
+    admin = login("community_admin", "A")
+    body = {
+        "org_unit_id": units["A1"].id,
+        "name": "驿站",
+        "kind": "warm",
+        "lat": 34.7233,
+        "lng": 113.6458,
+    }
+    answer = client.post("/api/v1/admin/stations", json={**body, field: value}, headers=admin)
+    if accepted:
+        assert answer.status_code == 201, answer.get_json()
+        assert answer.get_json()[field] == value
+    else:
+        assert answer.status_code == 422
+        assert field in answer.get_json()["details"]["errors"]["json"]
