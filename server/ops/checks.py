@@ -27,11 +27,17 @@ class Check:
 
 def _failure(name: str, exc: BaseException) -> Check:
     log.warning("check %s failed: %s: %s", name, type(exc).__name__, exc)
-    first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    # the message's first line, and the driver's hint when it gives one on the next
+    # ("Is the server running on that host and accepting TCP/IP connections?"); not
+    # SQLAlchemy's statement or background link
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    said = lines[:1] + [
+        line for line in lines[1:2] if not line.startswith(("(Background on", "[SQL", "["))
+    ]
     return Check(
         name,
         False,
-        f"{type(exc).__name__}: {first_line}".rstrip(": "),
+        f"{type(exc).__name__}: {' '.join(said)[:300]}".rstrip(": "),
         {"error": type(exc).__name__},
     )
 

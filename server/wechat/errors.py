@@ -14,7 +14,9 @@ class WeChatError(Exception):
         self.errmsg = errmsg
         self.path = path
         where = f"{path}: " if path else ""
-        super().__init__(f"{where}WeChat errcode {errcode}: {errmsg}".strip())
+        said = f"WeChat errcode {errcode}: {errmsg}" if errcode is not None else errmsg
+        # nothing came back from WeChat (network, timeout, HTTP status): say only what failed
+        super().__init__(f"{where}{said or 'no answer from WeChat'}".strip())
 
 
 class WeChatUnavailable(WeChatError):

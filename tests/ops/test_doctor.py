@@ -186,3 +186,32 @@ def test_migrated_throwaway_database_passes_doctor_migrations(app, run_doctor, t
     result = run_doctor(env, "--skip-wechat")
     assert result.exit_code == 0, result.output
     assert _lines(result.output)["migrations"][0].startswith("OK   migrations     at head")
+
+
+def test_a_failed_check_keeps_the_drivers_hint_and_drops_sqlalchemys_link():
+    from sqlalchemy.exc import OperationalError
+
+    from server.ops.checks import _failure
+
+    refused = OperationalError(
+        "SELECT 1",
+        None,
+        Exception(
+            'connection failed: connection to server at "127.0.0.1", port 1 failed: '
+            "Connection refused\n\tIs the server running on that host and accepting "
+            "TCP/IP connections?"
+        ),
+    )
+    detail = _failure("database", refused).detail
+    assert "Connection refused" in detail and "Is the server running on that host" in detail
+    assert "sqlalche.me" not in detail and "[SQL" not in detail
+
+
+def test_wechat_unreachable_reads_as_such_not_errcode_none():
+    from server.wechat.errors import WeChatError, WeChatUnavailable
+
+    assert str(WeChatUnavailable(None, "ConnectionError", path="/cgi-bin/stable_token")) == (
+        "/cgi-bin/stable_token: ConnectionError"
+    )
+    assert str(WeChatUnavailable(None, path="/x")) == "/x: no answer from WeChat"
+    assert str(WeChatError(40125, "invalid appsecret")) == "WeChat errcode 40125: invalid appsecret"
