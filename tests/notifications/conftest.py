@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -23,6 +25,16 @@ def run_worker() -> None:
 
     worker = FengchaoWorker(list(WORKER_QUEUES), connection=get_raw_redis())
     worker.work(burst=True, logging_level="WARNING")
+
+
+def wait_until(predicate, timeout: float) -> bool:
+    """True as soon as `predicate()` is, False if it still is not after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
 
 
 def rows(user_id: int | None = None) -> list[Notification]:

@@ -26,7 +26,7 @@ from server.notifications.worker import (
     scheduler_tick,
     start_dev_worker,
 )
-from tests.notifications.conftest import SEND_PATH, rows, run_worker, sends, tpl
+from tests.notifications.conftest import SEND_PATH, rows, run_worker, sends, tpl, wait_until
 
 ROOT = Path(server.__file__).resolve().parent.parent
 
@@ -105,15 +105,6 @@ def test_periodic_jobs_include_the_outbox_sweeper():
     assert "server.notifications.worker.start_dev_worker" in server.DEV_PROCESSES
 
 
-def _wait(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
 def _status_counts() -> collections.Counter:
     db.session.rollback()
     counts = collections.Counter(
@@ -138,7 +129,7 @@ def test_a_job_lost_with_its_worker_is_enqueued_again_once_its_mark_expires(
     assert queue.count == 1
     queue.empty()  # the job left with a worker that died holding it
     assert sweep_outbox()["enqueued"] == 0  # the mark says a job is waiting
-    assert _wait(lambda: not list(get_redis().scan_iter(QUEUED_KEY.format("*"))), 5)
+    assert wait_until(lambda: not list(get_redis().scan_iter(QUEUED_KEY.format("*"))), 5)
     assert sweep_outbox()["enqueued"] == 1
     assert queue.count == 1
 
@@ -170,7 +161,7 @@ def test_worker_killed_mid_batch_then_restarted_delivers_everything(
             fengchao_command("worker"), env=env, cwd=ROOT, stdout=log_file, stderr=log_file
         )
         try:
-            assert _wait(lambda: _status_counts()["sent"] >= 5, 30), _status_counts()
+            assert wait_until(lambda: _status_counts()["sent"] >= 5, 30), _status_counts()
         finally:
             worker.kill()  # SIGKILL: no cleanup at all
             worker.wait(timeout=10)
@@ -178,7 +169,7 @@ def test_worker_killed_mid_batch_then_restarted_delivers_everything(
         assert before["sent"] < total, before
 
         marks = QUEUED_KEY.format("*")
-        assert _wait(lambda: not list(get_redis().scan_iter(marks)), 10)  # expired (1 s)
+        assert wait_until(lambda: not list(get_redis().scan_iter(marks)), 10)  # expired (1 s)
         sweep = sweep_outbox()  # what the scheduler runs every few seconds
         assert sweep["recovered"] <= 1
         restarted = subprocess.Popen(
@@ -228,7 +219,7 @@ def test_dev_processes_deliver_what_the_outbox_holds(app, login, credit, sandbox
     signal.signal(signal.SIGTERM, previous)
     try:
         # the scheduler's first tick runs the sweeper, which enqueues; the worker sends
-        assert _wait(lambda: _status_counts()["sent"] == 1, 30), _status_counts()
+        assert wait_until(lambda: _status_counts()["sent"] == 1, 30), _status_counts()
     finally:
         for child in children:
             child.terminate()
@@ -253,9 +244,9 @@ def test_a_worker_writes_its_threads_stacks_on_sigusr1(app, tmp_path):
             stderr=log_file,
         )
         try:
-            assert _wait(lambda: "Listening on" in log_path.read_text(errors="replace"), 60)
+            assert wait_until(lambda: "Listening on" in log_path.read_text(errors="replace"), 60)
             worker.send_signal(signal.SIGUSR1)
-            assert _wait(
+            assert wait_until(
                 lambda: "most recent call first" in log_path.read_text(errors="replace"), 10
             )
             assert worker.poll() is None  # still working

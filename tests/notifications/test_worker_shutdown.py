@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from server.extensions import get_raw_redis
 from server.notifications.worker import FengchaoWorker
-
-
-def _wait(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+from tests.notifications.conftest import wait_until
 
 
 def test_the_command_listener_stops_even_when_it_read_the_unsubscribe_reply_first(app):
@@ -25,9 +16,9 @@ def test_the_command_listener_stops_even_when_it_read_the_unsubscribe_reply_firs
     worker = FengchaoWorker(["fc-test-shutdown"], connection=get_raw_redis())
     worker.subscribe()
     try:
-        assert _wait(lambda: worker.pubsub.subscribed, 5)
+        assert wait_until(lambda: worker.pubsub.subscribed, 5)
         worker.pubsub.unsubscribe()
-        assert _wait(lambda: not worker.pubsub.subscribed, 5)  # the thread read the reply
+        assert wait_until(lambda: not worker.pubsub.subscribed, 5)  # the thread read the reply
 
         teardown = threading.Thread(target=worker.unsubscribe, daemon=True)
         teardown.start()
@@ -45,9 +36,9 @@ def test_the_listener_still_hears_commands(app):
     worker.handle_payload = heard.append  # what subscribe() hands the listener
     worker.subscribe()
     try:
-        assert _wait(lambda: worker.pubsub.subscribed, 5)
+        assert wait_until(lambda: worker.pubsub.subscribed, 5)
         get_raw_redis().publish(worker.pubsub_channel_name, '{"command": "stop-job"}')
-        assert _wait(lambda: heard, 5)
+        assert wait_until(lambda: heard, 5)
         assert heard[0]["data"] == b'{"command": "stop-job"}'
     finally:
         worker.unsubscribe()
