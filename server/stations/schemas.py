@@ -46,7 +46,7 @@ class StationWriteSchema(Schema):
     contact_phone = Text(
         allow_none=True,
         validate=validate.Regexp(
-            r"^\+?[0-9][0-9 ()-]{2,24}(?: ?转 ?[0-9]{1,6})?$",
+            r"^(?:\+?[0-9][0-9 ()-]{2,24}(?: ?转 ?[0-9]{1,6})?)?$",  # or empty: none
             error="请填写电话号码（手机、座机或热线，可带区号和“转”分机）",
         ),
         metadata={"example": "0371-66881234"},

@@ -28,6 +28,9 @@ GEO_INDEX_TTL_S = 3600
 NEARBY_DEFAULT_RADIUS_M = 3000
 NEARBY_MAX_RADIUS_M = 50_000
 NEARBY_SCAN = 300  # candidates read from the GEO index before filtering by service/open
+# ...and at most this many when those hold too few matches: a filter nothing nearby
+# matches must not read every station within 50 km on an unauthenticated request
+NEARBY_SCAN_MAX = 1200
 
 STATION_FIELDS = (
     "org_unit_id",
@@ -256,14 +259,17 @@ def nearby(
     here = local(utcnow())  # once: every station's open-now is asked at this time
     while True:
         results = _pick(found, service, open_now, here, limit)
-        # the index may hold more within the radius: read further while the page is not
+        # the index may hold more within the radius: read further (up to NEARBY_SCAN_MAX,
+        # the nearest 1,200 stations: ≈120 km² at a city's density) while the page is not
         # full, or its last distance could still tie with a station not read yet (at
         # night, in a street of closed shops, the open ones may be thousands away)
-        if len(found) < count or (
-            len(results) >= limit and round(float(found[-1][1])) > results[-1]["distance_m"]
+        if (
+            len(found) < count
+            or count >= NEARBY_SCAN_MAX
+            or (len(results) >= limit and round(float(found[-1][1])) > results[-1]["distance_m"])
         ):
             return results
-        count *= 4
+        count = min(count * 4, NEARBY_SCAN_MAX)
         _, found, _ = search()
 
 

@@ -126,6 +126,33 @@ def test_nearby_filters_read_beyond_the_first_scan_when_it_holds_no_match(
     assert [s["id"] for s in client.get(url).get_json()["items"]] == [wanted.id]
 
 
+def test_a_filter_nothing_matches_reads_no_further_than_the_cap(client, units, monkeypatch):
+    """A filter nothing nearby matches (a service nobody offers, open_now at night) must
+    not read every station within 50 km on an unauthenticated request."""
+    from server.stations import services
+
+    monkeypatch.setattr(services, "NEARBY_SCAN", 2)
+    monkeypatch.setattr(services, "NEARBY_SCAN_MAX", 8)
+    clock.freeze(NOON)
+    base = units["A"]
+    for n in range(12):
+        make_station(base, name=f"站{n}", lat=base.center_lat + 0.0001 * n)
+    counts = []
+    real_pick = services._pick
+
+    def counting(found, *args):
+        counts.append(len(found))
+        return real_pick(found, *args)
+
+    monkeypatch.setattr(services, "_pick", counting)
+    url = (
+        f"/api/v1/stations/nearby?lat={base.center_lat}&lng={base.center_lng}"
+        "&radius_m=5000&service=tyre_pump"
+    )
+    assert client.get(url).get_json()["items"] == []
+    assert counts == [2, 8]  # 2, then 4 × 2 = 8, the cap: not all 12
+
+
 def test_a_warm_nearby_search_is_one_redis_command(client, units, round_trips):
     clock.freeze(NOON)
     base = units["A"]
@@ -302,6 +329,7 @@ def test_a_station_moves_only_where_its_rewards_and_level_allow(client, login, u
         ("contact_phone", "+86 138 0013 8000", True),
         ("contact_phone", "0371-6688 1234 转 801", True),
         ("contact_phone", "12345", True),
+        ("contact_phone", "", True),  # none
         ("contact_phone", "call me", False),
         ("contact_phone", "javascript:alert(1)", False),
         ("photos", ["https://img.example.gov.cn/station/1.jpg"], True),
