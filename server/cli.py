@@ -62,12 +62,21 @@ def org_unit_add(code: str, name: str, level: str, parent_code: str | None):
     """Add a unit: how a fresh install gets its district and street, before the first
     `invite-staff` (more units: this command again, or POST /api/v1/admin/org-units by a
     street admin). Prints the unit's code and path."""
+    from marshmallow import ValidationError
+
     from server.errors import DomainError
+    from server.org.schemas import OrgUnitCreateSchema
     from server.org.services import create_org_unit, unit_by_code
 
+    try:  # what the admin API accepts, checked the same way
+        data = OrgUnitCreateSchema().load({"code": code.strip(), "name": name, "level": level})
+    except ValidationError as exc:
+        raise click.ClickException(
+            "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.messages.items())
+        ) from None
     try:
         parent = unit_by_code(parent_code) if parent_code else None
-        unit = create_org_unit(code.strip(), name.strip(), level, parent)
+        unit = create_org_unit(data["code"], data["name"], level, parent)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     above = f" under {parent.name} ({parent.code})" if parent else ""

@@ -157,7 +157,7 @@ def test_cli_invite_staff_prints_code_last(app, units, client, login):
     assert "NOPE" in bad.output
 
 
-def test_cli_org_unit_add_bootstraps_a_fresh_install(app, client, login, db):
+def test_cli_org_unit_add_bootstraps_a_fresh_install(app, client, login, db, units):
     """No unit, so no invitation, so no admin: the first district and street come from the
     command line, then the first staff invitation."""
     from server.org.models import OrgUnit
@@ -187,7 +187,14 @@ def test_cli_org_unit_add_bootstraps_a_fresh_install(app, client, login, db):
         (["C-X", "x", "--level", "community", "--parent", "D-JS"], "下只能建立下一级单位"),
         (["ST-JS", "x", "--level", "street", "--parent", "D-JS"], "已被使用"),
         (["C-X", "x", "--level", "community", "--parent", "NOPE"], "NOPE"),
+        (["   ", "   ", "--level", "district"], "编码只能用"),
+        (["金水 区/1", "金水区", "--level", "district"], "编码只能用"),
+        (["D-" + "X" * 40, "金水区", "--level", "district"], "编码只能用"),
+        (["D-OK", "   ", "--level", "district"], "name"),
     ):
         refused = runner.invoke(app.cli, ["org-unit", "add", *args])
         assert refused.exit_code == 1 and says in refused.output, refused.output
-    assert db.session.query(OrgUnit).filter(OrgUnit.code.in_(["ST-X", "C-X"])).count() == 0
+    assert db.session.query(OrgUnit).filter(OrgUnit.code.in_(["ST-X", "C-X", "D-OK"])).count() == 0
+    assert db.session.query(OrgUnit).filter_by(level="district").count() == 1 + len(
+        [u for u in units.values() if u.level == "district"]
+    )
