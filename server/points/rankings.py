@@ -481,12 +481,15 @@ def _staff_unit(scope: str, org_unit_id: int | None) -> int:
             "ranking.not_registered", "请先在「我的」中完成社区报到，再查看排行榜", 400
         )
     unit = binding.org_unit
+    level = "street" if scope == "street" else "community"
     if org_unit_id is not None:
         wanted = db.session.get(OrgUnit, org_unit_id)
-        if wanted is None or not wanted.path.startswith(unit.path):
+        below = wanted is not None and wanted.path.startswith(unit.path)
+        # named by id, the ranking they read without one (a grid worker's own community)
+        own = wanted is not None and wanted.level == level and unit.path.startswith(wanted.path)
+        if not (below or own):
             raise NotFound()
         unit = wanted
-    level = "street" if scope == "street" else "community"
     while unit.level != level and LEVELS.index(unit.level) > LEVELS.index(level):
         unit = db.session.get(OrgUnit, unit.parent_id)
     if unit.level != level:  # a street's staff asking for a community's ranking

@@ -244,6 +244,14 @@ def test_staff_read_the_ranking_of_their_unit_or_one_below_it(client, login, uni
     assert (mine["unit_id"], names(mine)) == (units["A"].id, ["赵**"])
     assert mine["me"]["rank"] is None and mine["me"]["points"] == 0
     assert names(ranking(client, grid, scope="street")) == ["赵**", "钱**"]  # A's street, S1
+    # named by id, what they read without one: their own community and street
+    assert names(ranking(client, grid, org_unit_id=units["A"].id)) == ["赵**"]
+    assert names(ranking(client, grid, scope="street", org_unit_id=units["S1"].id)) == [
+        "赵**",
+        "钱**",
+    ]
+    sibling = client.get(f"/api/v1/rankings?org_unit_id={units['B'].id}", headers=grid)
+    assert sibling.status_code == 404  # another community of the street: not theirs
 
     street = login("street_admin", "S1")
     assert names(ranking(client, street, scope="street")) == ["赵**", "钱**"]
