@@ -172,9 +172,22 @@ def check_production(config: Mapping) -> list[str]:
 
 
 def _reachable_from_outside(url: str | None) -> bool:
+    """An http(s) address WeChat's servers could fetch: not this machine, not a private
+    network, nothing around it (it is joined into photo links as it is)."""
+    import ipaddress
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url or "")
-    host = (parts.hostname or "").lower()
-    local = host in ("", "localhost", "0.0.0.0", "::1") or host.startswith("127.")  # noqa: S104
-    return parts.scheme in ("http", "https") and not local
+    if not url or url != url.strip():
+        return False
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return False
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a name (DNS decides)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_global

@@ -156,7 +156,14 @@ def test_production_start_refusal_lists_each_problem(app, tmp_path):
         ("http://127.0.0.1:5000", True),
         ("https://localhost", True),
         ("fengchao.example.gov.cn", True),  # no scheme: not a URL WeChat can fetch
+        ("https://[::]", True),
+        ("https://[::ffff:127.0.0.1]", True),
+        ("https://192.168.1.20", True),  # a private network WeChat cannot reach
+        ("https://app.localhost", True),
+        ("https://fengchao.example.gov.cn ", True),  # joined into links as it is
         ("https://fengchao.example.gov.cn", False),
+        ("HTTPS://127.fengchao.example.gov.cn", False),  # a name, not an address
+        ("https://8.8.8.8", False),  # a public address
     ],
 )
 def test_production_with_real_wechat_needs_the_public_address(
