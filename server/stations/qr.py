@@ -137,8 +137,9 @@ def poster_pdf(station: Station) -> bytes:
     x, y = (page_w - side) / 2, 150
 
     def ems(text: str) -> float:
-        # CJK glyphs are one em wide; ASCII about half.
-        return sum(1.0 if ord(ch) > 0x2E80 else 0.5 for ch in text)
+        # STSong-Light is declared here with every glyph one em wide (/DW 1000, no /W), and
+        # a reader spaces ASCII that way too: one em per character
+        return float(len(text))
 
     def centred(text: str, size: float, top: float) -> str:
         left = (page_w - ems(text) * size) / 2
