@@ -16,6 +16,7 @@ SQLAlchemy then invalidates the whole pool, and the request answers 503
 
 from __future__ import annotations
 
+import os
 import time
 
 from sqlalchemy import event
@@ -58,12 +59,16 @@ CONNECT_TIMEOUT_S = 5
 
 
 def bound_connect_time(engine: Engine) -> None:
-    """PostgreSQL connections give up after CONNECT_TIMEOUT_S unless DATABASE_URL names
-    its own `connect_timeout` (SQLAlchemy's documented do_connect hook)."""
-    if engine.dialect.name != "postgresql" or getattr(engine, "_fengchao_connect_bound", False):
+    """PostgreSQL connections (libpq's drivers) give up after CONNECT_TIMEOUT_S unless
+    DATABASE_URL names its own `connect_timeout` or the environment sets libpq's
+    PGCONNECT_TIMEOUT (SQLAlchemy's documented do_connect hook)."""
+    if engine.dialect.driver not in ("psycopg", "psycopg2"):
+        return
+    if getattr(engine, "_fengchao_connect_bound", False):
         return
     engine._fengchao_connect_bound = True
 
     @event.listens_for(engine, "do_connect")
     def _with_timeout(dialect, conn_rec, cargs, cparams) -> None:
-        cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+        if not os.environ.get("PGCONNECT_TIMEOUT"):
+            cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_S)

@@ -174,6 +174,6 @@ def test_a_connect_timeout_in_the_url_is_kept_and_sqlite_is_left_alone():
 
 def test_the_app_engines_bound_their_connect_time(app, db):
     assert all(
-        getattr(engine, "_fengchao_connect_bound", False) == (engine.dialect.name == "postgresql")
+        getattr(engine, "_fengchao_connect_bound", False) == (engine.dialect.driver == "psycopg")
         for engine in db.engines.values()
     )
