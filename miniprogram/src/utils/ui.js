@@ -24,10 +24,14 @@ function errorMessage(err) {
 // the part that says what to do ("…请稍后在驿站现场重新扫码") is what gets lost.
 const TOAST_MAX_WIDTH = 28
 
-/** How wide a text is in 汉字: a CJK or full-width character is one, anything else half. */
+/** How wide a text is in 汉字: ASCII and other Latin letters half, everything from
+ * U+1100 on (CJK, full-width marks, “”…—, emoji) one, half-width forms half. */
 function displayWidth(text) {
   let width = 0
-  for (const ch of String(text)) width += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}]/u.test(ch) ? 1 : 0.5
+  for (const ch of String(text)) {
+    const code = ch.codePointAt(0)
+    width += code >= 0x1100 && !(code >= 0xff61 && code <= 0xffdc) ? 1 : 0.5
+  }
   return width
 }
 

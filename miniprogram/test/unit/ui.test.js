@@ -36,4 +36,5 @@ test('display width counts 汉字 and full-width marks as one, ASCII as half', (
   expect(displayWidth('今日已在此打卡')).toBe(7)
   expect(displayWidth('距离 3.9 km')).toBe(2 + 3.5)
   expect(displayWidth('，。！')).toBe(3)
+  expect(displayWidth('请稍后…🙂')).toBe(5)
 })
