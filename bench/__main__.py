@@ -39,6 +39,7 @@ REAL_PORT, REF_PORT = 8611, 8612
 ENDPOINTS = [
     ("ref hello", "ref", "hello", None, None, None),
     ("ref one Redis round trip", "ref", "redis", None, "ref hello", None),
+    ("app /healthz (its floor)", "real", "healthz", None, "ref hello", None),
     ("ref check-in (raw SQL)", "ref", "ref_checkin", "ref", "ref hello", None),
     ("check-in", "real", "checkin", "checkin", "ref check-in (raw SQL)", 0.7),
     ("nearby stations", "real", "nearby", "read", "ref one Redis round trip", 0.6),

@@ -52,6 +52,8 @@ local json_headers = { ["Content-Type"] = "application/json" }
 function request()
   if mode == "hello" then
     return wrk.format("GET", "/hello")
+  elseif mode == "healthz" then
+    return wrk.format("GET", "/healthz")
   elseif mode == "redis" then
     return wrk.format("GET", "/redis")
   elseif mode == "ref_checkin" then

@@ -46,7 +46,7 @@ def call_wsgi(app, environ) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.profile")
-    p.add_argument("endpoint", choices=["checkin", "nearby", "rankings", "points"])
+    p.add_argument("endpoint", choices=["checkin", "nearby", "rankings", "points", "healthz"])
     p.add_argument("-n", type=int, default=300)
     p.add_argument("--top", type=int, default=40)
     p.add_argument("--sort", default="cumulative")
@@ -110,6 +110,8 @@ def main(argv=None) -> int:
             elif args.endpoint == "rankings":
                 url = "/api/v1/rankings?scope=community&period=month&top=15"
                 requests.append(("get", url, headers, None))
+            elif args.endpoint == "healthz":  # the app's floor: hooks, no work
+                requests.append(("get", "/healthz", {}, None))
             else:
                 requests.append(("get", "/api/v1/me/points", headers, None))
     client = app.test_client()
