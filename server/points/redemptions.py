@@ -382,8 +382,11 @@ def fulfil(scope: Scope, code: str, key: str | None = None) -> Redemption:
     return redemption
 
 
-def _not_pending(redemption: Redemption, now: dt.datetime) -> DomainError:
+def _not_pending(redemption: Redemption, now: dt.datetime, *, rider: bool = False) -> DomainError:
+    """Why a voucher can no longer be handed over (staff) or cancelled (`rider`)."""
     if redemption.status == "fulfilled":
+        if rider:
+            return Conflict("redemption.already_fulfilled", "该兑换已领取，不能再取消")
         return Conflict("redemption.already_fulfilled", "该兑换码已核销，请勿重复发放")
     if redemption.status in ("cancelled", "expired") or redemption.expires_at <= now:
         return Conflict("redemption.not_pending", "该兑换已取消或过期，积分已退回")
@@ -478,7 +481,7 @@ def cancel(user, redemption_id: int, key: str | None = None) -> Redemption:
         db.session.refresh(redemption)
         if _closed_with(redemption, "cancelled", key):  # the same cancel, raced in twice
             return redemption
-        raise _not_pending(redemption, now)
+        raise _not_pending(redemption, now, rider=True)
     db.session.commit()
     db.session.refresh(closed)
     return closed

@@ -284,3 +284,152 @@ def test_same_check_in_key_at_once_answers_with_the_first(client, login, units, 
     assert {status for status, _ in results} == {201}
     assert len({checkin_id for _, checkin_id in results}) == 1
     assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5
+
+
+def test_cancel_and_hand_over_of_one_voucher_at_once(
+    client, login, units, db, concurrently, verify_ledger_cli
+):
+    """The rider cancels while staff scan the voucher, for ten vouchers at once: each ends
+    fulfilled (no refund) or cancelled (one refund), never both; the loser is told why;
+    stock is back only for the cancelled ones."""
+    reward = make_reward(units["A"], cost=10, stock=10)
+    reward_id = reward.id
+    rider = login("rider", "A")
+    give_points(rider.user_id, 100)
+    codes = {}
+    for _ in range(10):
+        made = client.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=rider)
+        codes[made.get_json()["id"]] = made.get_json()["code"]
+    ids = sorted(codes)
+    staff = login("grid_worker", "A")
+
+    def race(c, i):
+        redemption_id = ids[i // 2]
+        if i % 2:
+            response = c.post(f"/api/v1/redemptions/{redemption_id}/cancel", headers=rider)
+        else:
+            response = c.post(f"/api/v1/redemptions/{codes[redemption_id]}/fulfil", headers=staff)
+        return redemption_id, "cancel" if i % 2 else "fulfil", _outcome(response)
+
+    results = concurrently(20, race)
+    db.session.expire_all()
+    fulfilled = cancelled = 0
+    for redemption_id in ids:
+        mine = {action: outcome for rid, action, outcome in results if rid == redemption_id}
+        status = db.session.get(Redemption, redemption_id).status
+        if status == "fulfilled":
+            fulfilled += 1
+            assert mine == {"fulfil": (200, "ok"), "cancel": (409, "redemption.already_fulfilled")}
+        else:
+            cancelled += 1
+            assert status == "cancelled"
+            assert mine == {"cancel": (200, "ok"), "fulfil": (409, "redemption.not_pending")}
+    refunds = db.session.scalars(
+        select(LedgerEntry.source_id).where(LedgerEntry.source_type == "redemption_refund")
+    ).all()
+    assert sorted(refunds) == sorted(
+        codes[rid] for rid in ids if db.session.get(Redemption, rid).status == "cancelled"
+    )
+    assert db.session.get(Reward, reward_id).stock == cancelled
+    assert fulfilled + cancelled == 10
+    balance = client.get("/api/v1/me/points", headers=rider).get_json()["balance"]
+    assert balance == 100 - 10 * fulfilled
+    verify_ledger_cli()
+
+
+def test_voucher_at_its_deadline_cancelled_scanned_and_expired_at_once(
+    app, client, login, units, db, concurrently, verify_ledger_cli
+):
+    """At the deadline three paths close a voucher and refund it: the rider's cancel, the
+    staff scan that finds it expired (and expires it on the spot) and the hourly job. All
+    at once, for eight vouchers: one refund each, stock back once, nothing handed over."""
+    from server.points.redemptions import expire_due
+
+    clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
+    app.config["TOKEN_TTL_SECONDS"] = 30 * 86400  # the same logins a week later
+    reward = make_reward(units["A"], cost=10, stock=8)
+    reward_id = reward.id
+    rider = login("rider", "A")
+    give_points(rider.user_id, 80)
+    codes = {}
+    for _ in range(8):
+        made = client.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=rider)
+        codes[made.get_json()["id"]] = made.get_json()["code"]
+    ids = sorted(codes)
+    staff = login("grid_worker", "A")
+    deadline = db.session.get(Redemption, ids[0]).expires_at
+    clock.freeze(deadline)
+
+    def race(c, i):
+        redemption_id = ids[i // 3]
+        if i % 3 == 0:
+            return "cancel", _outcome(
+                c.post(f"/api/v1/redemptions/{redemption_id}/cancel", headers=rider)
+            )
+        if i % 3 == 1:
+            return "fulfil", _outcome(
+                c.post(f"/api/v1/redemptions/{codes[redemption_id]}/fulfil", headers=staff)
+            )
+        with app.app_context():
+            return "job", expire_due()
+
+    results = concurrently(24, race)
+    assert {outcome for action, outcome in results if action == "fulfil"} == {
+        (409, "redemption.not_pending")
+    }
+    assert {outcome for action, outcome in results if action == "cancel"} <= {
+        (200, "ok"),
+        (409, "redemption.not_pending"),
+    }
+    db.session.expire_all()
+    statuses = Counter(db.session.get(Redemption, rid).status for rid in ids)
+    assert set(statuses) <= {"cancelled", "expired"}, statuses
+    cancels = sum(1 for action, outcome in results if action == "cancel" and outcome[0] == 200)
+    assert statuses["cancelled"] == cancels
+    refunds = db.session.scalars(
+        select(LedgerEntry.source_id).where(LedgerEntry.source_type == "redemption_refund")
+    ).all()
+    assert sorted(refunds) == sorted(codes.values())  # one refund per voucher
+    assert db.session.get(Reward, reward_id).stock == 8
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 80
+    verify_ledger_cli()
+
+
+def test_staff_deduction_and_redemption_at_once_with_points_for_one(
+    client, login, units, db, concurrently, verify_ledger_cli
+):
+    """A staff deduction and the rider's redemption race for the same 10 points, ten times
+    over: each time exactly one gets them, the balance never goes below zero."""
+    reward_id = make_reward(units["A"], cost=10, stock=100).id
+    admin = login("community_admin", "A")
+    riders = [login("rider", "A") for _ in range(10)]
+    for n, rider in enumerate(riders):
+        give_points(rider.user_id, 10, source_id=f"seed-{n}")
+
+    def race(c, i):
+        rider = riders[i // 2]
+        if i % 2:
+            body = {"user_id": rider.user_id, "delta": -10, "reason": "撤销重复发放"}
+            response = c.post("/api/v1/admin/points/adjustments", json=body, headers=admin)
+            return "deduct", _outcome(response)
+        response = c.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=rider)
+        return "redeem", _outcome(response)
+
+    results = concurrently(20, race)
+    for n, rider in enumerate(riders):
+        pair = dict(results[2 * n : 2 * n + 2])
+        won = [action for action, outcome in pair.items() if outcome[0] in (200, 201)]
+        assert len(won) == 1, pair
+        loser = ({"deduct", "redeem"} - set(won)).pop()
+        assert (
+            pair[loser]
+            == {
+                "deduct": (400, "points.adjustment_exceeds_balance"),
+                "redeem": (400, "redemption.insufficient_points"),
+            }[loser]
+        ), pair
+        assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 0
+    db.session.expire_all()
+    sold = db.session.scalar(select(func.count()).select_from(Redemption))
+    assert db.session.get(Reward, reward_id).stock == 100 - sold
+    verify_ledger_cli()

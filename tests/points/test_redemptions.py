@@ -138,11 +138,10 @@ def test_fulfil_by_staff_of_the_community_only(client, login, units, db):
         409,
         "redemption.already_fulfilled",
     )
-    refused(
-        client.post(f"/api/v1/redemptions/{done.get_json()['id']}/cancel", headers=rider),
-        409,
-        "redemption.already_fulfilled",
-    )
+    late_cancel = client.post(f"/api/v1/redemptions/{done.get_json()['id']}/cancel", headers=rider)
+    refused(late_cancel, 409, "redemption.already_fulfilled")
+    # the rider is told what happened, not the staff's "请勿重复发放"
+    assert late_cancel.get_json()["message"] == "该兑换已领取，不能再取消"
     assert len(notifications_of(db, rider.user_id, "redemption_fulfilled")) == 1
     listed = client.get("/api/v1/admin/redemptions?status=fulfilled", headers=staff).get_json()
     assert listed["total"] == 1
