@@ -286,20 +286,26 @@ def test_same_check_in_key_at_once_answers_with_the_first(client, login, units, 
     assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5
 
 
+def _vouchers(client, login, units, n):
+    """A reward (cost 10, stock n) and a rider holding n pending vouchers for it, all of
+    their points spent: (reward id, rider's headers, {redemption id: code})."""
+    reward_id = make_reward(units["A"], cost=10, stock=n).id
+    rider = login("rider", "A")
+    give_points(rider.user_id, 10 * n)
+    codes = {}
+    for _ in range(n):
+        made = client.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=rider)
+        codes[made.get_json()["id"]] = made.get_json()["code"]
+    return reward_id, rider, codes
+
+
 def test_cancel_and_hand_over_of_one_voucher_at_once(
     client, login, units, db, concurrently, verify_ledger_cli
 ):
     """The rider cancels while staff scan the voucher, for ten vouchers at once: each ends
     fulfilled (no refund) or cancelled (one refund), never both; the loser is told why;
     stock is back only for the cancelled ones."""
-    reward = make_reward(units["A"], cost=10, stock=10)
-    reward_id = reward.id
-    rider = login("rider", "A")
-    give_points(rider.user_id, 100)
-    codes = {}
-    for _ in range(10):
-        made = client.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=rider)
-        codes[made.get_json()["id"]] = made.get_json()["code"]
+    reward_id, rider, codes = _vouchers(client, login, units, 10)
     ids = sorted(codes)
     staff = login("grid_worker", "A")
 
@@ -347,14 +353,7 @@ def test_voucher_at_its_deadline_cancelled_scanned_and_expired_at_once(
 
     clock.freeze(dt.datetime(2026, 11, 18, 4, 0))
     app.config["TOKEN_TTL_SECONDS"] = 30 * 86400  # the same logins a week later
-    reward = make_reward(units["A"], cost=10, stock=8)
-    reward_id = reward.id
-    rider = login("rider", "A")
-    give_points(rider.user_id, 80)
-    codes = {}
-    for _ in range(8):
-        made = client.post("/api/v1/redemptions", json={"reward_id": reward_id}, headers=rider)
-        codes[made.get_json()["id"]] = made.get_json()["code"]
+    reward_id, rider, codes = _vouchers(client, login, units, 8)
     ids = sorted(codes)
     staff = login("grid_worker", "A")
     deadline = db.session.get(Redemption, ids[0]).expires_at
