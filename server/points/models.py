@@ -84,15 +84,17 @@ class LedgerEntry(db.Model):
     source_id: Mapped[str] = mapped_column(String(64), nullable=False)
     rule: Mapped[str | None] = mapped_column(String(32))
     org_unit_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("org_units.id"))
-    # The Shanghai day of the entry: per-day caps read (user, rule, day).
+    # The Shanghai day of the entry: per-day caps sum a rider's entries of the day per rule.
     day: Mapped[dt.date] = mapped_column(Date, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     __table_args__ = (
         # The business key: one source awards (or spends) once.
         UniqueConstraint("user_id", "source_type", "source_id", name="uq_ledger_entries_source"),
+        # A rider's entries, newest first (the ledger page; the day's sums per rule when
+        # the account row does not know them). No (user, rule, day) index: every award
+        # would maintain it for that rare read (migration 9d4f2b7c1e80).
         Index("ix_ledger_entries_user_id_id", "user_id", "id"),
-        Index("ix_ledger_entries_user_rule_day", "user_id", "rule", "day"),
         Index("ix_ledger_entries_created_at", "created_at"),
     )
 
