@@ -343,3 +343,50 @@ def test_gunicorn_master_warms_the_caches_before_each_fork(app, units, monkeypat
     monkeypatch.setattr("server.cache.warm", lambda app: 1 / 0)
     conf.pre_fork(server, worker=None)  # a failure is logged, the fork goes on
     assert errors == ["could not warm the caches before a fork", "collected", "frozen"]
+
+
+def _conf_settings(text: str) -> dict[str, str]:
+    """name = value lines of a postgresql.conf (comments dropped)."""
+    found = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, value = (part.strip() for part in line.split("=", 1))
+            found[name] = value
+    return found
+
+
+def test_postgres_settings_shipped_alike_and_accepted(db):
+    """deploy/postgresql/fengchao.conf (Debian's conf.d) and the compose file's postgres set
+    the same settings (memory per host, the rest alike); on the PostgreSQL pass, the server
+    knows each name and accepts each value."""
+    conf = _conf_settings((DEPLOY / "postgresql" / "fengchao.conf").read_text(encoding="utf-8"))
+    assert set(conf) == {
+        "shared_buffers",
+        "effective_cache_size",
+        "wal_compression",
+        "max_wal_size",
+    }
+    compose = (DEPLOY / "docker-compose.yml").read_text(encoding="utf-8")
+    block = compose.split("\n  postgres:\n", 1)[1].split("\n  redis:\n", 1)[0]
+    passed = dict(re.findall(r"^\s+- ([a-z_]+)=(\S+)$", block, re.MULTILINE))
+    assert set(passed) == set(conf)
+    for name in ("wal_compression", "max_wal_size"):
+        assert passed[name] == conf[name], name
+    for name in ("shared_buffers", "effective_cache_size"):  # the host's: a variable
+        assert re.fullmatch(r"\$\{POSTGRES_[A-Z_]+:-\d+[GM]B\}", passed[name]), passed[name]
+    assert "postgresql/fengchao.conf" in (DEPLOY / "README.md").read_text(encoding="utf-8")
+    if db.engine.dialect.name != "postgresql":
+        return  # the server's side: on make test's PostgreSQL pass
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT name, vartype, enumvals FROM pg_settings WHERE name = ANY(:names)"),
+            {"names": list(conf)},
+        ).all()
+    known = {name: (vartype, enumvals) for name, vartype, enumvals in rows}
+    assert set(known) == set(conf)
+    assert conf["wal_compression"] in known["wal_compression"][1]  # built with lz4
+    for name in ("shared_buffers", "effective_cache_size", "max_wal_size"):
+        assert known[name][0] == "integer" and re.fullmatch(r"\d+[GM]B", conf[name])
