@@ -23,7 +23,7 @@ from contextlib import contextmanager
 import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 
 from server.extensions import db
 
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 _app: Flask | None = None
 SCHEDULER_KEY = "fc:scheduler:{}:{}"
+# The scheduler's alive file: renewed every 10 s of its one-second loop, for 30 s.
+SCHEDULER_ALIVE_EVERY_S, SCHEDULER_ALIVE_S = 10, 30
 
 
 @contextmanager
@@ -62,9 +64,39 @@ def run_in_app(dotted: str, *args):
         return resolve(dotted)(*args)
 
 
+def write_alive(path: str | None, until: float) -> None:
+    """Tell a health check that this process is alive until `until` (POSIX seconds): the
+    whole number replaces the file at once, so a reader never sees half of it. A failed
+    write is logged: the health check then reports what is wrong, not the process."""
+    if not path:
+        return
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w", encoding="ascii") as out:
+            out.write(f"{int(until)}\n")
+        os.replace(temporary, path)
+    except OSError as exc:
+        log.warning("cannot write the alive file %s: %s", path, exc)
+
+
 class FengchaoWorker(SimpleWorker):
-    """An RQ SimpleWorker that leaves no database session behind between jobs, and whose
-    command listener stops within a second."""
+    """An RQ SimpleWorker that leaves no database session behind between jobs, whose
+    command listener stops within a second, and that can keep an alive file for a health
+    check (`--alive-file`): the moment until which RQ itself counts it alive (its
+    heartbeat's expiry), or while a job runs, the job's timeout."""
+
+    # Idle, RQ beats once per BLPOP wait (worker_ttl - 15 s) and lets the beat expire 60 s
+    # after the next one is due: 120 s means a hung worker is noticed within 3 minutes.
+    WORKER_TTL_S = 120
+
+    def __init__(self, *args, alive_file: str | None = None, **kwargs):
+        kwargs.setdefault("worker_ttl", self.WORKER_TTL_S)
+        super().__init__(*args, **kwargs)
+        self.alive_file = alive_file
+
+    def heartbeat(self, timeout: int | None = None, pipeline=None):
+        super().heartbeat(timeout, pipeline)
+        write_alive(self.alive_file, time.time() + (timeout or self.worker_ttl + 60))
 
     # RQ listens for commands (shutdown, stop-job) in a pub/sub thread that waits up to 60 s
     # for a message and relies on the reply to its UNSUBSCRIBE to wake it at teardown. When
@@ -86,6 +118,10 @@ class FengchaoWorker(SimpleWorker):
         )
 
     def execute_job(self, job, queue):
+        # The job runs in this process and nothing beats while it does; RQ stops it at its
+        # timeout, so until then (and a minute to record the outcome) the worker is alive.
+        timeout = job.timeout if job.timeout and job.timeout > 0 else Queue.DEFAULT_TIMEOUT
+        write_alive(self.alive_file, time.time() + timeout + 60)
         try:
             return super().execute_job(job, queue)
         finally:
@@ -95,8 +131,14 @@ class FengchaoWorker(SimpleWorker):
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
 @click.option("--queue", "queues", multiple=True, help="Queue names (default: all).")
+@click.option(
+    "--alive-file",
+    type=click.Path(dir_okay=False),
+    help="Keep in this file the POSIX time until which the worker counts as alive "
+    "(for a health check: alive while it is later than now).",
+)
 @with_appcontext
-def worker_command(burst: bool, queues: tuple[str, ...]):
+def worker_command(burst: bool, queues: tuple[str, ...], alive_file: str | None):
     """Run an RQ worker for notifications and periodic jobs (Redis from REDIS_URL)."""
     from server.extensions import get_raw_redis
     from server.notifications.queue import WORKER_QUEUES
@@ -105,7 +147,9 @@ def worker_command(burst: bool, queues: tuple[str, ...]):
     _app = current_app._get_current_object()
     # `kill -USR1 <pid>` writes every thread's stack to stderr: what a stuck worker is doing
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    worker = FengchaoWorker(list(queues or WORKER_QUEUES), connection=get_raw_redis())
+    worker = FengchaoWorker(
+        list(queues or WORKER_QUEUES), connection=get_raw_redis(), alive_file=alive_file
+    )
     worker.work(burst=burst, logging_level=current_app.config.get("LOG_LEVEL") or "INFO")
 
 
@@ -130,10 +174,17 @@ def scheduler_tick(now: float | None = None) -> list[str]:
 
 @click.command("scheduler")
 @click.option("--once", is_flag=True, help="Run one tick and exit.")
+@click.option(
+    "--alive-file",
+    type=click.Path(dir_okay=False),
+    help="Keep in this file the POSIX time until which the scheduler counts as alive "
+    f"(its loop renews it every {SCHEDULER_ALIVE_EVERY_S} s for {SCHEDULER_ALIVE_S} s).",
+)
 @with_appcontext
-def scheduler_command(once: bool):
+def scheduler_command(once: bool, alive_file: str | None):
     """Enqueue server.PERIODIC_JOBS on their intervals (safe to run on several nodes)."""
     stop = {"now": False}
+    renew_at = 0.0
 
     def _stop(*_):
         stop["now"] = True
@@ -144,6 +195,9 @@ def scheduler_command(once: bool):
 
     log.info("scheduler: %s", ", ".join(f"{d} every {s}s" for d, s in PERIODIC_JOBS))
     while not stop["now"]:
+        if time.time() >= renew_at:  # the loop turns: alive, whether Redis answers or not
+            write_alive(alive_file, time.time() + SCHEDULER_ALIVE_S)
+            renew_at = time.time() + SCHEDULER_ALIVE_EVERY_S
         try:
             for dotted in scheduler_tick():
                 log.info("scheduler: enqueued %s", dotted)

@@ -102,8 +102,8 @@ def test_compose_file_is_valid(tmp_path):
         assert services[name]["healthcheck"]["test"], name
     assert "/readyz" in " ".join(services["app"]["healthcheck"]["test"])
     assert services["app"]["command"] == ["web"]
-    assert services["worker"]["command"] == ["worker"]
-    assert services["scheduler"]["command"] == ["scheduler"]
+    for name in ("worker", "scheduler"):  # tests/notifications/test_alive_file.py
+        assert services[name]["command"] == [name, "--alive-file", "/tmp/fengchao-alive"]
     assert "--appendonly" in services["redis"]["command"]
     assert (
         services["redis"]["command"][services["redis"]["command"].index("--appendonly") + 1]

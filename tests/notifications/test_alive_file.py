@@ -1,0 +1,89 @@
+"""Workers and the scheduler keep an alive file for a health check that starts no Python:
+alive while the time in it is ahead of now (deploy/docker-compose.yml)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from rq import Queue
+
+from server.extensions import get_raw_redis
+from server.notifications.worker import FengchaoWorker, scheduler_command, write_alive
+from tests.ops.test_deploy import DEPLOY
+
+
+def deadline(path: Path) -> int:
+    return int(path.read_text())
+
+
+def alive_until_read_by(path: str) -> int:
+    """A job: what the alive file says while it runs."""
+    return int(Path(path).read_text())
+
+
+def test_an_idle_worker_is_alive_until_its_heartbeat_expires(app, tmp_path):
+    alive = tmp_path / "alive"
+    worker = FengchaoWorker(
+        ["fc-test-alive-idle"], connection=get_raw_redis(), alive_file=str(alive)
+    )
+    started = time.time()
+    worker.work(burst=True)
+    # RQ's own heartbeat: worker_ttl + 60 s (a hung worker is noticed within 3 minutes)
+    assert worker.worker_ttl == FengchaoWorker.WORKER_TTL_S == 120
+    assert int(started) + 180 <= deadline(alive) <= time.time() + 181
+
+
+def test_a_worker_running_a_long_job_is_alive_until_the_job_times_out(app, tmp_path):
+    """Nothing beats while the job runs in the worker's own process: the file covers the
+    job's timeout (RQ stops the job there) and a minute more."""
+    alive = tmp_path / "alive"
+    queue = Queue("fc-test-alive-job", connection=get_raw_redis())
+    job = queue.enqueue(alive_until_read_by, str(alive), job_timeout=900)
+    enqueued = time.time()
+    worker = FengchaoWorker([queue.name], connection=get_raw_redis(), alive_file=str(alive))
+    worker.work(burst=True)
+    job.refresh()
+    assert job.get_status() == "finished", job.exc_info
+    assert int(enqueued) + 960 <= job.return_value() <= time.time() + 961
+
+
+def test_the_scheduler_is_alive_while_its_loop_turns(app, tmp_path):
+    alive = tmp_path / "alive"
+    started = time.time()
+    result = app.test_cli_runner().invoke(scheduler_command, ["--once", "--alive-file", str(alive)])
+    assert result.exit_code == 0, result.output
+    assert int(started) + 30 <= deadline(alive) <= time.time() + 31
+
+
+def test_an_unwritable_alive_file_is_logged_not_fatal(tmp_path, caplog):
+    write_alive(str(tmp_path / "missing" / "alive"), time.time() + 30)
+    assert "cannot write the alive file" in caplog.text
+
+
+def _compose_health_check(role: str) -> str:
+    import yaml
+
+    service = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"][role]
+    kind, command = service["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    assert service["command"] == [role, "--alive-file", "/tmp/fengchao-alive"]
+    return command.replace("$$", "$")  # compose's escape for a literal $
+
+
+def test_the_compose_health_checks_read_the_alive_file(tmp_path):
+    """The check as the container runs it (sh): healthy while the file's time is ahead,
+    unhealthy once it has passed or when there is no file."""
+    for role in ("worker", "scheduler"):
+        check = _compose_health_check(role).replace("/tmp/fengchao-alive", str(tmp_path / "a"))
+
+        def healthy(check: str = check) -> bool:
+            return subprocess.run(["sh", "-c", check], timeout=10).returncode == 0
+
+        assert not healthy(), role  # no file yet
+        write_alive(str(tmp_path / "a"), time.time() + 30)
+        assert healthy(), role
+        write_alive(str(tmp_path / "a"), time.time() - 1)
+        assert not healthy(), role
+        (tmp_path / "a").unlink()
