@@ -219,6 +219,8 @@ def test_twenty_duplicate_check_ins_award_once(
         )
     )
     assert entries == 1
+    rewarded = select(func.count()).where(CheckIn.user_id == rider.user_id, CheckIn.status == "ok")
+    assert db.session.scalar(rewarded) == 1
     verify_ledger_cli()
 
 
@@ -247,6 +249,10 @@ def test_duplicate_check_ins_without_redis_dedupe_still_award_once(
     outcomes = Counter(concurrently(8, scan))
     assert outcomes[(201, "ok")] == 1, outcomes
     assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5
+    # one rewarded check-in row too: it is written only after its award, in the same
+    # transaction, so the ledger's key keeps the check-ins to one a day as well
+    rewarded = select(func.count()).where(CheckIn.user_id == rider.user_id, CheckIn.status == "ok")
+    assert db.session.scalar(rewarded) == 1
 
 
 def test_concurrent_awards_from_distinct_sources_all_land(app, login, db, concurrently):
