@@ -85,8 +85,8 @@ class FengchaoWorker(SimpleWorker):
     check (`--alive-file`): the moment until which RQ itself counts it alive (its
     heartbeat's expiry), or while a job runs, the job's timeout."""
 
-    # Idle, RQ beats once per BLPOP wait (worker_ttl - 15 s) and lets the beat expire 60 s
-    # after the next one is due: 120 s means a hung worker is noticed within 3 minutes.
+    # Idle, RQ beats once per BLPOP wait (worker_ttl - 15 s: 105 s) and lets each beat
+    # expire after worker_ttl + 60 s (180 s): a hung worker is noticed within 3 minutes.
     WORKER_TTL_S = 120
 
     def __init__(self, *args, alive_file: str | None = None, **kwargs):
@@ -96,7 +96,10 @@ class FengchaoWorker(SimpleWorker):
 
     def heartbeat(self, timeout: int | None = None, pipeline=None):
         super().heartbeat(timeout, pipeline)
-        write_alive(self.alive_file, time.time() + (timeout or self.worker_ttl + 60))
+        # A beat queued on a pipeline reaches Redis only if the pipeline's execute does: it
+        # is not written here (the idle loop beats directly; a job writes its own below).
+        if pipeline is None:
+            write_alive(self.alive_file, time.time() + (timeout or self.worker_ttl + 60))
 
     # RQ listens for commands (shutdown, stop-job) in a pub/sub thread that waits up to 60 s
     # for a message and relies on the reply to its UNSUBSCRIBE to wake it at teardown. When
@@ -118,8 +121,9 @@ class FengchaoWorker(SimpleWorker):
         )
 
     def execute_job(self, job, queue):
-        # The job runs in this process and nothing beats while it does; RQ stops it at its
-        # timeout, so until then (and a minute to record the outcome) the worker is alive.
+        # The job runs in this process and no beat comes while it does (RQ's one beat before
+        # it is queued on a pipeline, not written above); RQ stops the job at its timeout,
+        # so until then, and a minute to record the outcome, the worker is alive.
         timeout = job.timeout if job.timeout and job.timeout > 0 else Queue.DEFAULT_TIMEOUT
         write_alive(self.alive_file, time.time() + timeout + 60)
         try:
@@ -147,6 +151,9 @@ def worker_command(burst: bool, queues: tuple[str, ...], alive_file: str | None)
     _app = current_app._get_current_object()
     # `kill -USR1 <pid>` writes every thread's stack to stderr: what a stuck worker is doing
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # A deadline left by this container's previous run (a restart keeps /tmp) must not
+    # vouch for this one before its first beat.
+    write_alive(alive_file, 0)
     worker = FengchaoWorker(
         list(queues or WORKER_QUEUES), connection=get_raw_redis(), alive_file=alive_file
     )
@@ -184,6 +191,7 @@ def scheduler_tick(now: float | None = None) -> list[str]:
 def scheduler_command(once: bool, alive_file: str | None):
     """Enqueue server.PERIODIC_JOBS on their intervals (safe to run on several nodes)."""
     stop = {"now": False}
+    write_alive(alive_file, 0)  # not a previous run's deadline (as the worker)
     renew_at = 0.0
 
     def _stop(*_):

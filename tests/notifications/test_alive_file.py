@@ -10,7 +10,12 @@ from pathlib import Path
 from rq import Queue
 
 from server.extensions import get_raw_redis
-from server.notifications.worker import FengchaoWorker, scheduler_command, write_alive
+from server.notifications.worker import (
+    FengchaoWorker,
+    scheduler_command,
+    worker_command,
+    write_alive,
+)
 from tests.ops.test_deploy import DEPLOY
 
 
@@ -47,6 +52,37 @@ def test_a_worker_running_a_long_job_is_alive_until_the_job_times_out(app, tmp_p
     job.refresh()
     assert job.get_status() == "finished", job.exc_info
     assert int(enqueued) + 960 <= job.return_value() <= time.time() + 961
+
+
+def test_a_beat_queued_on_a_pipeline_is_not_vouched_for(app, tmp_path):
+    """RQ queues some beats on a pipeline (the suspension check, the job's start): the file
+    is not moved by a beat that may never reach Redis."""
+    alive = tmp_path / "alive"
+    write_alive(str(alive), 1)
+    worker = FengchaoWorker(
+        ["fc-test-alive-pipe"], connection=get_raw_redis(), alive_file=str(alive)
+    )
+    worker.heartbeat(pipeline=get_raw_redis().pipeline())  # never executed
+    assert deadline(alive) == 1
+    worker.heartbeat()
+    assert deadline(alive) > time.time()
+
+
+def test_a_restarted_worker_does_not_inherit_the_last_runs_deadline(app, tmp_path, monkeypatch):
+    """A container restart keeps /tmp: the old deadline is cleared before the worker starts,
+    so a worker that hangs (or fails) before its first beat is not reported healthy."""
+    alive = tmp_path / "alive"
+    write_alive(str(alive), time.time() + 4 * 3600)  # killed mid-job: hours ahead
+
+    def stuck(self, **kwargs):
+        raise RuntimeError("never got to its first beat")
+
+    monkeypatch.setattr(FengchaoWorker, "work", stuck)
+    # the stack dump on SIGUSR1 wants a real stderr, which the CLI runner does not give
+    monkeypatch.setattr("server.notifications.worker.faulthandler.register", lambda *a, **k: None)
+    result = app.test_cli_runner().invoke(worker_command, ["--alive-file", str(alive)])
+    assert isinstance(result.exception, RuntimeError)
+    assert deadline(alive) == 0
 
 
 def test_the_scheduler_is_alive_while_its_loop_turns(app, tmp_path):
