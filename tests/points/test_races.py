@@ -15,6 +15,12 @@ from server.stations.services import scene_of
 from tests.factories import give_points, make_reward, make_station
 
 
+def _rewarded_rows(db, user_id: int) -> int:
+    """The rider's check-in rows that carry an award."""
+    rewarded = select(func.count()).where(CheckIn.user_id == user_id, CheckIn.status == "ok")
+    return db.session.scalar(rewarded)
+
+
 def _outcome(response):
     body = response.get_json()
     return response.status_code, body.get("code") if response.status_code >= 400 else "ok"
@@ -219,8 +225,7 @@ def test_twenty_duplicate_check_ins_award_once(
         )
     )
     assert entries == 1
-    rewarded = select(func.count()).where(CheckIn.user_id == rider.user_id, CheckIn.status == "ok")
-    assert db.session.scalar(rewarded) == 1
+    assert _rewarded_rows(db, rider.user_id) == 1
     verify_ledger_cli()
 
 
@@ -251,8 +256,7 @@ def test_duplicate_check_ins_without_redis_dedupe_still_award_once(
     assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5
     # one rewarded check-in row too: it is written only after its award, in the same
     # transaction, so the ledger's key keeps the check-ins to one a day as well
-    rewarded = select(func.count()).where(CheckIn.user_id == rider.user_id, CheckIn.status == "ok")
-    assert db.session.scalar(rewarded) == 1
+    assert _rewarded_rows(db, rider.user_id) == 1
 
 
 def test_concurrent_awards_from_distinct_sources_all_land(app, login, db, concurrently):
@@ -309,8 +313,8 @@ def test_cancel_and_hand_over_of_one_voucher_at_once(
     client, login, units, db, concurrently, verify_ledger_cli
 ):
     """The rider cancels while staff scan the voucher, for ten vouchers at once: each ends
-    fulfilled (no refund) or cancelled (one refund), never both; the loser is told why;
-    stock is back only for the cancelled ones."""
+    fulfilled (no refund) or cancelled (one refund), never both; the loser gets the code
+    saying which happened; stock is back only for the cancelled ones."""
     reward_id, rider, codes = _vouchers(client, login, units, 10)
     ids = sorted(codes)
     staff = login("grid_worker", "A")
