@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from server.db_replica import BIND_KEY as REPLICA_BIND_KEY
+
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-in-production"  # noqa: S105 - refused in production
 DEFAULT_PHONE_KEY = "dev-insecure-phone-key-change-me"
 SANDBOX_APPID = "wxsandbox0000000001"
@@ -125,6 +127,8 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         # No pool_pre_ping: server/db_pool.py pings a connection only after it lay idle.
         "SQLALCHEMY_ENGINE_OPTIONS": {},
     }
+    if settings["DATABASE_REPLICA_URL"]:  # its engine (server/db_replica.py)
+        settings["SQLALCHEMY_BINDS"] = {REPLICA_BIND_KEY: settings["DATABASE_REPLICA_URL"]}
     for name, kind in DOMAIN_SETTINGS.items():
         if env.get(name) not in (None, ""):
             read = _int if kind is int else _float if kind is float else None

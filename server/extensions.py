@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from server.db_replica import RoutingSession
 from server.errors import ErrorSchema, http_error_response
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# RoutingSession: statistics and exports may read a replica (server/db_replica.py)
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 
 

@@ -41,6 +41,7 @@ from server.auth.guards import (
     staff_required,
 )
 from server.csv_safe import safe_row
+from server.db_replica import reads_from_replica
 from server.http import page_of
 
 blp = Blueprint(
@@ -232,6 +233,7 @@ class AdminEnrolmentsCsv(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(EnrolmentQuerySchema, location="query")
     @blp.response(200, content_type="text/csv", description="UTF-8 CSV with a BOM (Excel)")
+    @reads_from_replica
     def get(self, args, activity_id):
         """Export the enrolment list as CSV."""
         rows = services.enrolment_rows(current_scope(), activity_id, args.get("status"))

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 
 from server.auth.guards import current_scope, current_user, login_required, staff_required
 from server.csv_safe import safe_row
+from server.db_replica import reads_from_replica
 from server.http import IDEMPOTENCY_HEADER_DOC, PageQuerySchema, idempotency_key, page_of
 from server.needs import services
 from server.needs.schemas import (
@@ -64,6 +65,7 @@ class AdminNeedsExport(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AdminNeedQuerySchema, location="query")
     @blp.response(200, content_type="text/csv", description="UTF-8 CSV with a BOM (Excel)")
+    @reads_from_replica
     def get(self, args):
         """Export needs as CSV (same filters as the list)."""
         buffer = io.StringIO()
@@ -78,6 +80,7 @@ class AdminNeedStats(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AdminNeedQuerySchema, location="query")
     @blp.response(200, NeedStatsSchema)
+    @reads_from_replica
     def get(self, args):
         """Counts by kind per month (Shanghai time)."""
         return services.monthly_counts(current_scope(), args)

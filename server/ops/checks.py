@@ -56,6 +56,45 @@ def check_database() -> Check:
     return Check("database", True, f"{url} ({(time.perf_counter() - started) * 1000:.0f} ms)")
 
 
+def check_replica() -> Check | None:
+    """The read replica (`DATABASE_REPLICA_URL`, server/db_replica.py) answers, whether it
+    is a standby, and when it last replayed a transaction; None when none is configured.
+    Not part of /readyz: without it statistics and exports read the primary."""
+    from server.db_replica import replica_engine
+
+    engine = replica_engine()
+    if engine is None:
+        return None
+    started = time.perf_counter()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            state = _standby_state(conn) if engine.dialect.name == "postgresql" else ""
+    except Exception as exc:
+        failed = _failure("replica", exc)
+        failed.detail += " (statistics and exports read the primary meanwhile)"
+        return failed
+    url = engine.url.render_as_string(hide_password=True)
+    took = (time.perf_counter() - started) * 1000
+    return Check("replica", True, f"{url} ({took:.0f} ms){state}")
+
+
+def _standby_state(conn) -> str:
+    standby, replayed_ago = conn.execute(
+        text(
+            "SELECT pg_is_in_recovery(), "
+            "EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())"
+        )
+    ).one()
+    if not standby:
+        return ", not a standby: statistics and exports read this server as it is"
+    if replayed_ago is None:
+        return ", standby, no transaction replayed yet"
+    # the time since the last replayed transaction: the lag while the primary is busy, the
+    # primary's quiet time when it is not
+    return f", standby, last transaction replayed {float(replayed_ago):.1f} s ago"
+
+
 def check_redis() -> Check:
     """Redis answers PING."""
     from server.extensions import get_redis

@@ -10,7 +10,8 @@ import click
 @click.command("doctor")
 @click.option("--skip-wechat", is_flag=True, help="do not fetch a WeChat access token")
 def doctor(skip_wechat: bool):
-    """Check configuration, database, Redis, migrations and WeChat; exit 1 if any fails."""
+    """Check configuration, database, Redis, migrations, the replica (when set) and WeChat;
+    exit 1 if any fails."""
     from server import create_app
     from server.config import ConfigError
     from server.ops.checks import (
@@ -19,6 +20,7 @@ def doctor(skip_wechat: bool):
         check_database,
         check_migrations,
         check_redis,
+        check_replica,
         check_wechat,
     )
 
@@ -58,6 +60,10 @@ def doctor(skip_wechat: bool):
         else:
             checks.append(Check("migrations", False, "not checked: the database is unreachable"))
         _emit(checks[-1:])
+        replica = check_replica()
+        if replica is not None:
+            checks.append(replica)
+            _emit(checks[-1:])
         if skip_wechat:
             click.echo(f"SKIP {'wechat':<14} not checked")
         else:

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.auth.guards import current_scope, current_user, login_required, staff_required
+from server.db_replica import reads_from_replica
 from server.extensions import limiter
 from server.http import IDEMPOTENCY_HEADER_DOC, idempotency_key, page_of
 from server.ops.limits import rate_limit
@@ -180,6 +181,7 @@ class WorkOrderExport(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(WorkOrderExportQuerySchema, location="query")
     @blp.response(200, content_type="text/csv")
+    @reads_from_replica
     def get(self, args):
         """Work orders in your area as CSV for Excel (same filters as the list)."""
         body = stats.export_orders_csv(current_scope(), args)
@@ -199,6 +201,7 @@ class Stats(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(StatsQuerySchema, location="query")
     @blp.response(200, StatsSchema)
+    @reads_from_replica
     def get(self, args):
         """Work-order statistics of your area: received, resolved, on time, satisfaction."""
         return stats.order_stats(current_scope(), args)

@@ -15,6 +15,7 @@ from server.auth.guards import (
     token_required,
 )
 from server.clock import isoformat
+from server.db_replica import replica_reads
 from server.http import (
     IDEMPOTENCY_HEADER_DOC,
     PageQuerySchema,
@@ -196,7 +197,8 @@ class AdminCheckins(MethodView):
         50,000 rows: more is refused with `export.too_many_rows`, narrow the dates)."""
         stmt = checkins.admin_checkins(current_scope(), args)
         if args["format"] == "csv":
-            return _csv(stmt)
+            with replica_reads():
+                return _csv(stmt)
         page = paginate(stmt, args["page"], args["page_size"])
         page["items"] = checkins.with_station_names(page["items"])
         return page

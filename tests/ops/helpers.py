@@ -38,7 +38,8 @@ def session_env(app: Flask, tmp_path) -> dict[str, str]:
 def release(other: Flask) -> None:
     with other.app_context():
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():  # a replica's too
+            engine.dispose()
         client = other.extensions.pop("wechat_client", None)
         if client is not None:
             client.close()

@@ -39,7 +39,24 @@ def test_doctor_passes_on_a_good_installation(app, run_doctor, sandbox, tmp_path
         assert lines[name][0].startswith("OK"), result.output
     assert "token fetched" in lines["wechat"][0]
     assert sandbox.calls(path="/cgi-bin/stable_token")  # it really asked "WeChat"
+    assert "replica" not in lines  # none configured, nothing to say
     assert result.output.rstrip().endswith("All checks passed.")
+
+
+def test_doctor_fails_on_an_unreachable_replica(app, run_doctor, tmp_path):
+    dead = (
+        "postgresql+psycopg://postgres@127.0.0.1:1/nothing"
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+        else f"sqlite:///{tmp_path / 'no-such-folder' / 'replica.db'}"
+    )
+    env = {**session_env(app, tmp_path), "DATABASE_REPLICA_URL": dead}
+    result = run_doctor(env, "--skip-wechat")
+    assert result.exit_code == 1, result.output
+    lines = _lines(result.output)
+    assert lines["replica"][0].startswith("FAIL"), result.output
+    assert "read the primary meanwhile" in lines["replica"][0]
+    for name in ("database", "redis", "migrations"):
+        assert lines[name][0].startswith("OK"), result.output
 
 
 def test_doctor_fails_with_one_line_per_production_problem(app, run_doctor, tmp_path):
