@@ -16,7 +16,15 @@ from flask.sessions import SessionInterface
 import server.zh_messages  # noqa: F401  (before any schema is defined)
 from server.config import ConfigError, check_production, load_settings
 from server.errors import register_error_handlers
-from server.extensions import FengchaoApi, db, limiter, limiter_storage_uri, migrate, redis_ext
+from server.extensions import (
+    FengchaoApi,
+    db,
+    limiter,
+    limiter_storage_options,
+    limiter_storage_uri,
+    migrate,
+    redis_ext,
+)
 from server.http import FastJSONProvider
 from server.logging_setup import setup_logging
 
@@ -119,6 +127,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     redis_ext.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app))
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(app))
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "fc-rl")
     limiter.init_app(app)
     api = FengchaoApi(app)

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from server import redis_sentinel
 from server.db_replica import BIND_KEY as REPLICA_BIND_KEY
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-in-production"  # noqa: S105 - refused in production
@@ -133,6 +134,11 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         if env.get(name) not in (None, ""):
             read = _int if kind is int else _float if kind is float else None
             settings[name] = read(env, name, 0, problems) if read else env[name]
+    if redis_sentinel.is_sentinel_url(settings["REDIS_URL"]):
+        try:
+            redis_sentinel.parse(settings["REDIS_URL"])
+        except ValueError as exc:
+            problems.append(str(exc))
     if problems:
         raise ConfigError(problems)
     return settings

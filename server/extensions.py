@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from server import redis_sentinel
 from server.db_replica import RoutingSession
 from server.errors import ErrorSchema, http_error_response
 
@@ -65,7 +66,9 @@ class RedisExtension:
 
     def init_app(self, app: Flask) -> None:
         url = app.config.get("REDIS_URL")
-        if url:
+        if redis_sentinel.is_sentinel_url(url):  # the master the sentinels name, followed
+            client, raw = redis_sentinel.clients(url, health_check_interval=30)
+        elif url:
             client = redis_lib.Redis.from_url(url, decode_responses=True, health_check_interval=30)
             raw = redis_lib.Redis.from_url(url, health_check_interval=30)
         else:
@@ -125,11 +128,21 @@ limiter = Limiter(key_func=_rate_limit_key, headers_enabled=True, strategy="movi
 
 def limiter_storage_uri(app: Flask) -> str:
     url = app.config.get("REDIS_URL")
+    if redis_sentinel.is_sentinel_url(url):
+        return redis_sentinel.parse(url).limiter_uri()
     if url:
         # redis-py says unix://, the limits library redis+unix://
         return "redis+unix://" + url.removeprefix("unix://") if url.startswith("unix://") else url
     path = app.extensions["redis"].connection_pool.connection_kwargs["path"]
     return f"redis+unix://{path}"
+
+
+def limiter_storage_options(app: Flask) -> dict:
+    """The limits library's storage options (through Sentinel: database, master only)."""
+    url = app.config.get("REDIS_URL")
+    return (
+        redis_sentinel.parse(url).limiter_options() if redis_sentinel.is_sentinel_url(url) else {}
+    )
 
 
 def get_redis() -> redis_lib.Redis:

@@ -105,8 +105,15 @@ def check_redis() -> Check:
         client.ping()
     except Exception as exc:
         return _failure("redis", exc)
-    kwargs = client.connection_pool.connection_kwargs
-    where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    if hasattr(pool, "get_master_address"):  # through Sentinel: the master it names now
+        host, port = pool.get_master_address()
+        where = f"sentinel '{pool.service_name}': master {host}:{port}/{kwargs.get('db', 0)}"
+    else:
+        where = (
+            kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+        )
     return Check("redis", True, f"{where} ({(time.perf_counter() - started) * 1000:.0f} ms)")
 
 

@@ -55,8 +55,12 @@ def other_app(session_app: Flask, env: dict[str, str]) -> Iterator[Flask]:
         yield application
     finally:
         release(application)
-        limiter.init_app(session_app)
+        restore_limiter(session_app)
 
 
 def restore_limiter(session_app: Flask) -> None:
+    # Flask-Limiter merges each init_app's RATELIMIT_STORAGE_OPTIONS into the one object's
+    # options: a helper app's (a Sentinel's `use_replicas`) would reach the session app's
+    # plain Redis storage. One app per process in production; here, start from none.
+    limiter._storage_options.clear()
     limiter.init_app(session_app)
