@@ -29,13 +29,15 @@ def wxacode_jpeg(scene: str, page: str, width: int, cache_prefix: str, domain: s
     from server.wechat.api import get_wxacode_unlimited
     from server.wechat.errors import WeChatError, WeChatUnavailable
 
-    digest = hashlib.sha256(f"{scene}:{width}:{page}".encode()).hexdigest()[:16]
+    # the build the code opens is part of the key: after WXACODE_ENV_VERSION changes (a
+    # trial build's posters, then the release's), the next print is of the new build
+    env_version = current_app.config.get("WXACODE_ENV_VERSION", "release")
+    digest = hashlib.sha256(f"{scene}:{width}:{page}:{env_version}".encode()).hexdigest()[:16]
     key = f"{cache_prefix}:{digest}"
     raw = get_raw_redis()
     cached = raw.get(key)
     if cached:
         return cached
-    env_version = current_app.config.get("WXACODE_ENV_VERSION", "release")
     try:
         image = get_wxacode_unlimited(
             get_client(), scene, page=page, width=width, env_version=env_version

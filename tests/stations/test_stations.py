@@ -356,3 +356,25 @@ def test_what_a_rider_taps_or_sees_is_checked_when_staff_save_it(
     else:
         assert answer.status_code == 422
         assert field in answer.get_json()["details"]["errors"]["json"]
+
+
+def test_a_code_printed_after_the_build_setting_changes_opens_the_new_build(
+    app, client, login, units, sandbox, monkeypatch
+):
+    """WXACODE_ENV_VERSION: posters printed for a trial build, then for the release, must
+    not be the cached trial code (the cache is a week long)."""
+    station = make_station(units["A"], name="淮北街社区小哥驿站")
+    staff = login("grid_worker", "A")
+    url = f"/api/v1/admin/stations/{station.id}/qrcode.png"
+    monkeypatch.setitem(app.config, "WXACODE_ENV_VERSION", "trial")
+    trial = client.get(url, headers=staff)
+    monkeypatch.setitem(app.config, "WXACODE_ENV_VERSION", "release")
+    release = client.get(url, headers=staff)
+    assert trial.status_code == release.status_code == 200
+    asked = [
+        call["body"].get("env_version") for call in sandbox.calls(path="/wxa/getwxacodeunlimit")
+    ]
+    assert asked == ["trial", "release"]
+    assert trial.data != release.data
+    assert client.get(url, headers=staff).data == release.data  # cached per build
+    assert len(sandbox.calls(path="/wxa/getwxacodeunlimit")) == 2
