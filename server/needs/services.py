@@ -14,6 +14,7 @@ from server.activities import effects
 from server.auth.guards import Scope
 from server.auth.models import User
 from server.clock import SHANGHAI, isoformat, local, utcnow
+from server.csv_safe import within_export_limit
 from server.errors import Conflict, DomainError, NotFound
 from server.extensions import db
 from server.http import paginate
@@ -21,6 +22,7 @@ from server.needs.models import KINDS, STATUSES, Need
 
 log = logging.getLogger(__name__)
 ANSWER_ROLE = "grid_worker"
+EXPORT_MAX_ROWS = 50_000  # more is refused (export.too_many_rows), never cut short
 NEED_REF = "need"
 
 
@@ -196,13 +198,15 @@ def export_rows(scope: Scope, args: dict[str, Any]) -> list[list[Any]]:
     from server.auth.models import User as Person
     from server.org.models import OrgUnit
 
-    rows = db.session.execute(
+    stmt = (
         _staff_stmt(scope, args)
         .add_columns(Person.display_name, Person.citizen_role, OrgUnit.name)
         .join(Person, Person.id == Need.user_id)
         .join(OrgUnit, OrgUnit.id == Need.org_unit_id)
         .order_by(Need.id)
-    ).all()
+        .limit(EXPORT_MAX_ROWS + 1)
+    )
+    rows = within_export_limit(db.session.execute(stmt).all(), EXPORT_MAX_ROWS)
     lines: list[list[Any]] = [
         ["编号", "提交时间", "社区", "提交人", "身份", "类别", "内容", "状态", "答复", "答复时间"]
     ]

@@ -3,6 +3,8 @@
 Every table with an org unit (`org_unit_id`) or home community (`community_id`) column
 is exported for the community's subtree; rows that belong to those (by a foreign key
 to an exported row) follow one level down. Encrypted columns (`*_enc`) never leave.
+Text that starts like a spreadsheet formula is written as text (`server/csv_safe.py`):
+the files are made for Excel/WPS, and station names, reports and needs are free text.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import Table, select
 
+from server.csv_safe import safe_row
 from server.extensions import db
 from server.org.models import OrgUnit
 
@@ -42,7 +45,7 @@ def export_community(unit: OrgUnit, out: Path) -> dict[str, int]:
             writer.writerow([c.name for c in columns])
             ids = []
             for row in rows:
-                writer.writerow([getattr(row, c.name) for c in columns])
+                writer.writerow(safe_row(getattr(row, c.name) for c in columns))
                 if "id" in table.c:
                     ids.append(row.id)
             archive.writestr(f"{table.name}.csv", buffer.getvalue())

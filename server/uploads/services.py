@@ -49,7 +49,7 @@ def _clean_image(data: bytes) -> tuple[bytes, bytes, str, int, int]:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise _refuse("not_an_image", "文件不是有效的图片，请选择 JPG 或 PNG 照片") from None
     if fmt not in FORMATS:
-        raise _refuse("unsupported_type", "仅支持 JPG、PNG、WEBP 格式的照片", 415)
+        raise _refuse("unsupported_type", "仅支持 JPG、PNG、WEBP、GIF 格式的照片", 415)
     if width * height > MAX_PIXELS:
         raise _refuse("too_many_pixels", "照片分辨率过大，请压缩后再上传")
     try:

@@ -150,3 +150,17 @@ def test_export_and_monthly_counts(client, units, login):
     # free text typed like a spreadsheet formula is exported as text (CSV injection)
     assert "\"'=HYPERLINK(" in text and '"=HYPERLINK(' not in text
     assert "别的街道" not in text
+
+
+def test_an_export_over_its_row_limit_is_refused_not_cut_short(client, login, monkeypatch):
+    from server.needs import services
+
+    monkeypatch.setattr(services, "EXPORT_MAX_ROWS", 1)
+    rider = login("rider")
+    submit(client, rider, kind="employment", content="想找一份白天的兼职工作")
+    staff = login("community_admin", "A")
+    assert client.get("/api/v1/admin/needs/export.csv", headers=staff).status_code == 200
+    submit(client, rider, kind="health", content="希望组织一次免费体检活动")
+    refused = client.get("/api/v1/admin/needs/export.csv", headers=staff)
+    assert refused.status_code == 422
+    assert refused.get_json()["code"] == "export.too_many_rows"

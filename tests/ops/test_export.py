@@ -40,6 +40,17 @@ def test_export_holds_the_subtree_only(app, db, units, login, client, tmp_path):
     assert db.session.get(User, rider.user_id).phone_enc  # stored, just never exported
 
 
+def test_formula_like_text_is_exported_as_text(app, units, tmp_path):
+    make_station(units["A1"], name='=HYPERLINK("http://x","甲站")')
+    out = tmp_path / "a.zip"
+    result = CliRunner().invoke(app.cli, ["export-community", "T-A", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as archive:
+        assert [s["name"] for s in _read(archive, "stations.csv")] == [
+            '\'=HYPERLINK("http://x","甲站")'
+        ]
+
+
 def test_unknown_code_fails_clearly(app):
     result = CliRunner().invoke(app.cli, ["export-community", "NOPE"])
     assert result.exit_code != 0
