@@ -20,6 +20,7 @@ from redis.sentinel import Sentinel
 from server.config import ConfigError, load_settings
 from server.extensions import get_raw_redis, get_redis
 from server.notifications.queue import queue
+from server.notifications.worker import FengchaoWorker
 from server.ops.checks import check_redis
 from tests.conftest import login_code
 from tests.ops.helpers import other_app, session_env
@@ -154,12 +155,18 @@ def test_a_failover_is_followed_without_a_restart(servers, sentinel_app):
 
     with sentinel_app.app_context():  # the same clients, no restart
         get_redis().set("fc:after", "2")
-        queue("default").enqueue("builtins.print", "after the failover")
+        job = queue("default").enqueue("builtins.len", "after")
         line = check_redis()
-    promoted = servers.client(servers.replica)
+        promoted = servers.client(servers.replica)
+        assert promoted.llen("rq:queue:default") == 1
+        # a worker on the same connection takes it from the new master and runs it
+        FengchaoWorker(["default"], connection=get_raw_redis()).work(burst=True)
+        job.refresh()
+        assert job.get_status() == "finished", job.exc_info
+        assert job.return_value() == 5
     assert promoted.get("fc:after") == "2"
     assert promoted.get("fc:before") == "1"  # replicated before the master died
-    assert promoted.llen("rq:queue:default") == 1
+    assert promoted.llen("rq:queue:default") == 0
     assert f"master 127.0.0.1:{servers.replica}/{DB}" in line.detail
     assert _login(client, 1).status_code == 200  # the limiter found the new master too
     assert promoted.keys("LIMITS:LIMITER/fc-rl/*")
