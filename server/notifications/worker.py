@@ -14,6 +14,7 @@ import importlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +25,9 @@ import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
 from rq import Queue, SimpleWorker
+from rq.exceptions import StopRequested
+from rq.suspension import is_suspended
+from rq.worker import WorkerStatus
 
 from server.extensions import db
 
@@ -67,7 +71,9 @@ def run_in_app(dotted: str, *args):
 def write_alive(path: str | None, until: float) -> None:
     """Tell a health check that this process is alive until `until` (POSIX seconds): the
     whole number replaces the file at once, so a reader never sees half of it. A failed
-    write is logged: the health check then reports what is wrong, not the process."""
+    write is logged: the health check then reports what is wrong, not the process. Under
+    systemd with a watchdog (the units' `WatchdogSec=`), systemd is told the same."""
+    notify_watchdog(until)
     if not path:
         return
     temporary = f"{path}.{os.getpid()}.tmp"
@@ -77,6 +83,31 @@ def write_alive(path: str | None, until: float) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         log.warning("cannot write the alive file %s: %s", path, exc)
+
+
+def notify_watchdog(until: float) -> None:
+    """systemd's watchdog (sd_notify): `WATCHDOG=1` and, as the new timeout, the time left
+    until `until` — so systemd restarts a worker or scheduler that stops beating (hung on
+    a socket, a deadlock) as Docker's health check does from the alive file. Only when
+    systemd enabled a watchdog for this very process (WATCHDOG_USEC, WATCHDOG_PID); a
+    deadline already past is not sent (the start's "not alive yet"). The protocol is one
+    datagram on NOTIFY_SOCKET (sd_notify(3), documented as stable for reimplementation;
+    the systemd bindings need libsystemd's headers to install)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address or not os.environ.get("WATCHDOG_USEC"):
+        return
+    if os.environ.get("WATCHDOG_PID", str(os.getpid())) != str(os.getpid()):
+        return  # meant for another process (a parent that started us)
+    left_us = int((until - time.time()) * 1_000_000)
+    if left_us <= 0:
+        return
+    if address.startswith("@"):  # an abstract socket
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(f"WATCHDOG=1\nWATCHDOG_USEC={left_us}".encode(), address)
+    except OSError as exc:
+        log.warning("cannot notify systemd's watchdog at %s: %s", address, exc)
 
 
 class FengchaoWorker(SimpleWorker):
@@ -119,6 +150,27 @@ class FengchaoWorker(SimpleWorker):
             daemon=True,
             exception_handler=self._pubsub_exception_handler,
         )
+
+    # While `rq suspend` holds, RQ's loop checks every second and beats only on that check's
+    # pipeline (not written above): the worker waits, it is not hung. Each check that reached
+    # Redis renews the deadline, or systemd's watchdog would restart a suspended worker every
+    # few minutes and Docker call it unhealthy. The loop is RQ's own, with that one line.
+    SUSPENDED_ALIVE_S = 30
+
+    def check_for_suspension(self, burst: bool):
+        before_state = None
+        while not self._stop_requested and is_suspended(self.connection, self):
+            if burst:
+                self.log.info("Worker %s: suspended in burst mode, exiting", self.name)
+                raise StopRequested
+            write_alive(self.alive_file, time.time() + self.SUSPENDED_ALIVE_S)
+            if before_state is None:
+                self.log.info("Worker %s: suspended, run `rq resume` to resume", self.name)
+                before_state = self.get_state()
+                self.set_state(WorkerStatus.SUSPENDED)
+            time.sleep(1)
+        if before_state:
+            self.set_state(before_state)
 
     def execute_job(self, job, queue):
         # The job runs in this process and no beat comes while it does (RQ's one beat before

@@ -3,10 +3,15 @@ alive while the time in it is ahead of now (deploy/docker-compose.yml)."""
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
+import threading
 import time
+import uuid
 from pathlib import Path
 
+import pytest
 from rq import Queue
 
 from server.extensions import get_raw_redis
@@ -123,3 +128,107 @@ def test_the_compose_health_checks_read_the_alive_file(tmp_path):
         write_alive(str(tmp_path / "a"), time.time() - 1)
         assert not healthy(), role
         (tmp_path / "a").unlink()
+
+
+# ------------------------------------------------ systemd's watchdog (sd_notify)
+
+
+@pytest.fixture
+def systemd(tmp_path, monkeypatch):
+    """A NOTIFY_SOCKET as systemd gives a unit with WatchdogSec=; returns what it got."""
+    path = tmp_path / "notify"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    monkeypatch.setenv("WATCHDOG_USEC", "300000000")
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+
+    def received() -> list[dict[str, str]]:
+        messages = []
+        while True:
+            try:
+                data = sock.recv(4096).decode()
+            except BlockingIOError:
+                return messages
+            messages.append(dict(line.split("=", 1) for line in data.splitlines()))
+
+    yield received
+    sock.close()
+
+
+def test_systemd_is_told_the_same_deadline_as_the_file(systemd, tmp_path, monkeypatch):
+    write_alive(None, time.time() + 100)  # no file: systemd alone
+    [message] = systemd()
+    assert message["WATCHDOG"] == "1"
+    assert 99_000_000 < int(message["WATCHDOG_USEC"]) <= 100_000_000
+    write_alive(str(tmp_path / "alive"), 0)  # the start's "not alive yet": nothing to say
+    assert systemd() == []
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid() + 1))  # another process's watchdog
+    write_alive(None, time.time() + 100)
+    assert systemd() == []
+    monkeypatch.delenv("WATCHDOG_USEC")  # no watchdog for this unit
+    monkeypatch.delenv("WATCHDOG_PID")
+    write_alive(None, time.time() + 100)
+    assert systemd() == []
+
+
+def test_a_worker_and_the_scheduler_beat_systemds_watchdog(app, systemd, tmp_path):
+    queue = Queue("fc-test-watchdog", connection=get_raw_redis())
+    queue.enqueue(len, "job", job_timeout=900)
+    FengchaoWorker([queue.name], connection=get_raw_redis()).work(burst=True)
+    timeouts = [int(m["WATCHDOG_USEC"]) for m in systemd()]
+    assert any(t > 959_000_000 for t in timeouts), timeouts  # the job's timeout + a minute
+    assert any(170_000_000 < t <= 180_000_000 for t in timeouts), timeouts  # idle beats
+    result = app.test_cli_runner().invoke(scheduler_command, ["--once"])
+    assert result.exit_code == 0, result.output
+    assert [29_000_000 < int(m["WATCHDOG_USEC"]) <= 30_000_000 for m in systemd()] == [True]
+
+
+def test_an_abstract_notify_socket_is_reached(monkeypatch):
+    name = f"fc-test-{uuid.uuid4().hex}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind("\0" + name)
+        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+        monkeypatch.setenv("WATCHDOG_USEC", "300000000")
+        write_alive(None, time.time() + 60)
+        sock.settimeout(2)
+        assert sock.recv(4096).startswith(b"WATCHDOG=1\n")
+
+
+def test_the_systemd_units_restart_a_worker_that_stops_beating():
+    for unit in ("fengchao-worker@.service", "fengchao-scheduler.service"):
+        text = (DEPLOY / "systemd" / unit).read_text()
+        assert "\nWatchdogSec=300\n" in text, unit
+        assert "\nNotifyAccess=main\n" in text, unit
+        assert "\nRestart=always\n" in text, unit
+
+
+def test_a_suspended_worker_is_waiting_not_hung(app, tmp_path, systemd):
+    """`rq suspend` (maintenance): RQ's loop checks every second without a beat of its own;
+    the alive file and systemd keep hearing from the worker until `rq resume`."""
+    from rq.suspension import resume, suspend
+
+    alive = tmp_path / "alive"
+    connection = get_raw_redis()
+    queue = Queue("fc-test-suspended", connection=connection)
+    worker = FengchaoWorker([queue.name], connection=connection, alive_file=str(alive))
+    suspend(connection)
+    thread = threading.Thread(target=worker.check_for_suspension, args=(False,), daemon=True)
+    try:
+        thread.start()
+        time.sleep(3.5)
+        systemd()  # what it said so far
+        time.sleep(1.5)
+        assert thread.is_alive()  # still waiting
+        assert time.time() + 25 < deadline(alive) <= time.time() + 30
+        assert systemd(), "systemd heard nothing while the worker was suspended"
+        assert worker.get_state() == "suspended"
+    finally:
+        resume(connection)
+        thread.join(5)
+    assert not thread.is_alive()  # resumed: back to work
+    assert worker.get_state() != "suspended"
+    job = queue.enqueue(len, "abc")
+    FengchaoWorker([queue.name], connection=connection).work(burst=True)
+    assert job.get_status(refresh=True) == "finished"
