@@ -1,4 +1,4 @@
-"""Redis through Sentinel: `REDIS_URL=redis+sentinel://[:password@]host:port[,host:port…]/name[/db]`.
+"""Redis through Sentinel: `REDIS_URL=redis+sentinel://[[user]:password@]host:port[,…]/name[/db]`.
 
 A city's installation runs Redis with a replica and Sentinel (deploy/README.md): when the
 master dies, the sentinels promote the replica, and every client must find the new master
@@ -11,9 +11,10 @@ on the next connection: a command that meets the dead master or a demoted one
 
 The scheme and the hosts-then-service layout are the `limits` library's; `/db` after the
 service name is ours (limits takes the database as an option, which `limiter_options`
-gives it). The password, when given, is sent to the sentinels and to Redis alike, as
-`limits` does: configure both with the same one (`requirepass` and the sentinels'
-`requirepass`), or none.
+gives it). The user name and password, when given, are sent to the sentinels and to Redis
+alike, as `limits` does: configure both with the same (`requirepass` or an ACL user on
+Redis and on the sentinels), or none. Anything the URL could say that is not read here (a
+query string, a user without a password) is refused at start rather than ignored.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ class SentinelUrl:
     service: str
     db: int
     password: str | None
+    username: str | None = None
+
+    def auth(self) -> dict:
+        """redis-py's (and limits') credentials, for the sentinels and Redis alike."""
+        given = {"username": self.username, "password": self.password}
+        return {name: value for name, value in given.items() if value}
 
     def limiter_uri(self) -> str:
         """The same sentinels and service in the form the limits library reads; the
@@ -46,10 +53,12 @@ class SentinelUrl:
     def limiter_options(self) -> dict:
         """limits' storage options: the database, the master for every read (a replica's
         counts lag), the sentinels' timeouts, the password (for both, as limits does)."""
-        options = {"db": self.db, "use_replicas": False, "sentinel_kwargs": _timeouts()}
-        if self.password:
-            options["password"] = self.password
-        return options
+        return {
+            "db": self.db,
+            "use_replicas": False,
+            "sentinel_kwargs": _timeouts(),
+            **self.auth(),
+        }
 
 
 def _timeouts() -> dict:
@@ -64,12 +73,17 @@ def parse(url: str) -> SentinelUrl:
     """The sentinels, service name, database and password of a `redis+sentinel://` URL;
     ValueError with what is wrong, in the operator's terms."""
     parts = urlsplit(url)
-    form = f"{SCHEME}://[:password@]host:port[,host:port…]/service[/db]"
+    form = f"{SCHEME}://[[user]:password@]host:port[,host:port…]/service[/db]"
+    if parts.query or parts.fragment:
+        raise ValueError(f"REDIS_URL: options after '?' are not read; leave them out ({form})")
     netloc = parts.netloc
-    password = None
+    username = password = None
     if "@" in netloc:
         auth, netloc = netloc.rsplit("@", 1)
-        password = unquote(auth.partition(":")[2]) or None
+        user, colon, secret = auth.partition(":")
+        if not colon or not secret:
+            raise ValueError(f"REDIS_URL: write the password as ':password@' ({form})")
+        username, password = unquote(user) or None, unquote(secret)
     sentinels = []
     for location in filter(None, (item.strip() for item in netloc.split(","))):
         host, sep, port = location.rpartition(":")
@@ -84,7 +98,7 @@ def parse(url: str) -> SentinelUrl:
     db = path[1] if len(path) == 2 else "0"
     if not db.isdigit():
         raise ValueError(f"REDIS_URL: database '{db}' is not a number ({form})")
-    return SentinelUrl(tuple(sentinels), unquote(path[0]), int(db), password)
+    return SentinelUrl(tuple(sentinels), unquote(path[0]), int(db), password, username)
 
 
 def clients(url: str, **options):
@@ -93,7 +107,7 @@ def clients(url: str, **options):
     from redis.sentinel import Sentinel
 
     settings = parse(url)
-    auth = {"password": settings.password} if settings.password else {}
+    auth = settings.auth()
     sentinel = Sentinel(list(settings.sentinels), sentinel_kwargs={**_timeouts(), **auth})
     common = {"db": settings.db, **auth, **options}
     return (

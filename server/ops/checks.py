@@ -107,8 +107,11 @@ def check_redis() -> Check:
         return _failure("redis", exc)
     pool = client.connection_pool
     kwargs = pool.connection_kwargs
-    if hasattr(pool, "get_master_address"):  # through Sentinel: the master it names now
-        host, port = pool.get_master_address()
+    if hasattr(pool, "service_name"):  # through Sentinel
+        # the master the PING just reached, as the pool last heard it from the sentinels
+        # (no second question to them: /readyz must not fail on a sentinel outage while
+        # Redis itself answers, nor ask the sentinels on every probe of every worker)
+        host, port = pool.master_address or ("?", "?")
         where = f"sentinel '{pool.service_name}': master {host}:{port}/{kwargs.get('db', 0)}"
     else:
         where = (

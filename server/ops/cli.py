@@ -82,7 +82,8 @@ def _release(app) -> None:
     from server.extensions import db
 
     db.session.remove()
-    db.engine.dispose()
+    for engine in db.engines.values():  # the replica's too
+        engine.dispose()
     client = app.extensions.pop("wechat_client", None)
     if client is not None:
         client.close()

@@ -1,8 +1,9 @@
 """Mini-program codes (wxacode.getUnlimited) for printed QR scenes, cached in Redis.
 
 Shared by every domain that prints a signed scene (stations, activities): the code comes from
-WeChat (the sandbox in development) and is cached per (scene, page, width), so printing a batch
-of posters does not spend WeChat's quota; rotating a secret changes the scene and so the key.
+WeChat (the sandbox in development) and is cached per (scene, page, width, build), so printing
+a batch of posters does not spend WeChat's quota; rotating a secret changes the scene and so
+the key.
 """
 
 from __future__ import annotations

@@ -179,6 +179,8 @@ def test_a_failover_is_followed_without_a_restart(servers, sentinel_app):
         ("redis+sentinel://127.0.0.1:26379", "service name"),
         ("redis+sentinel://127.0.0.1/fc", "'127.0.0.1' is not host:port"),
         ("redis+sentinel://127.0.0.1:26379/fc/zero", "'zero' is not a number"),
+        ("redis+sentinel://secret@127.0.0.1:26379/fc", "':password@'"),
+        ("redis+sentinel://127.0.0.1:26379/fc?ssl=true", "options after '?' are not read"),
     ],
 )
 def test_a_malformed_sentinel_url_is_refused_at_start(tmp_path, url, said):
@@ -187,15 +189,32 @@ def test_a_malformed_sentinel_url_is_refused_at_start(tmp_path, url, said):
     assert any(said in problem for problem in refused.value.problems), refused.value.problems
 
 
-def test_the_password_reaches_redis_and_limits_unescaped():
+def test_the_credentials_reach_the_sentinels_redis_and_limits_unescaped():
     from server import redis_sentinel
 
-    settings = redis_sentinel.parse("redis+sentinel://:p%40ss@10.0.0.1:26379,[::1]:26380/m/2")
+    url = "redis+sentinel://app:p%40ss@10.0.0.1:26379,[::1]:26380/m/2"
+    settings = redis_sentinel.parse(url)
     assert settings.sentinels == (("10.0.0.1", 26379), ("::1", 26380))
-    assert settings.password == "p@ss"
-    assert settings.db == 2
+    assert (settings.username, settings.password, settings.db) == ("app", "p@ss", 2)
     assert settings.limiter_uri() == "redis+sentinel://10.0.0.1:26379,[::1]:26380/m"
     options = settings.limiter_options()
-    assert options["password"] == "p@ss"
-    assert options["db"] == 2
+    assert (options["username"], options["password"], options["db"]) == ("app", "p@ss", 2)
     assert options["use_replicas"] is False
+    for client in redis_sentinel.clients(url):  # built, not connected
+        master = client.connection_pool.connection_kwargs
+        assert (master["username"], master["password"], master["db"]) == ("app", "p@ss", 2)
+        for sentinel in client.connection_pool.sentinel_manager.sentinels:
+            asked = sentinel.connection_pool.connection_kwargs
+            assert (asked["username"], asked["password"]) == ("app", "p@ss")
+            assert asked["socket_timeout"] == redis_sentinel.SENTINEL_TIMEOUT_S
+
+
+def test_readiness_holds_while_the_sentinels_are_down_and_redis_answers(servers, sentinel_app):
+    with sentinel_app.app_context():
+        get_redis().set("fc:probe", "1")  # a pooled connection to the master
+        servers.processes["sentinel"].kill()
+        servers.processes["sentinel"].wait(10)
+        assert get_redis().get("fc:probe") == "1"
+        line = check_redis()
+    assert line.ok, line.detail
+    assert f"master 127.0.0.1:{servers.master}/{DB}" in line.detail
