@@ -8,6 +8,13 @@ SELECTs to the replica — SQLAlchemy's documented way: a Session whose `get_bin
 the engine per statement. Everything else reads and writes the primary: a flush, an
 INSERT/UPDATE/DELETE, a `SELECT … FOR UPDATE`, raw text, and every request not marked.
 
+A replica block is for reading: changing or deleting an object inside it is refused (the
+object may have been read from the replica, and a decision made on a stale row must not
+be written to the primary); new rows may be added, and go to the primary. What the
+request changed before the block is flushed to the primary as it starts, and everything
+the session holds is expired as it ends, so whatever is read afterwards — in the same
+request — comes from the primary again.
+
 A replica lags the primary by the time its WAL takes to arrive (normally well under a
 second): a work order closed a moment ago may be missing from an export made in the same
 second. That is acceptable for statistics and exports, and for nothing a user acts on,
@@ -16,8 +23,11 @@ which is why only those views are marked.
 When the replica cannot be reached the request reads the primary instead and says so in
 the log (an operator's statistics keep working at 3 a.m.); the process then leaves the
 replica alone for `RETRY_AFTER_S` rather than waiting for a connect timeout on every
-request. `fengchao doctor` checks the replica and its lag. Without `DATABASE_REPLICA_URL`
-(and always on the embedded default) everything reads the primary.
+request. A connection that fails in the middle of a request fails that request (503),
+as the primary's would; the next one finds the replica unreachable and reads the primary.
+`fengchao doctor` checks that the replica answers, is a standby receiving WAL, and how
+long ago it replayed a transaction. Without `DATABASE_REPLICA_URL` everything reads the
+primary.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event
 from sqlalchemy.sql.selectable import CompoundSelect, Select
 
 log = logging.getLogger(__name__)
@@ -69,6 +80,19 @@ class RoutingSession(FlaskSession):
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 
+class ReplicaWriteRefused(RuntimeError):
+    """An object was changed or deleted inside `replica_reads()` (a programming error)."""
+
+
+@event.listens_for(RoutingSession, "before_flush")
+def _refuse_changes_read_from_the_replica(session, flush_context, instances) -> None:
+    if _READS_FROM_REPLICA.get() and (session.dirty or session.deleted):
+        raise ReplicaWriteRefused(
+            "replica_reads() is for reading: change or delete objects outside it "
+            "(inside, they may have been read from the replica)"
+        )
+
+
 def replica_engine():
     """The replica's engine, or None when none is configured."""
     from server.extensions import db
@@ -102,12 +126,19 @@ def _usable(engine) -> bool:
 def replica_reads() -> Iterator[bool]:
     """Plain reads inside go to the replica; yields whether they do (False: none
     configured, or unreachable — the primary answers)."""
+    from server.extensions import db
+
     engine = replica_engine()
-    token = _READS_FROM_REPLICA.set(engine is not None and _usable(engine))
+    usable = engine is not None and _usable(engine)
+    if usable:
+        db.session.flush()  # the request's changes so far: to the primary, before the block
+    token = _READS_FROM_REPLICA.set(usable)
     try:
-        yield _READS_FROM_REPLICA.get()
+        yield usable
     finally:
         _READS_FROM_REPLICA.reset(token)
+        if usable:
+            db.session.expire_all()  # read again, from the primary, if read after the block
 
 
 def reads_from_replica(view: Callable) -> Callable:

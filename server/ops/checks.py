@@ -57,9 +57,10 @@ def check_database() -> Check:
 
 
 def check_replica() -> Check | None:
-    """The read replica (`DATABASE_REPLICA_URL`, server/db_replica.py) answers, whether it
-    is a standby, and when it last replayed a transaction; None when none is configured.
-    Not part of /readyz: without it statistics and exports read the primary."""
+    """The read replica (`DATABASE_REPLICA_URL`, server/db_replica.py) answers, is a standby
+    that receives the primary's WAL, and when it last replayed a transaction; None when
+    none is configured. Not part of /readyz: without it statistics and exports read the
+    primary."""
     from server.db_replica import replica_engine
 
     engine = replica_engine()
@@ -69,30 +70,60 @@ def check_replica() -> Check | None:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-            state = _standby_state(conn) if engine.dialect.name == "postgresql" else ""
+            ok, state = True, ""
+            if engine.dialect.name == "postgresql":
+                ok, state = standby_state(*_standby_facts(conn))
     except Exception as exc:
         failed = _failure("replica", exc)
         failed.detail += " (statistics and exports read the primary meanwhile)"
         return failed
     url = engine.url.render_as_string(hide_password=True)
     took = (time.perf_counter() - started) * 1000
-    return Check("replica", True, f"{url} ({took:.0f} ms){state}")
+    return Check("replica", ok, f"{url} ({took:.0f} ms){state}")
 
 
-def _standby_state(conn) -> str:
-    standby, replayed_ago = conn.execute(
+def _standby_facts(conn) -> tuple[bool, str | None, float | None]:
+    in_recovery, replayed_ago = conn.execute(
         text(
             "SELECT pg_is_in_recovery(), "
             "EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())"
         )
     ).one()
-    if not standby:
-        return ", not a standby: statistics and exports read this server as it is"
+    # no row: no WAL receiver; a row whose status is NULL: one runs, but this role may not
+    # see its details (they need pg_read_all_stats)
+    row = conn.execute(text("SELECT pid, status FROM pg_stat_wal_receiver")).first()
+    receiver = None if row is None else (row.status or HIDDEN)
+    return bool(in_recovery), receiver, None if replayed_ago is None else float(replayed_ago)
+
+
+HIDDEN = "hidden"
+
+
+def standby_state(
+    in_recovery: bool, receiver: str | None, replayed_ago: float | None
+) -> tuple[bool, str]:
+    """(ok, what to say) of a replica: a server that is not a standby, or a standby that
+    receives no WAL, serves statistics that stopped at some moment — a FAIL."""
+    if not in_recovery:
+        return False, (
+            ", not a standby (pg_is_in_recovery() is false): it does not follow the primary, "
+            "statistics and exports would read whatever it holds"
+        )
+    if receiver == HIDDEN:
+        return True, (
+            ", standby with a WAL receiver whose state this role may not see "
+            "(GRANT pg_read_all_stats to it to check that it streams)"
+        )
+    if receiver != "streaming":
+        return False, (
+            f", standby not streaming from the primary (WAL receiver: {receiver or 'none'}): "
+            "statistics and exports fall behind"
+        )
     if replayed_ago is None:
-        return ", standby, no transaction replayed yet"
+        return True, ", standby, streaming, no transaction replayed yet"
     # the time since the last replayed transaction: the lag while the primary is busy, the
     # primary's quiet time when it is not
-    return f", standby, last transaction replayed {float(replayed_ago):.1f} s ago"
+    return True, f", standby, streaming, last transaction replayed {replayed_ago:.1f} s ago"
 
 
 def check_redis() -> Check:

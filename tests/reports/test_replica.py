@@ -166,6 +166,7 @@ def test_every_statistics_and_export_view_reads_the_replica(
         response = replica.get(url, headers=admin)
         assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
         assert "replica" in binds, url
+        assert binds[0] == "primary", (url, binds)  # who asks, and their scope: the primary
     unmarked = [
         "/api/v1/work-orders",
         "/api/v1/admin/needs",
@@ -183,7 +184,8 @@ def test_every_statistics_and_export_view_reads_the_replica(
 def test_writes_locks_and_raw_sql_go_to_the_primary(db, replica_app, replica_url, units):
     from server.org.models import OrgUnit
 
-    a_id, b_id = units["A"].id, units["B"].id  # read here: the session app's objects
+    a_id, b_id, s1 = units["A"].id, units["B"].id, units["S1"]  # the session app's objects
+    s1_id, s1_path = s1.id, s1.path
     mirror(replica_url)
     on_replica(replica_url, "UPDATE org_units SET name = :n WHERE id = :i", n=MARKER, i=a_id)
     name_of_a = select(OrgUnit.name).where(OrgUnit.id == a_id)
@@ -195,14 +197,45 @@ def test_writes_locks_and_raw_sql_go_to_the_primary(db, replica_app, replica_url
             assert session.execute(name_of_a.with_for_update()).scalar_one() != MARKER
             raw = session.execute(text("SELECT name FROM org_units WHERE id = :i"), {"i": a_id})
             assert raw.scalar_one() != MARKER
-            unit = session.get(OrgUnit, b_id)  # read from the replica
-            unit.name = "改名后的社区"
-            session.commit()  # the flush goes to the primary
-        # outside the block everything is the primary's
-        assert session.execute(name_of_a).scalar_one() != MARKER
+            # a new row may be added inside: it goes to the primary
+            session.add(OrgUnit(code="T-NEW", name="新社区", level="community", parent_id=s1_id,
+                                path=f"{s1_path}new/", depth=3))  # fmt: skip
+            session.commit()
+            unit_a = session.get(OrgUnit, a_id)  # read from the replica
+            assert unit_a.name == MARKER
+        # after the block it is read again, from the primary
+        assert unit_a.name != MARKER
+        with db_replica.replica_reads():
+            unit_b = session.get(OrgUnit, b_id)
+            unit_b.name = "改名后的社区"  # a decision made on a row the replica gave
+            with pytest.raises(db_replica.ReplicaWriteRefused):
+                session.flush()
+            session.rollback()
         session.remove()
     db.session.expire_all()
-    assert db.session.get(OrgUnit, b_id).name == "改名后的社区"
+    assert db.session.get(OrgUnit, b_id).name != "改名后的社区"
+    created = db.session.execute(select(OrgUnit).where(OrgUnit.code == "T-NEW")).scalar_one()
+    assert created.name == "新社区"
+
+
+def test_changes_made_before_the_block_reach_the_primary_first(db, replica_app, replica_url, units):
+    from server.org.models import OrgUnit
+
+    b_id = units["B"].id
+    mirror(replica_url)
+    with replica_app.app_context():
+        session = db.session
+        session.get(OrgUnit, b_id).name = "块前改的名"  # changed before the block
+        with db_replica.replica_reads() as reading:
+            assert reading is True  # flushed to the primary as the block started
+            assert (
+                session.execute(select(OrgUnit.name).where(OrgUnit.id == b_id)).scalar_one()
+                != "块前改的名"
+            )  # the replica has not seen it (a lag)
+        session.commit()
+        session.remove()
+    db.session.expire_all()
+    assert db.session.get(OrgUnit, b_id).name == "块前改的名"
 
 
 def test_an_unreachable_replica_leaves_statistics_on_the_primary(
@@ -251,7 +284,27 @@ def test_doctor_reports_the_replica(db, replica_app, app):
         assert check_replica() is None  # none configured: no line
     with replica_app.app_context():
         line = check_replica()
-    assert line.ok, line.detail
     assert line.name == "replica"
-    if TEST_DATABASE_URL:
-        assert "not a standby" in line.detail  # a copy, not a streaming standby
+    if TEST_DATABASE_URL:  # a copy, not a standby: it would serve a frozen state
+        assert not line.ok, line.detail
+        assert "not a standby" in line.detail
+    else:
+        assert line.ok, line.detail
+
+
+@pytest.mark.parametrize(
+    ("facts", "ok", "said"),
+    [
+        ((False, None, None), False, "not a standby"),
+        ((True, None, 12.0), False, "not streaming from the primary (WAL receiver: none)"),
+        ((True, "waiting", 12.0), False, "WAL receiver: waiting"),
+        ((True, "hidden", 3.0), True, "GRANT pg_read_all_stats"),
+        ((True, "streaming", None), True, "no transaction replayed yet"),
+        ((True, "streaming", 0.42), True, "last transaction replayed 0.4 s ago"),
+    ],
+)
+def test_what_doctor_says_of_a_standby(facts, ok, said):
+    from server.ops.checks import standby_state
+
+    assert standby_state(*facts)[0] is ok
+    assert said in standby_state(*facts)[1]
