@@ -32,6 +32,11 @@ INTERNAL = {
     "SANDBOX_PUBLISHED_PAGES",
     "SANDBOX_TEMPLATES",
     "TESTING",
+    # set by systemd for a unit with WatchdogSec= (server/notifications/worker.py), not by
+    # an operator
+    "NOTIFY_SOCKET",
+    "WATCHDOG_USEC",
+    "WATCHDOG_PID",
 }
 
 
