@@ -1,5 +1,7 @@
 const { mockServer, refusal, load, render, flush, pageText, all, loggedIn } = require('../helpers')
 
+const redemptions = require('../../src/services/redemptions')
+
 const rewardsId = load('packages/points/rewards/index')
 
 beforeEach(() => loggedIn())
@@ -65,7 +67,7 @@ describe('rewards', () => {
     await flush()
     const tap = { currentTarget: { dataset: { id: 5 } } }
     await page.instance.onRedeem(tap)
-    expect(wx.showToast).toHaveBeenLastCalledWith(expect.objectContaining({ title: '服务暂时不可用，请稍后重试' }))
+    expect(wx.showModal).toHaveBeenLastCalledWith(expect.objectContaining({ title: '兑换结果未知' }))
     answer = refusal('internal_error', '服务繁忙，请稍后再试', 500)
     await page.instance.onRedeem(tap)
     answer = { status: 201, body: { id: 3, code: 'AB12CD34', status: 'pending', reward_id: 5, reward_name: '蓝牙耳机', balance: 49 } }
@@ -73,6 +75,105 @@ describe('rewards', () => {
     const keys = server.callsTo('POST /redemptions').map((c) => c.header['Idempotency-Key'])
     expect(keys).toHaveLength(3)
     expect(new Set(keys).size).toBe(1)
+    expect(page.data.voucher.code).toBe('AB12CD34')
+  })
+
+  const tap = { currentTarget: { dataset: { id: 5 } } }
+  const openPage = async () => {
+    const page = render(rewardsId)
+    await page.instance.onLoad()
+    await flush()
+    return page
+  }
+  const keysSent = (server) => server.callsTo('POST /redemptions').map((c) => c.header['Idempotency-Key'])
+
+  test('an unknown outcome keeps the key in storage: leaving and coming back (or a restart) replays it', async () => {
+    let answer = 'network'
+    const server = mockServer({
+      'GET /rewards': () => REWARDS,
+      'GET /me/points': () => ({ balance: 109 }),
+      'POST /redemptions': () => answer,
+    })
+    await (await openPage()).instance.onRedeem(tap)
+    answer = { status: 504, body: '<html>Gateway Timeout</html>' }
+    await (await openPage()).instance.onRedeem(tap) // a new visit of the page
+    answer = { status: 201, body: { id: 3, code: 'AB12CD34', status: 'pending', reward_id: 5, reward_name: '蓝牙耳机', balance: 49 } }
+    const page = await openPage()
+    expect(wx.getStorageSync(redemptions.PENDING_KEYS)).not.toEqual({}) // survives in storage
+    await page.instance.onRedeem(tap)
+    expect(page.data.voucher.code).toBe('AB12CD34')
+    const keys = keysSent(server)
+    expect(keys).toHaveLength(3)
+    expect(new Set(keys).size).toBe(1)
+    // answered: the stored key is gone, the next redemption of the same reward is a new one
+    expect(wx.getStorageSync(redemptions.PENDING_KEYS)).toEqual({})
+    await (await openPage()).instance.onRedeem(tap)
+    expect(keysSent(server)[3]).not.toBe(keys[0])
+  })
+
+  test('a 4xx refusal clears the stored key; a stored key older than 24 h is not reused', async () => {
+    let answer = 'network'
+    const server = mockServer({
+      'GET /rewards': () => REWARDS,
+      'GET /me/points': () => ({ balance: 10 }),
+      'POST /redemptions': () => answer,
+    })
+    await (await openPage()).instance.onRedeem(tap)
+    answer = refusal('points.insufficient', '积分不足，还差 50 分', 400)
+    await (await openPage()).instance.onRedeem(tap)
+    expect(wx.getStorageSync(redemptions.PENDING_KEYS)).toEqual({})
+    answer = 'network'
+    await (await openPage()).instance.onRedeem(tap)
+    const store = wx.getStorageSync(redemptions.PENDING_KEYS)
+    for (const entry of Object.values(store)) entry.at -= redemptions.PENDING_MAX_AGE_MS + 1000
+    wx.setStorageSync(redemptions.PENDING_KEYS, store)
+    await (await openPage()).instance.onRedeem(tap)
+    const keys = keysSent(server)
+    expect(keys[1]).toBe(keys[0])
+    expect(keys[2]).not.toBe(keys[1])
+    expect(keys[3]).not.toBe(keys[2])
+  })
+
+  test('an unknown outcome refreshes the balance and the list and points to 我的兑换', async () => {
+    let balance = 109
+    const server = mockServer({
+      'GET /rewards': () => REWARDS,
+      'GET /me/points': () => ({ balance }),
+      'POST /redemptions': () => {
+        balance = 49 // it went through, but the answer was lost
+        return 'network'
+      },
+    })
+    const page = await openPage()
+    expect(page.data.balance).toBe(109)
+    const before = { points: server.callsTo('GET /me/points').length, rewards: server.callsTo('GET /rewards').length }
+    await page.instance.onRedeem(tap)
+    await flush()
+    expect(server.callsTo('GET /me/points').length).toBe(before.points + 1)
+    expect(server.callsTo('GET /rewards').length).toBe(before.rewards + 1)
+    expect(page.data.balance).toBe(49)
+    const modal = wx.showModal.mock.calls.map((c) => c[0]).find((o) => o.title === '兑换结果未知')
+    expect(modal.content).toContain('请到「我的兑换」查看后再试')
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/points/redemptions/index' }) // 去查看
+    expect(page.data.redeemingId).toBeNull()
+  })
+
+  test('a double tap on 兑换 asks once and sends one POST', async () => {
+    const server = mockServer({
+      'GET /rewards': () => REWARDS,
+      'GET /me/points': () => ({ balance: 109 }),
+      'POST /redemptions': () => ({ status: 201, body: { id: 3, code: 'AB12CD34', status: 'pending', reward_id: 5, reward_name: '蓝牙耳机', balance: 49 } }),
+    })
+    const answers = []
+    wx.showModal = jest.fn((o) => answers.push(o))
+    const page = await openPage()
+    all(page, '.redeem')[0].dispatchEvent('tap')
+    all(page, '.redeem')[0].dispatchEvent('tap')
+    await flush()
+    expect(answers).toHaveLength(1)
+    answers.forEach((o) => o.success({ confirm: true }))
+    for (let i = 0; i < 100 && !page.data.voucher; i += 1) await flush(10)
+    expect(server.callsTo('POST /redemptions')).toHaveLength(1)
     expect(page.data.voucher.code).toBe('AB12CD34')
   })
 

@@ -1,19 +1,32 @@
 // Rewards and redeem. A redemption retried after a network failure or a 5xx reuses its
-// Idempotency-Key, so it can never be charged twice.
+// Idempotency-Key (kept in storage until the server answers), so it can never be charged twice.
 const rewards = require('../../../services/rewards')
 const redemptions = require('../../../services/redemptions')
 const points = require('../../../services/points')
-const { newIdempotencyKey, serverDecided } = require('../../../services/request')
+const { serverDecided } = require('../../../services/request')
 const { askSubscribe, prefetch } = require('../../../services/subscribe')
 const { loadList } = require('../../../utils/list')
 const { formatTime } = require('../../../utils/format')
 const { confirm, toastError } = require('../../../utils/ui')
 
+const REDEMPTIONS_URL = '/packages/points/redemptions/index'
+
+function showUnknownOutcome() {
+  wx.showModal({
+    title: '兑换结果未知',
+    content: '网络或服务出了问题，可能已兑换成功。请到「我的兑换」查看后再试',
+    confirmText: '去查看',
+    cancelText: '知道了',
+    success: (res) => {
+      if (res && res.confirm) wx.navigateTo({ url: REDEMPTIONS_URL })
+    },
+  })
+}
+
 Page({
   data: { items: [], balance: null, loading: true, error: '', redeemingId: null, voucher: null },
 
   onLoad() {
-    this.pendingKeys = {}
     prefetch()
     return this.load()
   },
@@ -38,21 +51,33 @@ Page({
   async onRedeem(e) {
     const { id } = e.currentTarget.dataset
     const reward = this.data.items.find((r) => r.id === id)
-    if (!reward || this.data.redeemingId) return
-    const ok = await confirm('确认兑换', `使用 ${reward.cost} 积分兑换「${reward.name}」？`)
-    if (!ok) return
-    this.pendingKeys[id] = this.pendingKeys[id] || newIdempotencyKey()
+    if (!reward || this.data.redeemingId) return // a double tap: one question, one request
     this.setData({ redeemingId: id })
     try {
-      const r = await redemptions.redeem(id, { idempotencyKey: this.pendingKeys[id] })
-      delete this.pendingKeys[id]
-      this.setData({
-        voucher: { code: r.code, qr: r.qr_payload || r.code, name: r.reward_name || reward.name, expiresAt: formatTime(r.expires_at) },
-        balance: r.balance !== undefined ? r.balance : this.data.balance,
-      })
-    } catch (err) {
-      if (serverDecided(err)) delete this.pendingKeys[id] // refused: a new tap is a new redemption
-      toastError(err)
+      const again = redemptions.hasPendingRedeem(id) ? '\n上次兑换结果未知，再兑换不会重复扣分' : ''
+      if (!(await confirm('确认兑换', `使用 ${reward.cost} 积分兑换「${reward.name}」？${again}`))) return
+      // Kept in storage until the server answers: a retry (even after leaving the page or
+      // restarting the app) replays the first attempt, never a second deduction.
+      const idempotencyKey = redemptions.redeemKey(id)
+      try {
+        const r = await redemptions.redeem(id, { idempotencyKey })
+        redemptions.settleRedeemKey(id)
+        this.setData({
+          voucher: { code: r.code, qr: r.qr_payload || r.code, name: r.reward_name || reward.name, expiresAt: formatTime(r.expires_at) },
+          balance: r.balance !== undefined ? r.balance : this.data.balance,
+        })
+      } catch (err) {
+        if (serverDecided(err)) {
+          redemptions.settleRedeemKey(id) // refused: a new tap is a new redemption
+          toastError(err)
+        } else {
+          // Timeout, network failure or 5xx: it may have gone through. Show what the server
+          // has now (the old balance hidden until then, it may be stale).
+          this.setData({ balance: null })
+          this.load()
+          showUnknownOutcome()
+        }
+      }
     } finally {
       this.setData({ redeemingId: null })
     }
