@@ -10,7 +10,7 @@ config.setBaseUrl(BASE)
 
 /**
  * mockServer({'GET /stations/nearby': (req) => body | {status, body}}) installs wx.request
- * and wx.uploadFile. A handler may return a body (200), {status, body}, or 'network' (fail).
+ * and wx.uploadFile. A handler may return a body (200), {status, body[, header]}, or 'network' (fail).
  * Unknown routes answer the server's 404 envelope.
  */
 function mockServer(routes = {}) {
@@ -44,7 +44,7 @@ function mockServer(routes = {}) {
       if (out === 'network') return opts.fail({ errMsg: 'request:fail timeout' })
       if (!out || out.status === undefined || out.body === undefined) out = { status: 200, body: out }
       const body = opts.filePath ? JSON.stringify(out.body) : out.body
-      opts.success({ statusCode: out.status, data: body, header: {} })
+      opts.success({ statusCode: out.status, data: body, header: out.header || {} })
     }, 0)
     return { abort() {} }
   }
@@ -70,7 +70,9 @@ function mockServer(routes = {}) {
   wx.request = jest.fn((opts) => answer(opts, opts.method || 'GET', opts.data))
   wx.uploadFile = jest.fn((opts) => answer(opts, 'POST', opts.formData))
   wx.downloadFile = jest.fn(download)
+  const fsm = wx.getFileSystemManager()
   wx.getFileSystemManager = jest.fn(() => ({
+    ...fsm,
     readFileSync: (filePath) => {
       if (!files.has(filePath)) throw new Error(`readFileSync:fail no such file ${filePath}`)
       return files.get(filePath)

@@ -21,6 +21,21 @@ function createWxMock() {
     if (opts.success) opts.success(typeof payload === 'function' ? payload(opts) : payload)
     if (opts.complete) opts.complete()
   })
+  // Photos saved with saveFile (utils/photos) are "there" until unlinked; temp paths always are.
+  const files = new Set()
+  const fsm = {
+    __files: files,
+    readFileSync: () => '',
+    mkdirSync: jest.fn(),
+    saveFile: jest.fn((o) => {
+      files.add(o.filePath)
+      o.success({ savedFilePath: o.filePath })
+    }),
+    unlinkSync: jest.fn((p) => files.delete(p)),
+    accessSync: jest.fn((p) => {
+      if (p.startsWith('wxfile://usr/') && !files.has(p)) throw new Error(`accessSync:fail no such file or directory ${p}`)
+    }),
+  }
   return {
     __storage: storage,
     getStorageSync: jest.fn((k) => (storage.has(k) ? JSON.parse(JSON.stringify(storage.get(k))) : '')),
@@ -29,7 +44,8 @@ function createWxMock() {
     request: jest.fn((opts) => setTimeout(() => opts.fail({ errMsg: 'request:fail no mock server' }), 0)),
     uploadFile: jest.fn((opts) => setTimeout(() => opts.fail({ errMsg: 'uploadFile:fail no mock server' }), 0)),
     downloadFile: jest.fn((opts) => setTimeout(() => opts.fail({ errMsg: 'downloadFile:fail no mock server' }), 0)),
-    getFileSystemManager: jest.fn(() => ({ readFileSync: () => '' })),
+    env: { USER_DATA_PATH: 'wxfile://usr' },
+    getFileSystemManager: jest.fn(() => fsm),
     saveImageToPhotosAlbum: ok({ errMsg: 'saveImageToPhotosAlbum:ok' }),
     login: ok({ code: 'wx-code-1' }),
     getLocation: ok({ latitude: 34.7466, longitude: 113.6253, accuracy: 20 }),

@@ -4,6 +4,7 @@
 const api = require('./request')
 const reports = require('./reports')
 const uploads = require('./uploads')
+const { removePhotos, photoExists } = require('../utils/photos')
 
 const STORE_KEY = 'fengchao.reportDrafts'
 
@@ -61,8 +62,11 @@ function updateDraft(localId, patch) {
   return draft
 }
 
+/** Drop a draft (sent, or 清空草稿) with its saved photo files. */
 function discardDraft(localId) {
   const store = load()
+  const draft = store.drafts[localId]
+  if (draft) removePhotos((draft.photos || []).map((p) => p.path))
   delete store.drafts[localId]
   if (store.currentId === localId) store.currentId = null
   persist(store)
@@ -88,21 +92,62 @@ function toBody(draft) {
   }
 }
 
-async function doSubmit(localId) {
+/**
+ * Refused by the server for good (a 4xx it decided, except 401/408/429): the rider has to
+ * change the draft. Anything else (offline, timeout, 5xx, 503, 429) may pass on a later try.
+ */
+function refused(err) {
+  return api.serverDecided(err) && ![401, 408, 429].includes(err.status)
+}
+
+// Wait before resending after a 5xx/429 without Retry-After: 15 s, 30 s, 1 min … at most 10 min.
+// A network failure has no wait: the queue goes out when the network is back.
+const BACKOFF_MS = [15000, 30000, 60000, 120000, 300000, 600000]
+
+function retryDelay(err, attempts) {
+  if (err instanceof api.ApiError && err.retryAfter > 0) return err.retryAfter * 1000
+  return BACKOFF_MS[Math.min(attempts, BACKOFF_MS.length) - 1]
+}
+
+// The draft was discarded (清空草稿) before or while it was being sent: nothing more to send.
+const DRAFT_GONE = 'client.draft_gone'
+const draftGone = () => new api.ApiError({ code: DRAFT_GONE, message: '草稿已清空' })
+
+// A photo not yet uploaded whose file WeChat deleted: no retry can send it, the rider has
+// to add it again. The draft goes back to editing without it.
+const PHOTO_MISSING = 'client.photo_missing'
+
+function dropMissingPhotos(localId, draft) {
+  const missing = draft.photos.filter((p) => !p.uploadId && !photoExists(p.path))
+  if (!missing.length) return
+  updateDraft(localId, { photos: draft.photos.filter((p) => !missing.includes(p)) })
+  throw new api.ApiError({ code: PHOTO_MISSING, message: `有 ${missing.length} 张照片已丢失，请重新添加后再提交` })
+}
+
+async function doSubmit(localId, { background = false } = {}) {
   let draft = updateDraft(localId, { status: 'pending', lastError: null })
-  if (!draft) throw new Error(`no draft ${localId}`)
+  if (!draft) throw draftGone()
   const store = load()
   if (store.currentId === localId) {
     store.currentId = null
     persist(store)
   }
   try {
+    dropMissingPhotos(localId, draft)
     for (let i = 0; i < draft.photos.length; i += 1) {
       if (!draft.photos[i].uploadId) {
-        const uploaded = await uploads.uploadPhoto(draft.photos[i].path)
+        let uploaded
+        try {
+          uploaded = await uploads.uploadPhoto(draft.photos[i].path)
+        } catch (err) {
+          // the file went between the check and the upload (its failure looks like the network's)
+          if (!photoExists(draft.photos[i].path)) dropMissingPhotos(localId, getDraft(localId) || draft)
+          throw err
+        }
         const photos = draft.photos.slice()
         photos[i] = { ...photos[i], uploadId: uploaded.id }
         draft = updateDraft(localId, { photos })
+        if (!draft) throw draftGone()
       }
     }
     // {report, possible_duplicates}; a retry with the same key returns the first report
@@ -110,14 +155,26 @@ async function doSubmit(localId) {
     discardDraft(localId)
     return created
   } catch (err) {
-    if (err instanceof api.NetworkError) {
-      updateDraft(localId, { status: 'pending', lastError: err.message })
-    } else {
-      // refused by the server (e.g. content check): back to editing so the user can fix it
-      updateDraft(localId, { status: 'editing', lastError: err.message })
+    if (err.code === DRAFT_GONE) throw err
+    if (refused(err) || err.code === PHOTO_MISSING) {
+      // refused by the server (e.g. content check) or a photo file lost: back to editing so
+      // the user can fix it.
+      // Only the rider's own submit makes it the current draft again (and only if no other
+      // draft was started meanwhile); a background resend leaves the current draft alone.
+      const returned = updateDraft(localId, { status: 'editing', lastError: err.message, attempts: 0, retryAt: null })
       const s = load()
-      s.currentId = localId
-      persist(s)
+      if (returned && !background && !(s.currentId && s.drafts[s.currentId])) {
+        s.currentId = localId
+        persist(s)
+      }
+    } else {
+      // offline, timeout, 5xx, 429: the outcome may be unknown; keep it queued (same key)
+      const patch = { status: 'pending', lastError: err.message, retryAt: null }
+      if (!(err instanceof api.NetworkError)) {
+        patch.attempts = ((getDraft(localId) || {}).attempts || 0) + 1
+        patch.retryAt = Date.now() + retryDelay(err, patch.attempts)
+      }
+      if (updateDraft(localId, patch)) scheduleRetry()
     }
     throw err
   }
@@ -125,10 +182,13 @@ async function doSubmit(localId) {
 
 const inFlight = {}
 
-/** Submit one draft; a second call while the first runs shares its promise (one POST). */
-function submitDraft(localId) {
+/**
+ * Submit one draft; a second call while the first runs shares its promise (one POST).
+ * {background: true} for the queue's automatic resend: it never changes the current draft.
+ */
+function submitDraft(localId, options) {
   if (!inFlight[localId]) {
-    inFlight[localId] = doSubmit(localId).finally(() => {
+    inFlight[localId] = doSubmit(localId, options).finally(() => {
       delete inFlight[localId]
     })
   }
@@ -137,18 +197,23 @@ function submitDraft(localId) {
 
 let flushing = null
 
-/** Retry every pending draft once; resolves with {submitted: [{report, possible_duplicates}], failed: n}. */
-function flushPending() {
+/**
+ * Retry every pending draft once (those waiting out a server's Retry-After or back-off are
+ * skipped unless {force: true}, the rider's 立即重试); resolves with
+ * {submitted: [{report, possible_duplicates}], failed: n}.
+ */
+function flushPending({ force = false } = {}) {
   if (!flushing) {
     flushing = (async () => {
       const submitted = []
       let failed = 0
       for (const draft of listPending()) {
+        if (!force && draft.retryAt && draft.retryAt > Date.now()) continue
         try {
-          submitted.push(await submitDraft(draft.localId))
+          submitted.push(await submitDraft(draft.localId, { background: true }))
         } catch (err) {
           failed += 1
-          if (err instanceof api.NetworkError) break // still offline: stop, keep the rest queued
+          if (!refused(err) && ![DRAFT_GONE, PHOTO_MISSING].includes(err.code)) break // offline or the server busy: stop, keep the rest queued
         }
       }
       return { submitted, failed }
@@ -160,25 +225,84 @@ function flushPending() {
 }
 
 let watching = false
+let onNetwork = null
+let retryTimer = null
 
-/** Retry the queue whenever the network comes back. */
+/** With auto flush on: resend when the earliest back-off is over. */
+function scheduleRetry() {
+  if (!watching) return
+  if (retryTimer) clearTimeout(retryTimer)
+  retryTimer = null
+  const times = listPending()
+    .map((d) => d.retryAt)
+    .filter(Boolean)
+  if (!times.length) return
+  const wait = Math.max(0, Math.min(...times) - Date.now()) + 50
+  retryTimer = setTimeout(() => {
+    retryTimer = null
+    flushPending().catch(() => {})
+  }, wait)
+}
+
+/** Retry the queue whenever the network comes back, and when a server back-off is over. */
 function startAutoFlush() {
   if (watching || !wx.onNetworkStatusChange) return
   watching = true
-  wx.onNetworkStatusChange((res) => {
+  onNetwork = (res) => {
     if (res && res.isConnected) flushPending().catch(() => {})
-  })
+  }
+  wx.onNetworkStatusChange(onNetwork)
+  scheduleRetry()
+}
+
+/** Stop the automatic resend (tests; a logout). */
+function stopAutoFlush() {
+  if (retryTimer) clearTimeout(retryTimer)
+  retryTimer = null
+  if (onNetwork && wx.offNetworkStatusChange) wx.offNetworkStatusChange(onNetwork)
+  onNetwork = null
+  watching = false
+}
+
+/** Drafts sent back to editing (refused) or set aside, other than the current one. */
+function listReturned() {
+  const store = load()
+  const hasContent = (d) => Boolean(d.lastError || d.category_id || (d.description || '').trim() || (d.photos && d.photos.length))
+  return Object.values(store.drafts)
+    .filter((d) => d.status === 'editing' && d.localId !== store.currentId && hasContent(d))
+    .sort((a, b) => a.updatedAt - b.updatedAt)
+}
+
+/** The rider chose to edit this draft: it becomes the current one (an empty current draft is dropped). */
+function openDraft(localId) {
+  const store = load()
+  const draft = store.drafts[localId]
+  if (!draft || draft.status !== 'editing') return null
+  const previous = store.currentId && store.drafts[store.currentId]
+  if (previous && previous.localId !== localId && previous.status === 'editing') {
+    const empty = !previous.category_id && !(previous.description || '').trim() && !(previous.photos || []).length
+    if (empty) delete store.drafts[previous.localId]
+  }
+  store.currentId = localId
+  persist(store)
+  return draft
 }
 
 module.exports = {
   STORE_KEY,
+  DRAFT_GONE,
+  PHOTO_MISSING,
   getCurrentDraft,
   getDraft,
   updateDraft,
   discardDraft,
   listPending,
+  listReturned,
+  openDraft,
+  refused,
   submitDraft,
   flushPending,
   startAutoFlush,
+  stopAutoFlush,
   toBody,
 }

@@ -8,12 +8,13 @@ const USER_KEY = 'fengchao.user'
 const NETWORK_MESSAGE = '网络不稳定，请稍后重试'
 
 class ApiError extends Error {
-  constructor({ code, message, status, details } = {}) {
+  constructor({ code, message, status, details, retryAfter } = {}) {
     super(message || '请求失败，请稍后重试')
     this.name = 'ApiError'
     this.code = code || 'unknown_error'
     this.status = status || 0
     this.details = details || {}
+    this.retryAfter = retryAfter || 0 // seconds, from a 429/503's Retry-After header
   }
 }
 
@@ -68,7 +69,17 @@ function toQuery(params) {
   return parts.length ? `?${parts.join('&')}` : ''
 }
 
-function toApiError(statusCode, data) {
+/** Retry-After in seconds (delta-seconds or an HTTP date); 0 when absent or unreadable. */
+function retryAfterSeconds(header) {
+  const value = String(headerValue(header, 'Retry-After') || '').trim()
+  if (!value) return 0
+  if (/^\d+$/.test(value)) return Number(value)
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? 0 : Math.max(0, Math.ceil((at - Date.now()) / 1000))
+}
+
+function toApiError(statusCode, data, header) {
+  const retryAfter = retryAfterSeconds(header)
   let body = data
   if (typeof body === 'string') {
     try {
@@ -78,10 +89,10 @@ function toApiError(statusCode, data) {
     }
   }
   if (body && typeof body === 'object' && body.code) {
-    return new ApiError({ ...body, status: body.status || statusCode })
+    return new ApiError({ ...body, status: body.status || statusCode, retryAfter })
   }
   const message = statusCode >= 500 ? '服务暂时不可用，请稍后重试' : '请求失败，请稍后重试'
-  return new ApiError({ code: `http_${statusCode}`, message, status: statusCode })
+  return new ApiError({ code: `http_${statusCode}`, message, status: statusCode, retryAfter })
 }
 
 function wxRequest(options) {
@@ -153,7 +164,7 @@ async function request(method, path, options = {}) {
   if (res.statusCode >= 200 && res.statusCode < 300) {
     return res.data === '' ? null : res.data
   }
-  throw toApiError(res.statusCode, res.data)
+  throw toApiError(res.statusCode, res.data, res.header)
 }
 
 function wxUploadFile(options) {
@@ -187,7 +198,7 @@ async function uploadFile(filePath, { formData, retried = false } = {}) {
   if (res.statusCode >= 200 && res.statusCode < 300) {
     return typeof res.data === 'string' ? JSON.parse(res.data) : res.data
   }
-  throw toApiError(res.statusCode, res.data)
+  throw toApiError(res.statusCode, res.data, res.header)
 }
 
 function wxDownloadFile(options) {
@@ -242,7 +253,7 @@ async function downloadFile(path, { query, retried = false } = {}) {
   if (res.statusCode >= 200 && res.statusCode < 300) {
     return { tempFilePath: res.tempFilePath, header: res.header || {}, statusCode: res.statusCode }
   }
-  throw toApiError(res.statusCode, readDownloadedError(res))
+  throw toApiError(res.statusCode, readDownloadedError(res), res.header)
 }
 
 const get = (path, query, opts) => request('GET', path, { ...opts, query })

@@ -184,3 +184,51 @@ test('location permission refused: the retry opens the settings, then checks in 
   expect(server.callsTo('POST /checkins')[0].data.scene).toBe('s1z.ABCDEFGH12345678')
   expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/checkin/result/index' })
 })
+
+test('no location answer at all: after 10 s 定位失败 with 重新打卡, and the retry keeps the scanned scene', async () => {
+  wx.getLocation = jest.fn() // never calls back (indoors, location half-off)
+  const server = mockServer({ 'POST /checkins': () => OK })
+  const page = render(scanId)
+  jest.useFakeTimers()
+  let loading
+  try {
+    loading = page.instance.onLoad({ scene: 'ST-009' })
+    expect(page.data.busy).toBe(true)
+    expect(pageText(page)).toContain('正在定位…')
+    jest.advanceTimersByTime(10000)
+    await loading
+  } finally {
+    jest.useRealTimers()
+  }
+  expect(wx.getLocation.mock.calls[0][0]).toMatchObject({ isHighAccuracy: true, highAccuracyExpireTime: 3000 })
+  expect(page.data.busy).toBe(false)
+  expect(page.data.errorCode).toBe('client.location_failed')
+  expect(pageText(page)).toContain('定位失败，请到开阔处并打开手机定位后重试')
+  expect(page.data.retryText).toBe('重新打卡')
+  expect(server.callsTo('POST /checkins')).toHaveLength(0)
+  wx.getLocation = jest.fn((o) => o.success({ latitude: 34.7466, longitude: 113.6253, accuracy: 20 }))
+  await page.instance.onRetry()
+  expect(server.callsTo('POST /checkins')[0].data.scene).toBe('ST-009')
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/checkin/result/index' })
+})
+
+test('a late location answer after the time limit is ignored', async () => {
+  let late
+  wx.getLocation = jest.fn((o) => {
+    late = o
+  })
+  const server = mockServer({ 'POST /checkins': () => OK })
+  const page = render(scanId)
+  jest.useFakeTimers()
+  try {
+    const loading = page.instance.onLoad({ scene: 'ST-009' })
+    jest.advanceTimersByTime(10000)
+    await loading
+  } finally {
+    jest.useRealTimers()
+  }
+  late.success({ latitude: 34.7466, longitude: 113.6253, accuracy: 20 })
+  await flush()
+  expect(server.callsTo('POST /checkins')).toHaveLength(0)
+  expect(page.data.errorCode).toBe('client.location_failed')
+})

@@ -152,3 +152,25 @@ test('a location timeout is not a refusal: the retry tries again without the set
   expect(wx.openSetting).not.toHaveBeenCalled()
   expect(wx.getLocation).toHaveBeenCalledTimes(2)
 })
+
+test('no location answer at all: after 10 s the page leaves 正在定位 and offers 重试', async () => {
+  wx.getLocation = jest.fn() // never calls back
+  mockServer({ 'GET /stations/nearby': () => STATIONS })
+  const page = render(id)
+  jest.useFakeTimers()
+  try {
+    const loading = page.instance.onLoad({})
+    expect(page.data.loading).toBe(true)
+    jest.advanceTimersByTime(10000)
+    await loading
+  } finally {
+    jest.useRealTimers()
+  }
+  expect(page.data.loading).toBe(false)
+  expect(pageText(page)).toContain('定位失败')
+  expect(page.data.retryText).toBe('重试')
+  wx.getLocation = jest.fn((o) => o.success({ latitude: 34.7466, longitude: 113.6253, accuracy: 20 }))
+  await page.instance.onRetry()
+  await flush()
+  expect(all(page, '.list >>> .name')).toHaveLength(2)
+})

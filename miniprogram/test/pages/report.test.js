@@ -118,3 +118,90 @@ test('categories failure shows error-state with retry', async () => {
   await flush(20)
   expect(pageText(page)).toContain('网络不稳定，请稍后重试')
 })
+
+test('server busy on submit: kept in the queue (not sent back to editing), a fresh draft to type', async () => {
+  const { page } = await openFilled({ 'POST /reports': () => ({ status: 503, header: { 'Retry-After': '30' }, body: { code: 'service_unavailable', message: '服务暂时不可用，请稍后重试', status: 503, details: {} } }) })
+  const { localId } = page.data.draft
+  await page.instance.onSubmit()
+  await flush()
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '服务繁忙，已保存，稍后自动提交' }))
+  expect(drafts.listPending().map((d) => d.localId)).toEqual([localId])
+  expect(page.data.draft.localId).not.toBe(localId)
+  expect(pageText(page)).toContain('有 1 条上报等待网络恢复后提交')
+})
+
+test('a queued report refused in the background: the typed draft stays, a banner offers 去修改', async () => {
+  let answer = 'network'
+  const { page } = await openFilled({ 'POST /reports': () => answer })
+  const queuedId = page.data.draft.localId
+  await page.instance.onSubmit()
+  await flush()
+  page.instance.onDescInput({ detail: { value: '新的：井盖松动' } })
+  const typingId = page.data.draft.localId
+  answer = refusal('report.content_rejected', '描述包含不适宜内容，请修改后再提交', 422)
+  await drafts.flushPending() // the app's automatic resend (onShow / network back)
+  page.instance.onShow()
+  await flush()
+  expect(drafts.getCurrentDraft().localId).toBe(typingId)
+  expect(page.data.draft.description).toBe('新的：井盖松动')
+  expect(pageText(page)).not.toContain('等待网络恢复')
+  expect(pageText(page)).toContain('有 1 条上报需修改后重新提交')
+  page.querySelector('.open-returned').dispatchEvent('tap')
+  await flush()
+  expect(page.data.draft.localId).toBe(queuedId)
+  expect(page.data.draft.description).toBe('楼道私拉电线')
+  expect(pageText(page)).toContain('描述包含不适宜内容，请修改后再提交')
+  expect(pageText(page)).toContain('有 1 条上报需修改后重新提交') // the typed one, kept
+})
+
+test('清空草稿 asks first: 取消 keeps the text and photos, 确定 clears them', async () => {
+  const { page } = await openFilled({})
+  const { localId } = page.data.draft
+  wx.showModal = jest.fn((o) => o.success({ confirm: false, cancel: true }))
+  page.querySelector('.discard').dispatchEvent('tap')
+  await flush()
+  expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ title: '清空草稿' }))
+  expect(page.data.draft.description).toBe('楼道私拉电线')
+  expect(drafts.getDraft(localId).photos).toHaveLength(1)
+  wx.showModal = jest.fn((o) => o.success({ confirm: true }))
+  page.querySelector('.discard').dispatchEvent('tap')
+  await flush()
+  expect(drafts.getDraft(localId)).toBeNull()
+  expect(page.data.draft.localId).not.toBe(localId)
+  expect(page.data.draft.description).toBe('')
+  expect(page.data.draft.photos).toEqual([])
+})
+
+test('清空草稿 is hidden and ignored while the report is being sent', async () => {
+  const { page, server } = await openFilled({ 'POST /reports': () => CREATED(79) })
+  const upload = wx.uploadFile
+  let release
+  wx.uploadFile = jest.fn((opts) => {
+    release = () => upload(opts)
+  })
+  const sending = page.instance.onSubmit()
+  await flush()
+  expect(page.data.submitting).toBe(true)
+  expect(page.querySelector('.discard')).toBeFalsy()
+  wx.showModal = jest.fn((o) => o.success({ confirm: true }))
+  await page.instance.onDiscard()
+  expect(wx.showModal).not.toHaveBeenCalled()
+  release()
+  await sending
+  await flush()
+  expect(server.callsTo('POST /reports')).toHaveLength(1)
+  expect(page.data.submitted.id).toBe(79)
+})
+
+test('a photo whose file was cleared: the form says to add it again, nothing is queued', async () => {
+  const { page, server } = await openFilled({ 'POST /reports': () => CREATED(80) })
+  page.instance.onPhotosChange({ detail: { photos: [{ path: 'wxfile://usr/report-photos/gone.jpg', uploadId: null }] } })
+  await page.instance.onSubmit()
+  await flush()
+  expect(pageText(page)).toContain('有 1 张照片已丢失，请重新添加后再提交')
+  expect(page.data.draft.photos).toEqual([])
+  expect(page.data.draft.description).toBe('楼道私拉电线')
+  expect(drafts.listPending()).toHaveLength(0)
+  expect(server.callsTo('POST /uploads')).toHaveLength(0)
+  expect(server.callsTo('POST /reports')).toHaveLength(0)
+})

@@ -16,6 +16,7 @@ function fillDraft() {
 }
 
 beforeEach(() => loggedIn())
+afterEach(() => drafts.stopAutoFlush())
 
 test('a draft is persisted on every change and survives a restart (storage only)', () => {
   const d = drafts.getCurrentDraft()
@@ -124,4 +125,178 @@ test('the queue is retried when the network comes back', async () => {
   await new Promise((r) => setTimeout(r, 30))
   expect(server.callsTo('POST /reports')).toHaveLength(2)
   expect(drafts.listPending()).toHaveLength(0)
+})
+
+describe('automatic resend: only a definite refusal leaves the queue, the current draft is never changed', () => {
+  /** A queued draft (sent once while offline) and a new one the rider is typing. */
+  async function queuedAndTyping(routes) {
+    const queuedId = fillDraft()
+    let online = false
+    const server = mockServer({ 'POST /uploads': () => ({ id: 'u' }), 'POST /reports': (req) => (online ? routes['POST /reports'](req) : 'network') })
+    await drafts.submitDraft(queuedId).catch(() => {})
+    online = true
+    const typing = drafts.getCurrentDraft()
+    drafts.updateDraft(typing.localId, { description: '新的一条：井盖松动' })
+    return { queuedId, typingId: typing.localId, server }
+  }
+
+  test.each([
+    ['500', { status: 500, body: { code: 'internal_error', message: '服务繁忙，请稍后再试', status: 500, details: {} } }],
+    ['502 html', { status: 502, body: '<html>Bad Gateway</html>' }],
+    ['503', { status: 503, body: { code: 'service_unavailable', message: '服务暂时不可用，请稍后重试', status: 503, details: {} } }],
+    ['429', { status: 429, body: { code: 'rate_limited', message: '操作太频繁，请稍后再试', status: 429, details: {} } }],
+    ['408', { status: 408, body: '' }],
+  ])('%s keeps the draft queued with its key, and the typed draft stays current', async (_, answer) => {
+    const { queuedId, typingId, server } = await queuedAndTyping({ 'POST /reports': () => answer })
+    const { idempotencyKey } = drafts.getDraft(queuedId)
+    const res = await drafts.flushPending()
+    expect(res.failed).toBe(1)
+    expect(drafts.listPending().map((d) => d.localId)).toEqual([queuedId])
+    expect(drafts.getDraft(queuedId).retryAt).toBeGreaterThan(Date.now())
+    expect(drafts.getCurrentDraft().localId).toBe(typingId)
+    expect(drafts.getCurrentDraft().description).toBe('新的一条：井盖松动')
+    expect(drafts.listReturned()).toEqual([])
+    expect(server.callsTo('POST /reports').map((c) => c.header['Idempotency-Key'])).toEqual([idempotencyKey, idempotencyKey])
+  })
+
+  test('Retry-After is respected: skipped until then, then sent by itself', async () => {
+    let busy = true
+    const { queuedId, server } = await queuedAndTyping({
+      'POST /reports': () =>
+        busy
+          ? { status: 503, header: { 'Retry-After': '1' }, body: { code: 'service_unavailable', message: '服务暂时不可用，请稍后重试', status: 503, details: {} } }
+          : { id: 120 },
+    })
+    drafts.startAutoFlush()
+    const before = Date.now()
+    await drafts.flushPending()
+    const { retryAt } = drafts.getDraft(queuedId)
+    expect(retryAt).toBeGreaterThanOrEqual(before + 1000)
+    expect(retryAt).toBeLessThan(before + 5000) // Retry-After, not the back-off
+    await drafts.flushPending() // too early: not sent
+    expect(server.callsTo('POST /reports')).toHaveLength(2)
+    busy = false
+    await new Promise((r) => setTimeout(r, 1300)) // the back-off timer resends it
+    expect(server.callsTo('POST /reports')).toHaveLength(3)
+    expect(drafts.listPending()).toHaveLength(0)
+  })
+
+  test('without Retry-After a 5xx backs off; 立即重试 (force) sends at once', async () => {
+    let busy = true
+    const { queuedId, server } = await queuedAndTyping({
+      'POST /reports': () => (busy ? { status: 500, body: { code: 'internal_error', message: '服务繁忙，请稍后再试', status: 500, details: {} } } : { id: 121 }),
+    })
+    const before = Date.now()
+    await drafts.flushPending()
+    expect(drafts.getDraft(queuedId).retryAt).toBeGreaterThanOrEqual(before + 15000)
+    await drafts.flushPending()
+    expect(server.callsTo('POST /reports')).toHaveLength(2) // waiting
+    busy = false
+    const res = await drafts.flushPending({ force: true })
+    expect(res.submitted.map((r) => r.id)).toEqual([121])
+  })
+
+  test('a 4xx refusal in the background returns the draft to editing without making it current', async () => {
+    const { queuedId, typingId } = await queuedAndTyping({
+      'POST /reports': () => refusal('report.content_rejected', '描述包含不适宜内容，请修改后再提交', 422),
+    })
+    await drafts.flushPending()
+    expect(drafts.listPending()).toHaveLength(0)
+    expect(drafts.getCurrentDraft().localId).toBe(typingId)
+    expect(drafts.getDraft(queuedId)).toMatchObject({ status: 'editing', lastError: '描述包含不适宜内容，请修改后再提交' })
+    expect(drafts.listReturned().map((d) => d.localId)).toEqual([queuedId])
+    // the rider opens it when they choose to; the typed draft is kept and listed
+    drafts.openDraft(queuedId)
+    expect(drafts.getCurrentDraft().localId).toBe(queuedId)
+    expect(drafts.listReturned().map((d) => d.localId)).toEqual([typingId])
+  })
+
+  test('a 401 that survives the re-login keeps the draft queued', async () => {
+    const { queuedId, typingId } = await queuedAndTyping({
+      'POST /reports': () => refusal('auth.invalid_token', '登录已过期', 401),
+    })
+    mockServer({
+      'POST /uploads': () => ({ id: 'u' }),
+      'POST /reports': () => refusal('auth.invalid_token', '登录已过期', 401),
+      'POST /auth/wechat-login': () => ({ token: 'tok-2', user: { id: 1, role: 'rider' } }),
+    })
+    await drafts.flushPending()
+    expect(drafts.listPending().map((d) => d.localId)).toEqual([queuedId])
+    expect(drafts.getCurrentDraft().localId).toBe(typingId)
+  })
+})
+
+test('a draft discarded while its photos upload stops cleanly: no report is posted', async () => {
+  const localId = fillDraft()
+  const server = mockServer({
+    'POST /uploads': () => {
+      drafts.discardDraft(localId) // 清空草稿 while the first photo is on its way
+      return { id: 'u' }
+    },
+    'POST /reports': () => ({ id: 130 }),
+  })
+  const err = await drafts.submitDraft(localId).catch((e) => e)
+  expect(err).toMatchObject({ code: drafts.DRAFT_GONE })
+  expect(server.callsTo('POST /reports')).toHaveLength(0)
+  expect(drafts.getDraft(localId)).toBeNull()
+  expect(drafts.listPending()).toHaveLength(0)
+})
+
+describe('photos saved out of the temp folder', () => {
+  const SAVED = ['wxfile://usr/report-photos/p1.jpg', 'wxfile://usr/report-photos/p2.jpg']
+
+  function fillSaved() {
+    const fsm = wx.getFileSystemManager()
+    SAVED.forEach((p) => fsm.__files.add(p))
+    const localId = fillDraft()
+    drafts.updateDraft(localId, { photos: SAVED.map((path) => ({ path, uploadId: null })) })
+    return { localId, fsm }
+  }
+
+  test('sent or discarded: the saved files are removed', async () => {
+    const { localId, fsm } = fillSaved()
+    mockServer({ 'POST /uploads': () => ({ id: 'u' }), 'POST /reports': () => ({ id: 140 }) })
+    await drafts.submitDraft(localId)
+    expect(fsm.__files.size).toBe(0)
+    const second = fillSaved()
+    drafts.discardDraft(second.localId)
+    expect(fsm.unlinkSync.mock.calls.map((c) => c[0])).toEqual([...SAVED, ...SAVED])
+    expect(fsm.__files.size).toBe(0)
+  })
+
+  test('a queued draft whose photo file vanished goes back to editing, asking to re-add it (not queued forever)', async () => {
+    const { localId, fsm } = fillSaved()
+    let online = false
+    const server = mockServer({ 'POST /uploads': () => (online ? { id: 'u' } : 'network'), 'POST /reports': () => ({ id: 141 }) })
+    await drafts.submitDraft(localId).catch(() => {})
+    expect(drafts.listPending().map((d) => d.localId)).toEqual([localId])
+    const typing = drafts.getCurrentDraft()
+    fsm.__files.delete(SAVED[1]) // WeChat cleared it meanwhile
+    online = true
+    await drafts.flushPending()
+    expect(drafts.listPending()).toHaveLength(0)
+    const back = drafts.getDraft(localId)
+    expect(back.status).toBe('editing')
+    expect(back.lastError).toBe('有 1 张照片已丢失，请重新添加后再提交')
+    expect(back.photos.map((p) => p.path)).toEqual([SAVED[0]]) // the lost one dropped, the other kept
+    expect(server.callsTo('POST /reports')).toHaveLength(0)
+    expect(server.callsTo('POST /uploads')).toHaveLength(1) // only the first, offline try
+    expect(drafts.getCurrentDraft().localId).toBe(typing.localId)
+    expect(drafts.listReturned().map((d) => d.localId)).toEqual([localId])
+  })
+
+  test('a file that goes during its upload is a lost photo, not a network failure', async () => {
+    const { localId, fsm } = fillSaved()
+    const server = mockServer({ 'POST /reports': () => ({ id: 142 }) })
+    wx.uploadFile = jest.fn((opts) => {
+      fsm.__files.delete(opts.filePath)
+      setTimeout(() => opts.fail({ errMsg: 'uploadFile:fail file not found' }), 0)
+    })
+    const err = await drafts.submitDraft(localId).catch((e) => e)
+    expect(err).toMatchObject({ code: drafts.PHOTO_MISSING })
+    expect(drafts.listPending()).toHaveLength(0)
+    expect(drafts.getCurrentDraft().localId).toBe(localId) // the rider's own submit: back in the form
+    expect(drafts.getCurrentDraft().photos.map((p) => p.path)).toEqual([SAVED[1]])
+    expect(server.callsTo('POST /reports')).toHaveLength(0)
+  })
 })

@@ -31,6 +31,18 @@ describe('request wrapper', () => {
     expect(wx.getStorageSync(api.USER_KEY)).toMatchObject({ id: 7 })
   })
 
+  test('a 429/503 carries its Retry-After (seconds) on the ApiError', async () => {
+    loggedIn()
+    mockServer({
+      'GET /me': () => ({ status: 429, header: { 'retry-after': '42' }, body: { code: 'rate_limited', message: '操作太频繁，请稍后再试', status: 429, details: {} } }),
+      'GET /me/points': () => ({ status: 503, header: { 'Retry-After': '1' }, body: '' }),
+      'GET /rewards': () => refusal('internal_error', '服务繁忙，请稍后再试', 500),
+    })
+    await expect(api.get('/me')).rejects.toMatchObject({ status: 429, retryAfter: 42 })
+    await expect(api.get('/me/points')).rejects.toMatchObject({ status: 503, retryAfter: 1 })
+    await expect(api.get('/rewards')).rejects.toMatchObject({ status: 500, retryAfter: 0 })
+  })
+
   test('a second 401 after re-login is not retried again (no loop)', async () => {
     loggedIn()
     const server = mockServer({

@@ -1,4 +1,7 @@
-// Camera or album, compressed before it is kept; the parent owns the list (for drafts).
+// Camera or album, compressed, then saved out of the temp folder (utils/photos); the parent
+// owns the list (for drafts).
+const { keepPhoto, removePhotos } = require('../../utils/photos')
+
 function chooseMedia(count) {
   return new Promise((resolve, reject) => {
     wx.chooseMedia({
@@ -39,14 +42,15 @@ Component({
       } catch {
         return // cancelled
       }
-      const compressed = []
-      for (const p of paths) compressed.push(await compress(p))
-      const photos = this.data.photos.concat(compressed.map((path) => ({ path, uploadId: null })))
+      const kept = []
+      for (const p of paths) kept.push(await keepPhoto(await compress(p)))
+      const photos = this.data.photos.concat(kept.map((path) => ({ path, uploadId: null })))
       this.triggerEvent('change', { photos })
     },
     onRemove(e) {
       const { index } = e.currentTarget.dataset
       const photos = this.data.photos.filter((_, i) => i !== index)
+      removePhotos(this.data.photos.filter((_, i) => i === index).map((p) => p.path))
       this.triggerEvent('change', { photos })
     },
     onPreview(e) {

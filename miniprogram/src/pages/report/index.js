@@ -5,7 +5,7 @@ const reports = require('../../services/reports')
 const { NetworkError } = require('../../services/request')
 const { askSubscribe, prefetch } = require('../../services/subscribe')
 const { getLocation, chooseLocation } = require('../../utils/location')
-const { errorMessage, toast, toastError } = require('../../utils/ui')
+const { confirm, errorMessage, toast, toastError } = require('../../utils/ui')
 
 Page({
   data: {
@@ -13,6 +13,7 @@ Page({
     categories: [],
     categoriesError: '',
     pendingCount: 0,
+    returnedCount: 0, // drafts the server sent back (or set aside) while another is being edited
     submitting: false,
     formError: '',
     nearby: [], // open reports of this category close by (shown before submit, with +1)
@@ -28,7 +29,11 @@ Page({
   },
 
   onShow() {
-    this.setData({ pendingCount: drafts.listPending().length })
+    this.refreshQueue()
+  },
+
+  refreshQueue() {
+    this.setData({ pendingCount: drafts.listPending().length, returnedCount: drafts.listReturned().length })
   },
 
   showDraft(draft) {
@@ -123,15 +128,21 @@ Page({
       this.setData({
         submitted: { id: created.report.id, duplicates: created.possible_duplicates || [] },
         nearby: [],
-        pendingCount: drafts.listPending().length,
       })
       this.showDraft(drafts.getCurrentDraft())
+      this.refreshQueue()
     } catch (err) {
-      if (err instanceof NetworkError) {
-        // Kept in the queue; it goes out by itself when the network is back.
-        wx.showToast({ title: '网络不稳定，已保存，联网后自动提交', icon: 'none', duration: 3000 })
+      const kept = drafts.getDraft(localId)
+      if (!kept || err.code === drafts.DRAFT_GONE) {
+        // discarded meanwhile: nothing was sent, nothing to show but a fresh draft
         this.showDraft(drafts.getCurrentDraft())
-        this.setData({ pendingCount: drafts.listPending().length })
+        this.refreshQueue()
+      } else if (kept.status === 'pending') {
+        // Kept in the queue (offline, timeout, server busy); it goes out by itself later.
+        const title = err instanceof NetworkError ? '网络不稳定，已保存，联网后自动提交' : '服务繁忙，已保存，稍后自动提交'
+        wx.showToast({ title, icon: 'none', duration: 3000 })
+        this.showDraft(drafts.getCurrentDraft())
+        this.refreshQueue()
       } else {
         this.showDraft(drafts.getDraft(localId) || drafts.getCurrentDraft())
         this.setData({ formError: errorMessage(err) })
@@ -142,10 +153,19 @@ Page({
   },
 
   async onRetryPending() {
-    const res = await drafts.flushPending()
-    this.setData({ pendingCount: drafts.listPending().length })
+    const res = await drafts.flushPending({ force: true })
+    this.refreshQueue()
     if (res.submitted.length) toast(`已提交 ${res.submitted.length} 条`)
     else if (res.failed) wx.showToast({ title: '网络不稳定，请稍后重试', icon: 'none' })
+  },
+
+  /** Open the oldest draft the server sent back; the one being typed stays saved (and listed). */
+  onOpenReturned() {
+    const next = drafts.listReturned()[0]
+    const draft = next && drafts.openDraft(next.localId)
+    if (!draft) return
+    this.setData({ draft, formError: draft.lastError || '', nearby: [] })
+    this.refreshQueue()
   },
 
   async onUpvote(e) {
@@ -177,9 +197,20 @@ Page({
     wx.navigateTo({ url: '/packages/reports/mine/index' })
   },
 
-  onDiscard() {
-    drafts.discardDraft(this.data.draft.localId)
-    this.showDraft(drafts.getCurrentDraft())
+  /** 清空草稿: asks first (the typed text and photos are lost); not while it is being sent. */
+  async onDiscard() {
+    if (this.data.submitting || this.discarding) return
+    const { localId } = this.data.draft
+    this.discarding = true
+    try {
+      if (!(await confirm('清空草稿', '填写的文字和照片都会删除，确定清空吗？'))) return
+      if (this.data.submitting || this.data.draft.localId !== localId) return
+      drafts.discardDraft(localId)
+      this.showDraft(drafts.getCurrentDraft())
+      this.setData({ nearby: [] })
+    } finally {
+      this.discarding = false
+    }
   },
 
   onRetryCategories() {
