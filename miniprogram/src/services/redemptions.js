@@ -8,43 +8,95 @@ const STATUS_NAMES = { pending: '待核销', fulfilled: '已领取', cancelled: 
 const PENDING_KEYS = 'fengchao.pendingRedeemKeys'
 const PENDING_MAX_AGE_MS = 24 * 60 * 60 * 1000
 
-function pendingSlot(rewardId) {
-  const user = api.getCachedUser()
-  return `${(user && user.id) || ''}:${rewardId}`
+// Storage can be full (wx.setStorageSync throws): a key that could not be stored is kept
+// here, so it is still reused for this app run; a key that could not be removed from
+// storage is remembered as settled, so it is not reused.
+const memory = { entries: {}, settled: new Set() }
+
+/** Tests: forget the in-memory fallback. */
+function resetPendingMemory() {
+  memory.entries = {}
+  memory.settled = new Set()
+}
+
+function readStore() {
+  try {
+    const store = wx.getStorageSync(PENDING_KEYS)
+    return store && typeof store === 'object' ? store : {}
+  } catch {
+    return {}
+  }
+}
+
+/** Save the store; false when storage refused it (full). */
+function writeStore(store) {
+  try {
+    wx.setStorageSync(PENDING_KEYS, store)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function loadPendingKeys() {
-  const store = wx.getStorageSync(PENDING_KEYS)
   const now = Date.now()
   const kept = {}
-  if (store && typeof store === 'object') {
-    for (const [slot, entry] of Object.entries(store)) {
-      if (entry && entry.key && now - entry.at < PENDING_MAX_AGE_MS) kept[slot] = entry
-    }
+  for (const [slot, entry] of Object.entries({ ...readStore(), ...memory.entries })) {
+    if (entry && entry.key && !memory.settled.has(entry.key) && now - entry.at < PENDING_MAX_AGE_MS) kept[slot] = entry
   }
   return kept
 }
 
-/** The key for redeeming this reward: the stored one of an unsettled attempt, else a new one (stored at once). */
-function redeemKey(rewardId) {
-  const store = loadPendingKeys()
-  const slot = pendingSlot(rewardId)
-  if (!store[slot]) {
-    store[slot] = { key: api.newIdempotencyKey(), at: Date.now() }
-    wx.setStorageSync(PENDING_KEYS, store)
+function currentUserId() {
+  try {
+    const user = api.getCachedUser()
+    return (user && user.id) || ''
+  } catch {
+    return ''
   }
-  return store[slot].key
 }
 
-/** The server answered (success or a 4xx refusal): the next tap is a new redemption. */
-function settleRedeemKey(rewardId) {
+/**
+ * The pending entry of this reward, {slot, key, at}, or null. A key made before the user
+ * was cached (e.g. a 401 re-login during the request) is filed under ":<rewardId>": it is
+ * found whether or not the user id is known now.
+ */
+function findPending(rewardId, store = loadPendingKeys()) {
+  const uid = currentUserId()
+  const slots = uid ? [`${uid}:${rewardId}`, `:${rewardId}`] : [`:${rewardId}`]
+  const slot = slots.find((s) => store[s])
+  return slot ? { slot, ...store[slot] } : null
+}
+
+/**
+ * The key for redeeming this reward: {key, slot, at, reused}. The stored one of an
+ * unsettled attempt (reused: true), else a new one stored at once (in memory if storage is full).
+ * Settle it with settleRedeemKey(slot) once the server has answered.
+ */
+function redeemKey(rewardId) {
   const store = loadPendingKeys()
-  delete store[pendingSlot(rewardId)]
-  wx.setStorageSync(PENDING_KEYS, store)
+  const found = findPending(rewardId, store)
+  if (found) return { ...found, reused: true }
+  const slot = `${currentUserId()}:${rewardId}`
+  const entry = { key: api.newIdempotencyKey(), at: Date.now() }
+  store[slot] = entry
+  if (writeStore(store)) memory.entries = {}
+  else memory.entries[slot] = entry
+  return { slot, ...entry, reused: false }
+}
+
+/** The server answered (success or a 4xx refusal): the next tap is a new redemption. Never throws. */
+function settleRedeemKey(slot) {
+  const store = loadPendingKeys()
+  const entry = store[slot] || memory.entries[slot]
+  delete store[slot]
+  delete memory.entries[slot]
+  if (writeStore(store)) memory.entries = {}
+  else if (entry) memory.settled.add(entry.key)
 }
 
 /** True when an earlier attempt for this reward has an unknown outcome. */
-const hasPendingRedeem = (rewardId) => Boolean(loadPendingKeys()[pendingSlot(rewardId)])
+const hasPendingRedeem = (rewardId) => Boolean(findPending(rewardId))
 
 /** 兑换（调用方为同一次兑换的重试传入同一个幂等键） */
 const redeem = (rewardId, { idempotencyKey } = {}) =>
@@ -75,6 +127,7 @@ module.exports = {
   redeemKey,
   settleRedeemKey,
   hasPendingRedeem,
+  resetPendingMemory,
   voucherCode,
   redeem,
   myRedemptions,

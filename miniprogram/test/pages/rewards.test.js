@@ -4,7 +4,10 @@ const redemptions = require('../../src/services/redemptions')
 
 const rewardsId = load('packages/points/rewards/index')
 
-beforeEach(() => loggedIn())
+beforeEach(() => {
+  loggedIn()
+  redemptions.resetPendingMemory()
+})
 
 describe('rewards', () => {
   const REWARDS = { items: [{ id: 5, name: '蓝牙耳机', cost: 60, stock: 3 }, { id: 6, name: '充电宝', cost: 80, stock: 0 }], total: 2, page: 1, page_size: 20 }
@@ -75,7 +78,9 @@ describe('rewards', () => {
     const keys = server.callsTo('POST /redemptions').map((c) => c.header['Idempotency-Key'])
     expect(keys).toHaveLength(3)
     expect(new Set(keys).size).toBe(1)
-    expect(page.data.voucher.code).toBe('AB12CD34')
+    // the replay of the first redemption is not shown as a new voucher
+    expect(page.data.voucher).toBeNull()
+    expect(wx.showModal).toHaveBeenLastCalledWith(expect.objectContaining({ title: '上次兑换已成功', confirmText: '去查看' }))
   })
 
   const tap = { currentTarget: { dataset: { id: 5 } } }
@@ -101,7 +106,8 @@ describe('rewards', () => {
     const page = await openPage()
     expect(wx.getStorageSync(redemptions.PENDING_KEYS)).not.toEqual({}) // survives in storage
     await page.instance.onRedeem(tap)
-    expect(page.data.voucher.code).toBe('AB12CD34')
+    expect(page.data.voucher).toBeNull()
+    expect(wx.showModal).toHaveBeenLastCalledWith(expect.objectContaining({ title: '上次兑换已成功' }))
     const keys = keysSent(server)
     expect(keys).toHaveLength(3)
     expect(new Set(keys).size).toBe(1)
@@ -156,6 +162,104 @@ describe('rewards', () => {
     expect(modal.content).toContain('请到「我的兑换」查看后再试')
     expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/points/redemptions/index' }) // 去查看
     expect(page.data.redeemingId).toBeNull()
+  })
+
+  test('a key made before the user was cached is still found after a 401 re-login cached the user', async () => {
+    wx.removeStorageSync('fengchao.user') // token but no cached user: the key is filed under ":5"
+    let answer = () => refusal('auth.token_expired', '登录已过期', 401)
+    const server = mockServer({
+      'GET /rewards': () => REWARDS,
+      'GET /me/points': () => ({ balance: 109 }),
+      'POST /auth/wechat-login': () => ({ token: 'tok-2', user: { id: 42, role: 'rider' } }),
+      'POST /redemptions': () => {
+        const out = answer()
+        answer = () => 'network' // the retry after the re-login times out
+        return out
+      },
+    })
+    await (await openPage()).instance.onRedeem(tap)
+    expect(wx.getStorageSync('fengchao.user')).toEqual({ id: 42, role: 'rider' })
+    expect(wx.showModal).toHaveBeenLastCalledWith(expect.objectContaining({ title: '兑换结果未知' }))
+    answer = () => ({ status: 201, body: { id: 3, code: 'AB12CD34', status: 'pending', reward_id: 5, balance: 49 } })
+    await (await openPage()).instance.onRedeem(tap)
+    const keys = keysSent(server)
+    expect(keys).toHaveLength(3)
+    expect(new Set(keys).size).toBe(1) // the same key: a replay, not a second charge
+    expect(wx.getStorageSync(redemptions.PENDING_KEYS)).toEqual({}) // the old slot was settled
+    await (await openPage()).instance.onRedeem(tap)
+    expect(keysSent(server)[3]).not.toBe(keys[0])
+  })
+
+  test('storage full: the key is kept in memory and reused; a success still shows the voucher', async () => {
+    const setItem = wx.setStorageSync
+    let full = true
+    wx.setStorageSync = jest.fn((k, v) => {
+      if (full && k === redemptions.PENDING_KEYS) throw new Error('setStorageSync:fail exceed storage max size')
+      return setItem(k, v)
+    })
+    let answer = 'network'
+    const server = mockServer({
+      'GET /rewards': () => REWARDS,
+      'GET /me/points': () => ({ balance: 109 }),
+      'POST /redemptions': () => answer,
+    })
+    await (await openPage()).instance.onRedeem(tap)
+    expect(keysSent(server)).toHaveLength(1) // sent although the key could not be stored
+    await (await openPage()).instance.onRedeem(tap)
+    let keys = keysSent(server)
+    expect(keys[1]).toBe(keys[0]) // reused for this app run
+    answer = refusal('points.insufficient', '积分不足，还差 50 分', 400)
+    await (await openPage()).instance.onRedeem(tap) // settled although storage is full
+    // a new redemption; settling after its success fails to write: the voucher is shown anyway
+    full = false
+    const page = await openPage()
+    const routes = mockServer({
+      'GET /rewards': () => REWARDS,
+      'GET /me/points': () => ({ balance: 109 }),
+      'POST /redemptions': () => {
+        full = true // storage fills up before the key is settled
+        return { status: 201, body: { id: 4, code: 'ZZ99YY88', status: 'pending', reward_id: 5, balance: 49 } }
+      },
+    })
+    wx.showModal.mockClear()
+    await page.instance.onRedeem(tap)
+    keys = keysSent(routes)
+    expect(keys).toHaveLength(1)
+    expect(keys[0]).not.toBe(keysSent(server)[0]) // settled after the refusal: a new key
+    expect(page.data.voucher.code).toBe('ZZ99YY88')
+    expect(wx.showModal.mock.calls.map((c) => c[0].title)).not.toContain('兑换结果未知')
+    // the stored key it could not remove is not reused: the next tap is a new redemption
+    await page.instance.onRedeem(tap)
+    expect(keysSent(routes)[1]).not.toBe(keys[0])
+  })
+
+  test('a tap reusing a stored key gets the earlier redemption: not shown as a new voucher, then settled', async () => {
+    let answer = 'network'
+    const server = mockServer({
+      'GET /rewards': () => REWARDS,
+      'GET /me/points': () => ({ balance: 109 }),
+      'POST /redemptions': () => answer,
+    })
+    await (await openPage()).instance.onRedeem(tap)
+    // the next tap asks without promising a new item
+    wx.showModal.mockClear()
+    answer = { status: 201, body: { id: 3, code: 'AB12CD34', status: 'cancelled', reward_id: 5, reward_name: '蓝牙耳机', balance: 109 } }
+    const page = await openPage()
+    await page.instance.onRedeem(tap)
+    const question = wx.showModal.mock.calls[0][0]
+    expect(question.content).toContain('再点一次会先确认上次是否成功，不会重复扣分')
+    expect(question.content).not.toContain('使用 60 积分兑换')
+    expect(page.data.voucher).toBeNull()
+    const told = wx.showModal.mock.calls[1][0]
+    expect(told.title).toBe('上次的兑换已取消')
+    expect(told.content).toContain('「我的兑换」')
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packages/points/redemptions/index' })
+    expect(redemptions.hasPendingRedeem(5)).toBe(false)
+    answer = { status: 201, body: { id: 4, code: 'ZZ99YY88', status: 'pending', reward_id: 5, balance: 49 } }
+    await page.instance.onRedeem(tap)
+    const keys = keysSent(server)
+    expect(keys[2]).not.toBe(keys[1])
+    expect(page.data.voucher.code).toBe('ZZ99YY88')
   })
 
   test('a double tap on 兑换 asks once and sends one POST', async () => {

@@ -23,6 +23,21 @@ function showUnknownOutcome() {
   })
 }
 
+/** The answer to a reused key is the earlier redemption: say so, and point to 我的兑换 for its code and state. */
+function showEarlierOutcome(r, reward) {
+  const name = (r && r.reward_name) || reward.name
+  const state = r && r.status && r.status !== 'pending' ? redemptions.STATUS_NAMES[r.status] : ''
+  wx.showModal({
+    title: state ? `上次的兑换${state}` : '上次兑换已成功',
+    content: `上次兑换「${name}」${state || '已成功'}，这次没有再扣分。兑换码和当前状态请到「我的兑换」查看；再点兑换是一次新的兑换`,
+    confirmText: '去查看',
+    cancelText: '知道了',
+    success: (res) => {
+      if (res && res.confirm) wx.navigateTo({ url: REDEMPTIONS_URL })
+    },
+  })
+}
+
 Page({
   data: { items: [], balance: null, loading: true, error: '', redeemingId: null, voucher: null },
 
@@ -54,21 +69,31 @@ Page({
     if (!reward || this.data.redeemingId) return // a double tap: one question, one request
     this.setData({ redeemingId: id })
     try {
-      const again = redemptions.hasPendingRedeem(id) ? '\n上次兑换结果未知，再兑换不会重复扣分' : ''
-      if (!(await confirm('确认兑换', `使用 ${reward.cost} 积分兑换「${reward.name}」？${again}`))) return
+      const question = redemptions.hasPendingRedeem(id)
+        ? `上次兑换「${reward.name}」结果未知：再点一次会先确认上次是否成功，不会重复扣分`
+        : `使用 ${reward.cost} 积分兑换「${reward.name}」？`
+      if (!(await confirm('确认兑换', question))) return
       // Kept in storage until the server answers: a retry (even after leaving the page or
       // restarting the app) replays the first attempt, never a second deduction.
-      const idempotencyKey = redemptions.redeemKey(id)
+      const pending = redemptions.redeemKey(id)
       try {
-        const r = await redemptions.redeem(id, { idempotencyKey })
-        redemptions.settleRedeemKey(id)
-        this.setData({
-          voucher: { code: r.code, qr: r.qr_payload || r.code, name: r.reward_name || reward.name, expiresAt: formatTime(r.expires_at) },
-          balance: r.balance !== undefined ? r.balance : this.data.balance,
-        })
+        const r = await redemptions.redeem(id, { idempotencyKey: pending.key })
+        if (pending.reused) {
+          // The server replays the FIRST result of this key (maybe hours old, the
+          // redemption since used, cancelled or expired): not a new voucher.
+          this.setData({ balance: null })
+          this.load()
+          showEarlierOutcome(r, reward)
+        } else {
+          this.setData({
+            voucher: { code: r.code, qr: r.qr_payload || r.code, name: r.reward_name || reward.name, expiresAt: formatTime(r.expires_at) },
+            balance: r.balance !== undefined ? r.balance : this.data.balance,
+          })
+        }
+        redemptions.settleRedeemKey(pending.slot) // answered: the next tap is a new redemption
       } catch (err) {
         if (serverDecided(err)) {
-          redemptions.settleRedeemKey(id) // refused: a new tap is a new redemption
+          redemptions.settleRedeemKey(pending.slot) // refused: a new tap is a new redemption
           toastError(err)
         } else {
           // Timeout, network failure or 5xx: it may have gone through. Show what the server
