@@ -100,13 +100,17 @@ function refused(err) {
   return api.serverDecided(err) && ![401, 408, 429].includes(err.status)
 }
 
-// Wait before resending after a 5xx/429 without Retry-After: 15 s, 30 s, 1 min … at most 10 min.
-// A network failure has no wait: the queue goes out when the network is back.
+// Wait before resending after a 5xx/429: 15 s, 30 s, 1 min … at most 10 min. A server's
+// Retry-After (the server sends `Retry-After: 1` on every outage 503) only lengthens it,
+// never shortens it, so phones do not all resend every second through an outage; it is
+// capped at 1 hour. A network failure has no wait: the queue goes out when the network is back.
 const BACKOFF_MS = [15000, 30000, 60000, 120000, 300000, 600000]
+const RETRY_AFTER_MAX_MS = 60 * 60 * 1000
 
 function retryDelay(err, attempts) {
-  if (err instanceof api.ApiError && err.retryAfter > 0) return err.retryAfter * 1000
-  return BACKOFF_MS[Math.min(attempts, BACKOFF_MS.length) - 1]
+  const backoff = BACKOFF_MS[Math.min(Math.max(attempts, 1), BACKOFF_MS.length) - 1]
+  const retryAfter = err instanceof api.ApiError && err.retryAfter > 0 ? Math.min(err.retryAfter * 1000, RETRY_AFTER_MAX_MS) : 0
+  return Math.max(retryAfter, backoff)
 }
 
 // The draft was discarded (清空草稿) before or while it was being sent: nothing more to send.

@@ -53,3 +53,35 @@ test('remove drops a photo; full list hides the add button', async () => {
   await flush()
   expect(onChange.mock.calls[0][0].photos).toEqual([{ path: 'wxfile://1.jpg', uploadId: null }])
 })
+
+test('disabled (the report is being sent): no add, no remove, no file deleted', async () => {
+  const fsm = wx.getFileSystemManager()
+  fsm.__files.add('wxfile://usr/report-photos/a.jpg')
+  const comp = render(id, { photos: [{ path: 'wxfile://usr/report-photos/a.jpg', uploadId: null }], max: 6, disabled: true })
+  await flush()
+  expect(comp.querySelector('.add')).toBeUndefined()
+  expect(comp.querySelectorAll('.remove')).toHaveLength(0)
+  const onChange = jest.fn()
+  comp.addEventListener('change', (e) => onChange(e.detail))
+  comp.instance.onRemove({ currentTarget: { dataset: { index: 0 } } })
+  await comp.instance.onAdd()
+  expect(onChange).not.toHaveBeenCalled()
+  expect(fsm.unlinkSync).not.toHaveBeenCalled()
+  expect(fsm.__files.has('wxfile://usr/report-photos/a.jpg')).toBe(true)
+})
+
+test('sending starts while the camera is open: the new photo is not added (its file is removed)', async () => {
+  const comp = render(id, { photos: [], max: 6 })
+  const onChange = jest.fn()
+  comp.addEventListener('change', (e) => onChange(e.detail))
+  let pick
+  wx.chooseMedia = jest.fn((o) => {
+    pick = () => o.success({ tempFiles: [{ tempFilePath: 'wxfile://tmp/photo2.jpg' }] })
+  })
+  const adding = comp.instance.onAdd()
+  comp.setData({ disabled: true })
+  pick()
+  await adding
+  expect(onChange).not.toHaveBeenCalled()
+  expect(wx.getFileSystemManager().__files.size).toBe(0)
+})

@@ -92,7 +92,7 @@ test('offline: kept in the queue, banner shows it, retry sends it with the same 
   await page.instance.onSubmit()
   await flush()
   expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '网络不稳定，已保存，联网后自动提交' }))
-  expect(pageText(page)).toContain('有 1 条上报等待网络恢复后提交')
+  expect(pageText(page)).toContain('有 1 条上报等待自动重新提交')
   online = true
   page.querySelector('.retry-pending').dispatchEvent('tap')
   await flush(30)
@@ -100,7 +100,23 @@ test('offline: kept in the queue, banner shows it, retry sends it with the same 
   expect(keys).toHaveLength(2)
   expect(keys[0]).toBe(keys[1])
   expect(server.callsTo('POST /uploads')).toHaveLength(1)
-  expect(pageText(page)).not.toContain('等待网络恢复')
+  expect(pageText(page)).not.toContain('等待自动重新提交')
+})
+
+test('立即重试 says why it failed: the server busy, or the draft refused (not "网络不稳定")', async () => {
+  let answer = 'network'
+  const { page } = await openFilled({ 'POST /reports': () => answer })
+  await page.instance.onSubmit()
+  await flush()
+  answer = { status: 503, header: { 'Retry-After': '1' }, body: { code: 'service_unavailable', message: '服务暂时不可用，请稍后重试', status: 503, details: {} } }
+  await page.instance.onRetryPending()
+  expect(wx.showToast).toHaveBeenLastCalledWith(expect.objectContaining({ title: '服务暂时不可用，请稍后重试' }))
+  expect(pageText(page)).toContain('有 1 条上报等待自动重新提交')
+  answer = refusal('report.content_rejected', '描述包含不适宜内容，请修改后再提交', 422)
+  await page.instance.onRetryPending()
+  expect(wx.showToast).toHaveBeenLastCalledWith(expect.objectContaining({ title: '上报未通过，请点「去查看」修改后再提交' }))
+  expect(pageText(page)).toContain('有 1 条上报未提交')
+  expect(pageText(page)).not.toContain('等待自动重新提交')
 })
 
 test('server refusal: its message is shown and the text is kept', async () => {
@@ -127,10 +143,10 @@ test('server busy on submit: kept in the queue (not sent back to editing), a fre
   expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '服务繁忙，已保存，稍后自动提交' }))
   expect(drafts.listPending().map((d) => d.localId)).toEqual([localId])
   expect(page.data.draft.localId).not.toBe(localId)
-  expect(pageText(page)).toContain('有 1 条上报等待网络恢复后提交')
+  expect(pageText(page)).toContain('有 1 条上报等待自动重新提交')
 })
 
-test('a queued report refused in the background: the typed draft stays, a banner offers 去修改', async () => {
+test('a queued report refused in the background: the typed draft stays, a banner offers 去查看', async () => {
   let answer = 'network'
   const { page } = await openFilled({ 'POST /reports': () => answer })
   const queuedId = page.data.draft.localId
@@ -144,14 +160,14 @@ test('a queued report refused in the background: the typed draft stays, a banner
   await flush()
   expect(drafts.getCurrentDraft().localId).toBe(typingId)
   expect(page.data.draft.description).toBe('新的：井盖松动')
-  expect(pageText(page)).not.toContain('等待网络恢复')
-  expect(pageText(page)).toContain('有 1 条上报需修改后重新提交')
+  expect(pageText(page)).not.toContain('等待自动重新提交')
+  expect(pageText(page)).toContain('有 1 条上报未提交')
   page.querySelector('.open-returned').dispatchEvent('tap')
   await flush()
   expect(page.data.draft.localId).toBe(queuedId)
   expect(page.data.draft.description).toBe('楼道私拉电线')
   expect(pageText(page)).toContain('描述包含不适宜内容，请修改后再提交')
-  expect(pageText(page)).toContain('有 1 条上报需修改后重新提交') // the typed one, kept
+  expect(pageText(page)).toContain('有 1 条上报未提交') // the typed one, kept
 })
 
 test('清空草稿 asks first: 取消 keeps the text and photos, 确定 clears them', async () => {
@@ -191,6 +207,33 @@ test('清空草稿 is hidden and ignored while the report is being sent', async 
   await flush()
   expect(server.callsTo('POST /reports')).toHaveLength(1)
   expect(page.data.submitted.id).toBe(79)
+})
+
+test('while the report is being sent the photos and fields are read-only; the sent photo list is the tapped one', async () => {
+  const { page, server } = await openFilled({ 'POST /reports': () => CREATED(81) })
+  await flush()
+  expect(all(page, '.picker >>> .remove')).toHaveLength(1)
+  const upload = wx.uploadFile
+  let release
+  wx.uploadFile = jest.fn((opts) => {
+    release = () => upload(opts)
+  })
+  const sending = page.instance.onSubmit()
+  await flush()
+  expect(page.data.submitting).toBe(true)
+  expect(all(page, '.picker >>> .remove')).toHaveLength(0) // no × while sending
+  expect(page.querySelector('.picker >>> .add')).toBeFalsy()
+  // a change that still arrives (e.g. a picker opened before 提交) is ignored
+  page.instance.onPhotosChange({ detail: { photos: [] } })
+  page.instance.onDescInput({ detail: { value: '改了' } })
+  expect(page.data.draft.photos).toHaveLength(1)
+  release()
+  await sending
+  await flush()
+  expect(server.callsTo('POST /reports')).toHaveLength(1)
+  expect(server.callsTo('POST /reports')[0].data).toMatchObject({ photo_ids: [41], description: '楼道私拉电线' })
+  expect(page.data.submitted.id).toBe(81)
+  expect(page.data.formError).toBe('')
 })
 
 test('a photo whose file was cleared: the form says to add it again, nothing is queued', async () => {

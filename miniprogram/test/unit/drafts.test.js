@@ -159,25 +159,43 @@ describe('automatic resend: only a definite refusal leaves the queue, the curren
     expect(server.callsTo('POST /reports').map((c) => c.header['Idempotency-Key'])).toEqual([idempotencyKey, idempotencyKey])
   })
 
-  test('Retry-After is respected: skipped until then, then sent by itself', async () => {
+  test('Retry-After only lengthens the back-off (capped at 1 h): skipped until then, then sent by itself', async () => {
     let busy = true
+    let retryAfter = '1' // the server's answer on every outage 503
     const { queuedId, server } = await queuedAndTyping({
       'POST /reports': () =>
         busy
-          ? { status: 503, header: { 'Retry-After': '1' }, body: { code: 'service_unavailable', message: '服务暂时不可用，请稍后重试', status: 503, details: {} } }
+          ? { status: 503, header: { 'Retry-After': retryAfter }, body: { code: 'service_unavailable', message: '服务暂时不可用，请稍后重试', status: 503, details: {} } }
           : { id: 120 },
     })
     drafts.startAutoFlush()
-    const before = Date.now()
+    let before = Date.now()
     await drafts.flushPending()
-    const { retryAt } = drafts.getDraft(queuedId)
-    expect(retryAt).toBeGreaterThanOrEqual(before + 1000)
-    expect(retryAt).toBeLessThan(before + 5000) // Retry-After, not the back-off
+    let { retryAt } = drafts.getDraft(queuedId)
+    expect(retryAt).toBeGreaterThanOrEqual(before + 15000) // the back-off, not the server's 1 s
+    expect(retryAt).toBeLessThan(before + 20000)
     await drafts.flushPending() // too early: not sent
     expect(server.callsTo('POST /reports')).toHaveLength(2)
+    retryAfter = '120' // longer than the second back-off (30 s): the server's wait
+    before = Date.now()
+    await drafts.flushPending({ force: true })
+    ;({ retryAt } = drafts.getDraft(queuedId))
+    expect(retryAt).toBeGreaterThanOrEqual(before + 120000)
+    expect(retryAt).toBeLessThan(before + 125000)
+    retryAfter = '86400' // a day: capped at 1 hour
+    before = Date.now()
+    await drafts.flushPending({ force: true })
+    ;({ retryAt } = drafts.getDraft(queuedId))
+    expect(retryAt).toBeGreaterThanOrEqual(before + 3600000)
+    expect(retryAt).toBeLessThan(before + 3605000)
+    expect(server.callsTo('POST /reports')).toHaveLength(4)
+    // once the wait is over the timer resends it by itself
     busy = false
-    await new Promise((r) => setTimeout(r, 1300)) // the back-off timer resends it
-    expect(server.callsTo('POST /reports')).toHaveLength(3)
+    drafts.updateDraft(queuedId, { retryAt: Date.now() + 300 })
+    drafts.stopAutoFlush()
+    drafts.startAutoFlush()
+    await new Promise((r) => setTimeout(r, 800))
+    expect(server.callsTo('POST /reports')).toHaveLength(5)
     expect(drafts.listPending()).toHaveLength(0)
   })
 

@@ -31,9 +31,12 @@ Component({
   properties: {
     photos: { type: Array, value: [] }, // [{path, uploadId}]
     max: { type: Number, value: 6 },
+    // read-only (the report is being sent): no add, no remove; preview still works
+    disabled: { type: Boolean, value: false },
   },
   methods: {
     async onAdd() {
+      if (this.data.disabled) return
       const left = this.data.max - this.data.photos.length
       if (left <= 0) return
       let paths
@@ -44,10 +47,15 @@ Component({
       }
       const kept = []
       for (const p of paths) kept.push(await keepPhoto(await compress(p)))
+      if (this.data.disabled) {
+        removePhotos(kept) // sending began meanwhile: the list must not change under it
+        return
+      }
       const photos = this.data.photos.concat(kept.map((path) => ({ path, uploadId: null })))
       this.triggerEvent('change', { photos })
     },
     onRemove(e) {
+      if (this.data.disabled) return
       const { index } = e.currentTarget.dataset
       const photos = this.data.photos.filter((_, i) => i !== index)
       removePhotos(this.data.photos.filter((_, i) => i === index).map((p) => p.path))

@@ -40,9 +40,13 @@ Page({
     this.setData({ draft, formError: '' })
   },
 
+  /** Save a change to the draft; ignored while it is being sent (the form is read-only then:
+   * the upload loop works on the draft as it was when 提交 was tapped). */
   save(patch) {
+    if (this.data.submitting) return false
     const draft = drafts.updateDraft(this.data.draft.localId, patch)
     this.setData({ draft, formError: '' })
+    return true
   },
 
   async loadCategories() {
@@ -56,7 +60,7 @@ Page({
   },
 
   onSelectCategory(e) {
-    this.save({ category_id: e.detail.id, category_name: e.detail.name })
+    if (!this.save({ category_id: e.detail.id, category_name: e.detail.name })) return undefined
     return this.checkNearby()
   },
 
@@ -89,8 +93,9 @@ Page({
 
   async onLocate({ quiet = false } = {}) {
     try {
+      if (this.data.submitting) return
       const loc = await getLocation()
-      this.save({ lat: loc.lat, lng: loc.lng, address: this.data.draft.address || '当前位置' })
+      if (!this.save({ lat: loc.lat, lng: loc.lng, address: this.data.draft.address || '当前位置' })) return
       await this.checkNearby()
     } catch (err) {
       if (quiet !== true) toastError(err)
@@ -99,8 +104,9 @@ Page({
 
   async onChooseLocation() {
     try {
+      if (this.data.submitting) return
       const loc = await chooseLocation(this.data.draft)
-      this.save(loc)
+      if (!this.save(loc)) return
       await this.checkNearby()
     } catch {
       // cancelled
@@ -156,7 +162,12 @@ Page({
     const res = await drafts.flushPending({ force: true })
     this.refreshQueue()
     if (res.submitted.length) toast(`已提交 ${res.submitted.length} 条`)
-    else if (res.failed) wx.showToast({ title: '网络不稳定，请稍后重试', icon: 'none' })
+    else if (res.failed) {
+      // Why it failed, as the server (or the network) said: still queued with its last
+      // error (offline, server busy), or refused and set aside for the rider to change.
+      const stuck = drafts.listPending().find((d) => d.lastError)
+      toastError({ message: stuck ? stuck.lastError : '上报未通过，请点「去查看」修改后再提交' })
+    }
   },
 
   /** Open the oldest draft the server sent back; the one being typed stays saved (and listed). */
