@@ -188,16 +188,22 @@ test('清空草稿 asks first: 取消 keeps the text and photos, 确定 clears t
   expect(page.data.draft.photos).toEqual([])
 })
 
-test('清空草稿 is hidden and ignored while the report is being sent', async () => {
-  const { page, server } = await openFilled({ 'POST /reports': () => CREATED(79) })
+/** Start sending with the photo upload held until `release()`: the page is mid-submit. */
+async function submitWithUploadHeld(page) {
   const upload = wx.uploadFile
-  let release
+  const held = {}
   wx.uploadFile = jest.fn((opts) => {
-    release = () => upload(opts)
+    held.release = () => upload(opts)
   })
   const sending = page.instance.onSubmit()
   await flush()
   expect(page.data.submitting).toBe(true)
+  return { sending, release: () => held.release() }
+}
+
+test('清空草稿 is hidden and ignored while the report is being sent', async () => {
+  const { page, server } = await openFilled({ 'POST /reports': () => CREATED(79) })
+  const { sending, release } = await submitWithUploadHeld(page)
   expect(page.querySelector('.discard')).toBeFalsy()
   wx.showModal = jest.fn((o) => o.success({ confirm: true }))
   await page.instance.onDiscard()
@@ -213,14 +219,7 @@ test('while the report is being sent the photos and fields are read-only; the se
   const { page, server } = await openFilled({ 'POST /reports': () => CREATED(81) })
   await flush()
   expect(all(page, '.picker >>> .remove')).toHaveLength(1)
-  const upload = wx.uploadFile
-  let release
-  wx.uploadFile = jest.fn((opts) => {
-    release = () => upload(opts)
-  })
-  const sending = page.instance.onSubmit()
-  await flush()
-  expect(page.data.submitting).toBe(true)
+  const { sending, release } = await submitWithUploadHeld(page)
   expect(all(page, '.picker >>> .remove')).toHaveLength(0) // no × while sending
   expect(page.querySelector('.picker >>> .add')).toBeFalsy()
   // a change that still arrives (e.g. a picker opened before 提交) is ignored

@@ -11,6 +11,9 @@ beforeEach(() => {
 
 describe('rewards', () => {
   const REWARDS = { items: [{ id: 5, name: '蓝牙耳机', cost: 60, stock: 3 }, { id: 6, name: '充电宝', cost: 80, stock: 0 }], total: 2, page: 1, page_size: 20 }
+  /** The page's server: the catalogue, a balance, and what POST /redemptions answers. */
+  const shop = (redeem, balance = 109) =>
+    mockServer({ 'GET /rewards': () => REWARDS, 'GET /me/points': () => ({ balance }), 'POST /redemptions': redeem })
 
   test('redeem: confirm, POST with a key, voucher shown with the code', async () => {
     const server = mockServer({
@@ -38,11 +41,7 @@ describe('rewards', () => {
 
   test('refusal shows the server message; a network retry reuses the key', async () => {
     let answer = 'network'
-    const server = mockServer({
-      'GET /rewards': () => REWARDS,
-      'GET /me/points': () => ({ balance: 10 }),
-      'POST /redemptions': () => answer,
-    })
+    const server = shop(() => answer, 10)
     const page = render(rewardsId)
     await page.instance.onLoad()
     await flush()
@@ -60,11 +59,7 @@ describe('rewards', () => {
 
   test('a 5xx answer keeps the key too: a retry after a 502 is a replay, never a second redemption', async () => {
     let answer = { status: 502, body: '<html>Bad Gateway</html>' }
-    const server = mockServer({
-      'GET /rewards': () => REWARDS,
-      'GET /me/points': () => ({ balance: 109 }),
-      'POST /redemptions': () => answer,
-    })
+    const server = shop(() => answer, 109)
     const page = render(rewardsId)
     await page.instance.onLoad()
     await flush()
@@ -94,11 +89,7 @@ describe('rewards', () => {
 
   test('an unknown outcome keeps the key in storage: leaving and coming back (or a restart) replays it', async () => {
     let answer = 'network'
-    const server = mockServer({
-      'GET /rewards': () => REWARDS,
-      'GET /me/points': () => ({ balance: 109 }),
-      'POST /redemptions': () => answer,
-    })
+    const server = shop(() => answer, 109)
     await (await openPage()).instance.onRedeem(tap)
     answer = { status: 504, body: '<html>Gateway Timeout</html>' }
     await (await openPage()).instance.onRedeem(tap) // a new visit of the page
@@ -119,11 +110,7 @@ describe('rewards', () => {
 
   test('a 4xx refusal clears the stored key; a stored key older than 24 h is not reused', async () => {
     let answer = 'network'
-    const server = mockServer({
-      'GET /rewards': () => REWARDS,
-      'GET /me/points': () => ({ balance: 10 }),
-      'POST /redemptions': () => answer,
-    })
+    const server = shop(() => answer, 10)
     await (await openPage()).instance.onRedeem(tap)
     answer = refusal('points.insufficient', '积分不足，还差 50 分', 400)
     await (await openPage()).instance.onRedeem(tap)
@@ -198,11 +185,7 @@ describe('rewards', () => {
       return setItem(k, v)
     })
     let answer = 'network'
-    const server = mockServer({
-      'GET /rewards': () => REWARDS,
-      'GET /me/points': () => ({ balance: 109 }),
-      'POST /redemptions': () => answer,
-    })
+    const server = shop(() => answer, 109)
     await (await openPage()).instance.onRedeem(tap)
     expect(keysSent(server)).toHaveLength(1) // sent although the key could not be stored
     await (await openPage()).instance.onRedeem(tap)
@@ -235,11 +218,7 @@ describe('rewards', () => {
 
   test('a tap reusing a stored key gets the earlier redemption: not shown as a new voucher, then settled', async () => {
     let answer = 'network'
-    const server = mockServer({
-      'GET /rewards': () => REWARDS,
-      'GET /me/points': () => ({ balance: 109 }),
-      'POST /redemptions': () => answer,
-    })
+    const server = shop(() => answer, 109)
     await (await openPage()).instance.onRedeem(tap)
     // the next tap asks without promising a new item
     wx.showModal.mockClear()
