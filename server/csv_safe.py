@@ -14,6 +14,8 @@ from typing import Any
 from server.errors import DomainError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Rows an export may hold (check-ins, work orders, needs); more is refused, never cut short.
+EXPORT_MAX_ROWS = 50_000
 
 
 def safe_cell(value: Any) -> Any:

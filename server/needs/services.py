@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from server import pages
+from server import csv_safe, pages
 from server.activities import effects
 from server.auth.guards import Scope
 from server.auth.models import User
@@ -22,7 +22,7 @@ from server.needs.models import KINDS, STATUSES, Need
 
 log = logging.getLogger(__name__)
 ANSWER_ROLE = "grid_worker"
-EXPORT_MAX_ROWS = 50_000  # more is refused (export.too_many_rows), never cut short
+EXPORT_MAX_ROWS = csv_safe.EXPORT_MAX_ROWS  # more: export.too_many_rows
 NEED_REF = "need"
 
 

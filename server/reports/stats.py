@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from server import csv_safe
 from server.auth.guards import Scope
 from server.auth.models import User
 from server.clock import local
@@ -31,7 +32,7 @@ from server.reports.models import STATE_NAMES, Report, ReportCategory, WorkOrder
 from server.reports.staff import filtered_orders, local_day_start
 
 RESOLVED_STATES = ("resolved", "closed")
-EXPORT_MAX_ROWS = 50_000
+EXPORT_MAX_ROWS = csv_safe.EXPORT_MAX_ROWS
 
 
 class _Bucket:

@@ -39,6 +39,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from server.clock import local_today, utcnow
+from server.csv_safe import EXPORT_MAX_ROWS
 from server.errors import DomainError
 from server.extensions import db, get_redis, redis_after_commit
 from server.geo import distance_m
@@ -452,7 +453,7 @@ def _row_of(checkin: CheckIn, station_name: str | None) -> dict[str, Any]:
     return row
 
 
-CSV_MAX_ROWS = 50_000
+CSV_MAX_ROWS = EXPORT_MAX_ROWS
 CSV_COLUMNS = (
     ("id", "编号"),
     ("created_at", "时间"),
