@@ -134,6 +134,15 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         if env.get(name) not in (None, ""):
             read = _int if kind is int else _float if kind is float else None
             settings[name] = read(env, name, 0, problems) if read else env[name]
+    database_urls = (
+        ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"),
+        ("DATABASE_REPLICA_URL", "DATABASE_REPLICA_URL"),
+    )
+    for name, key in database_urls:
+        if settings[key] and not _database_url(settings[key]):
+            problems.append(
+                f"{name} is not a database URL (e.g. postgresql+psycopg://user:password@host/db)"
+            )
     if redis_sentinel.is_sentinel_url(settings["REDIS_URL"]):
         try:
             redis_sentinel.parse(settings["REDIS_URL"])
@@ -142,6 +151,18 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _database_url(value: str) -> bool:
+    """SQLAlchemy can read it (else Flask-SQLAlchemy fails at start with a traceback)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(value)
+    except ArgumentError:
+        return False
+    return True
 
 
 def check_production(config: Mapping) -> list[str]:

@@ -53,6 +53,13 @@ def test_production_refuses_the_sandbox_unless_allowed(tmp_path):
     assert app.config["LOG_FORMAT"] == "json"
 
 
+def test_unreadable_database_urls_are_named(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(str(tmp_path), {"DATABASE_URL": "nonsense", "DATABASE_REPLICA_URL": "db:"})
+    assert [p.split()[0] for p in info.value.problems] == ["DATABASE_URL", "DATABASE_REPLICA_URL"]
+    assert "postgresql+psycopg://" in info.value.problems[0]
+
+
 def test_bad_numbers_are_named(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_settings(str(tmp_path), {"TOKEN_TTL_SECONDS": "a week", "WECHAT_TIMEOUT": "soon"})
