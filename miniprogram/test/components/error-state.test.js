@@ -12,3 +12,21 @@ test('shows the message and emits retry', async () => {
   await flush()
   expect(onRetry).toHaveBeenCalledTimes(1)
 })
+
+test('disabled: greyed out, and a tap (WeChat may still deliver one) emits nothing', async () => {
+  const comp = render(id, { message: '打卡太频繁了', retryText: '重新打卡（30 秒）', disabled: true })
+  await flush()
+  const onRetry = jest.fn()
+  comp.addEventListener('retry', onRetry)
+  expect(comp.querySelector('.error-retry-disabled')).toBeDefined()
+  comp.querySelector('.error-retry').dispatchEvent('tap')
+  await flush()
+  expect(onRetry).not.toHaveBeenCalled()
+
+  comp.setData({ disabled: false })
+  await flush()
+  expect(comp.querySelector('.error-retry-disabled')).toBeUndefined()
+  comp.querySelector('.error-retry').dispatchEvent('tap')
+  await flush()
+  expect(onRetry).toHaveBeenCalledTimes(1)
+})

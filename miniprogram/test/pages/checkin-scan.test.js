@@ -232,3 +232,183 @@ test('a late location answer after the time limit is ignored', async () => {
   expect(server.callsTo('POST /checkins')).toHaveLength(0)
   expect(page.data.errorCode).toBe('client.location_failed')
 })
+
+describe('429: the retry waits out the server\'s Retry-After', () => {
+  const LIMITED = '打卡太频繁了，请一分钟后再试'
+  const limited = (retryAfter, code = 'checkin.rate_limited', message = LIMITED) => ({
+    status: 429,
+    header: retryAfter === undefined ? {} : { 'Retry-After': retryAfter },
+    body: { code, message, status: 429, details: { limit_per_minute: 6 } },
+  })
+  // Under fake timers the mocked server answers on a fake setTimeout(0): run those (and the
+  // promise chains between them) without moving the clock.
+  const settle = async () => {
+    for (let i = 0; i < 20; i += 1) await jest.advanceTimersByTimeAsync(0)
+  }
+  const waitButton = (page) => page.querySelector('.refusal >>> .error-retry-disabled')
+  const label = (page) => retryButton(page).dom.textContent.trim()
+  const openRefused = async (routes) => {
+    const server = mockServer(routes)
+    const page = render(scanId)
+    const loading = page.instance.onLoad({ scene: 's1z.ABCDEFGH12345678' })
+    await settle()
+    await loading
+    return { server, page }
+  }
+
+  beforeEach(() => jest.useFakeTimers())
+  afterEach(() => jest.useRealTimers())
+
+  test('Retry-After 30: a disabled countdown that a tap cannot get past, then 重新打卡 sends the same scene with a new key', async () => {
+    let answer = limited('30')
+    const { server, page } = await openRefused({ 'POST /checkins': () => answer })
+    expect(pageText(page)).toContain(LIMITED)
+    expect(page.data.errorCode).toBe('checkin.rate_limited')
+    // the page's own button, disabled (the simulator does not render the attribute: check the data)
+    expect(label(page)).toBe('重新打卡（30 秒）')
+    expect(page.data.waitSeconds).toBe(30)
+    expect(jest.getTimerCount()).toBe(1)
+
+    waitButton(page).dispatchEvent('tap') // a disabled button may still deliver the tap
+    await settle()
+    page.instance.onRetry()
+    await settle()
+    expect(server.callsTo('POST /checkins')).toHaveLength(1)
+
+    await jest.advanceTimersByTimeAsync(1000)
+    expect(label(page)).toBe('重新打卡（29 秒）')
+    await jest.advanceTimersByTimeAsync(28999)
+    expect(label(page)).toBe('重新打卡（1 秒）')
+    page.instance.onRetry()
+    await settle()
+    expect(server.callsTo('POST /checkins')).toHaveLength(1)
+
+    await jest.advanceTimersByTimeAsync(1) // 30 s after the refusal
+    expect(waitButton(page)).toBeUndefined()
+    expect(label(page)).toBe('重新打卡')
+    expect(page.data.waitSeconds).toBe(0)
+    expect(jest.getTimerCount()).toBe(0)
+
+    answer = OK
+    retryButton(page).dispatchEvent('tap')
+    await settle()
+    const posts = server.callsTo('POST /checkins')
+    expect(posts.map((c) => c.data.scene)).toEqual(['s1z.ABCDEFGH12345678', 's1z.ABCDEFGH12345678'])
+    // a 429 is the server's decision: the next attempt is a new check-in with a new key
+    expect(posts[1].header['Idempotency-Key']).toBeTruthy()
+    expect(posts[1].header['Idempotency-Key']).not.toBe(posts[0].header['Idempotency-Key'])
+    expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/checkin/result/index' })
+  })
+
+  test('no Retry-After: 60 s; refused again after it: a new countdown on one timer', async () => {
+    let answer = limited(undefined)
+    const { server, page } = await openRefused({ 'POST /checkins': () => answer })
+    expect(label(page)).toBe('重新打卡（60 秒）')
+    await jest.advanceTimersByTimeAsync(59999)
+    expect(label(page)).toBe('重新打卡（1 秒）')
+    page.instance.onRetry()
+    await settle()
+    expect(server.callsTo('POST /checkins')).toHaveLength(1)
+    await jest.advanceTimersByTimeAsync(1)
+    expect(label(page)).toBe('重新打卡')
+
+    answer = limited('12')
+    retryButton(page).dispatchEvent('tap')
+    await settle()
+    expect(server.callsTo('POST /checkins')).toHaveLength(2)
+    expect(label(page)).toBe('重新打卡（12 秒）')
+    expect(jest.getTimerCount()).toBe(1)
+  })
+
+  test('any 429 counts down, capped at 10 minutes; its own button (重新扫码) after it', async () => {
+    wx.scanCode = jest.fn((o) => o.success({ path: 'packages/checkin/scan/index?scene=s1z.NEWCODE12345678', result: '' }))
+    const { server, page } = await openRefused({
+      'POST /checkins': () => limited('86400', 'rate_limited', '操作太频繁，请稍后再试'),
+    })
+    expect(pageText(page)).toContain('操作太频繁，请稍后再试')
+    expect(label(page)).toBe('重新扫码（600 秒）')
+    waitButton(page).dispatchEvent('tap')
+    await settle()
+    expect(wx.scanCode).not.toHaveBeenCalled()
+    await jest.advanceTimersByTimeAsync(599000)
+    expect(label(page)).toBe('重新扫码（1 秒）')
+    await jest.advanceTimersByTimeAsync(1000)
+    expect(label(page)).toBe('重新扫码')
+    expect(server.callsTo('POST /checkins')).toHaveLength(1)
+  })
+
+  test('leaving the page during the countdown clears its timer: nothing is set afterwards', async () => {
+    const { page } = await openRefused({ 'POST /checkins': () => limited('30') })
+    expect(label(page)).toBe('重新打卡（30 秒）')
+    expect(jest.getTimerCount()).toBe(1)
+    const setData = jest.spyOn(page.instance, 'setData')
+    page.instance.onUnload()
+    expect(jest.getTimerCount()).toBe(0)
+    await jest.advanceTimersByTimeAsync(60000)
+    expect(setData).not.toHaveBeenCalled()
+  })
+
+  test('leaving while the check-in is on its way: the 429 that arrives later starts no timer', async () => {
+    mockServer({ 'POST /checkins': () => limited('30') })
+    const page = render(scanId)
+    const loading = page.instance.onLoad({ scene: 's1z.ABCDEFGH12345678' })
+    page.instance.onUnload()
+    await settle()
+    await loading
+    expect(jest.getTimerCount()).toBe(0)
+    const setData = jest.spyOn(page.instance, 'setData')
+    await jest.advanceTimersByTimeAsync(60000)
+    expect(setData).not.toHaveBeenCalled()
+  })
+
+  test('hidden and shown again: the countdown counts the real time away, not its ticks', async () => {
+    const { server, page } = await openRefused({ 'POST /checkins': () => limited('30') })
+    await jest.advanceTimersByTimeAsync(5000)
+    expect(label(page)).toBe('重新打卡（25 秒）')
+    page.instance.onHide()
+    expect(jest.getTimerCount()).toBe(0)
+    // in the background no timer runs (WeChat suspends them): only the clock moves on
+    jest.setSystemTime(Date.now() + 20000)
+    page.instance.onShow()
+    expect(label(page)).toBe('重新打卡（5 秒）')
+    expect(jest.getTimerCount()).toBe(1)
+    page.instance.onRetry()
+    await settle()
+    expect(server.callsTo('POST /checkins')).toHaveLength(1)
+    await jest.advanceTimersByTimeAsync(5000)
+    expect(label(page)).toBe('重新打卡')
+    expect(jest.getTimerCount()).toBe(0)
+  })
+
+  test('a 429 that arrives while the page is hidden: the countdown is shown, its timer starts when the page is', async () => {
+    mockServer({ 'POST /checkins': () => limited('30') })
+    const page = render(scanId)
+    const loading = page.instance.onLoad({ scene: 's1z.ABCDEFGH12345678' })
+    page.instance.onShow()
+    page.instance.onHide() // the rider switched to another app while it was sent
+    await settle()
+    await loading
+    expect(label(page)).toBe('重新打卡（30 秒）')
+    expect(jest.getTimerCount()).toBe(0)
+    jest.setSystemTime(Date.now() + 8000)
+    page.instance.onShow()
+    expect(label(page)).toBe('重新打卡（22 秒）')
+    expect(jest.getTimerCount()).toBe(1)
+    await jest.advanceTimersByTimeAsync(22000)
+    expect(label(page)).toBe('重新打卡')
+  })
+
+  test('shown again after the wait is over: 重新打卡 at once, and it sends', async () => {
+    let sent = 0
+    const { server, page } = await openRefused({ 'POST /checkins': () => ((sent += 1) > 1 ? OK : limited('30')) })
+    page.instance.onHide()
+    jest.setSystemTime(Date.now() + 10 * 60 * 1000)
+    page.instance.onShow()
+    expect(label(page)).toBe('重新打卡')
+    expect(jest.getTimerCount()).toBe(0)
+    retryButton(page).dispatchEvent('tap')
+    await settle()
+    expect(server.callsTo('POST /checkins')).toHaveLength(2)
+    expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/checkin/result/index' })
+  })
+})

@@ -1,5 +1,6 @@
 // Check-in: scan a station's mini-program code (or arrive here from one: options.scene),
 // send the location, show the result; the server's refusal message is shown as is.
+// After a 429 the retry button waits out the server's Retry-After with a countdown.
 const checkins = require('../../../services/checkins')
 const { ApiError, NetworkError, newIdempotencyKey, serverDecided } = require('../../../services/request')
 const { getLocation, openLocationSetting } = require('../../../utils/location')
@@ -18,6 +19,17 @@ const SAME_SCENE = [
   'network_error',
 ]
 
+// A 429 without a (readable) Retry-After waits this long; a longer one is cut to the cap.
+const RATE_LIMIT_DEFAULT_S = 60
+const RATE_LIMIT_MAX_S = 600
+
+/** Seconds to wait before the retry may be tapped: 0 unless the server said 429. */
+function waitFor(err) {
+  if (!(err instanceof ApiError) || err.status !== 429) return 0
+  const seconds = err.retryAfter > 0 ? Math.ceil(err.retryAfter) : RATE_LIMIT_DEFAULT_S
+  return Math.min(seconds, RATE_LIMIT_MAX_S)
+}
+
 /** What the refusal's button does: 'setting' (allow the location, then check in again),
  * 'checkin' (the same scene again) or 'scan' (open the scanner: a wrong, changed or
  * disabled code, or nothing more to get at this one). */
@@ -29,7 +41,8 @@ function retryFor(err) {
 }
 
 Page({
-  data: { scene: '', busy: false, stage: '', error: '', errorCode: '', retry: '', retryText: '' },
+  // waitSeconds > 0: a 429's countdown, the retry button is disabled until it reaches 0.
+  data: { scene: '', busy: false, stage: '', error: '', errorCode: '', retry: '', retryText: '', waitSeconds: 0 },
 
   onLoad(options = {}) {
     const scene = sceneFromOptions(options)
@@ -38,7 +51,61 @@ Page({
     return undefined
   },
 
+  onShow() {
+    // No timer runs while hidden: count from the deadline, so the time away counts.
+    this.hidden = false
+    if (this.waitUntil) this.tickWait()
+  },
+
+  onHide() {
+    this.hidden = true
+    clearTimeout(this.waitTimer)
+    this.waitTimer = null
+  },
+
+  onUnload() {
+    this.unloaded = true
+    this.stopWait()
+  },
+
+  /** Start the countdown: the retry stays disabled until Date.now() reaches the deadline. */
+  startWait(seconds) {
+    this.stopWait()
+    if (!seconds || this.unloaded) return
+    this.waitUntil = Date.now() + seconds * 1000
+    this.tickWait()
+  },
+
+  /** Show the whole seconds left and wake up again when the next one has passed (one timer). */
+  tickWait() {
+    clearTimeout(this.waitTimer)
+    this.waitTimer = null
+    if (this.unloaded) return
+    const left = this.waitUntil ? this.waitUntil - Date.now() : 0
+    if (left <= 0) {
+      this.waitUntil = 0
+      if (this.data.waitSeconds) this.setData({ waitSeconds: 0 })
+      return
+    }
+    const seconds = Math.ceil(left / 1000)
+    if (seconds !== this.data.waitSeconds) this.setData({ waitSeconds: seconds })
+    if (!this.hidden) this.waitTimer = setTimeout(() => this.tickWait(), left - (seconds - 1) * 1000)
+  },
+
+  stopWait() {
+    clearTimeout(this.waitTimer)
+    this.waitTimer = null
+    this.waitUntil = 0
+  },
+
+  /** True while a 429's countdown runs (by the clock, not by the last tick shown). */
+  waiting() {
+    return Boolean(this.waitUntil) && Date.now() < this.waitUntil
+  },
+
   async onScan() {
+    this.stopWait()
+    if (this.data.waitSeconds) this.setData({ waitSeconds: 0 })
     let res
     try {
       res = await scanCode()
@@ -55,10 +122,11 @@ Page({
 
   async checkIn(scene) {
     if (this.data.busy) return
+    this.stopWait()
     // The same scene tried again = the same logical check-in: keep its key until the server
     // has decided it (a POST that timed out or got a 5xx may have committed; a retry replays it).
     if (!this.pending || this.pending.scene !== scene) this.pending = { scene, key: newIdempotencyKey() }
-    this.setData({ scene, busy: true, stage: '正在定位…', error: '', errorCode: '' })
+    this.setData({ scene, busy: true, stage: '正在定位…', error: '', errorCode: '', waitSeconds: 0 })
     let sent = false
     try {
       const loc = await getLocation()
@@ -76,12 +144,15 @@ Page({
         errorCode: err instanceof ApiError || err instanceof NetworkError ? err.code : 'unknown_error',
         ...retryFor(err),
       })
+      this.startWait(waitFor(err))
     } finally {
       this.setData({ busy: false, stage: '' })
     }
   },
 
   async onRetry() {
+    // A disabled button may still deliver the tap: the countdown is checked here too.
+    if (this.waiting()) return undefined
     const { scene, retry } = this.data
     if (retry === 'setting') {
       // Once refused, WeChat no longer asks: only the settings can allow the location again.
