@@ -174,3 +174,62 @@ test('no location answer at all: after 10 s the page leaves 正在定位 and off
   await flush()
   expect(all(page, '.list >>> .name')).toHaveLength(2)
 })
+
+describe('back on the page after riding on: a stale position is asked again', () => {
+  const moved = { latitude: 34.8012, longitude: 113.6898, accuracy: 15 }
+  let now
+  beforeEach(() => {
+    now = 1_800_000_000_000
+    jest.spyOn(Date, 'now').mockImplementation(() => now)
+  })
+  afterEach(() => jest.restoreAllMocks())
+
+  const opened = async () => {
+    const server = mockServer({ 'GET /stations/nearby': () => STATIONS })
+    const page = render(id)
+    await page.instance.onLoad({})
+    page.instance.onShow() // the show that follows the load: nothing more
+    await flush()
+    expect(wx.getLocation).toHaveBeenCalledTimes(1)
+    expect(server.callsTo('GET /stations/nearby')).toHaveLength(1)
+    return { server, page }
+  }
+
+  test('within 2 minutes nothing is asked again; after them, the new position is searched', async () => {
+    const { server, page } = await opened()
+    now += 2 * 60 * 1000 - 1
+    await page.instance.onShow()
+    expect(wx.getLocation).toHaveBeenCalledTimes(1)
+    expect(server.callsTo('GET /stations/nearby')).toHaveLength(1)
+
+    now += 1
+    wx.getLocation = jest.fn((o) => o.success(moved))
+    const showing = page.instance.onShow()
+    expect(page.data.loading).toBe(false) // the list stays on screen while it looks
+    expect(all(page, '.list >>> .name')).toHaveLength(2)
+    await showing
+    await flush()
+    expect(wx.getLocation).toHaveBeenCalledTimes(1)
+    const searches = server.callsTo('GET /stations/nearby')
+    expect(searches).toHaveLength(2)
+    expect(searches[1].query).toMatchObject({ lat: '34.8012', lng: '113.6898' })
+    expect(page.data.location).toMatchObject({ lat: 34.8012, lng: 113.6898 })
+
+    // counted from the new fix: a return soon after asks nothing
+    now += 60 * 1000
+    await page.instance.onShow()
+    expect(wx.getLocation).toHaveBeenCalledTimes(1)
+  })
+
+  test('a failed look on return keeps the list that is on screen and says so', async () => {
+    const { server, page } = await opened()
+    now += 10 * 60 * 1000
+    wx.getLocation = jest.fn((o) => o.fail({ errMsg: 'getLocation:fail timeout' }))
+    await page.instance.onShow()
+    await flush()
+    expect(server.callsTo('GET /stations/nearby')).toHaveLength(1)
+    expect(all(page, '.list >>> .name')).toHaveLength(2)
+    expect(page.data.error).toBe('')
+    expect(wx.showToast).toHaveBeenCalledWith({ title: '位置未更新，显示的是之前的附近驿站', icon: 'none' })
+  })
+})

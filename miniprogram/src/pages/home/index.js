@@ -2,6 +2,10 @@ const stations = require('../../services/stations')
 const { getLocation, openLocationSetting } = require('../../utils/location')
 const { errorMessage } = require('../../utils/ui')
 
+// A rider rides on between looks at the list: back on the page after this long, the
+// position (and every distance shown) is stale and is asked again.
+const LOCATION_STALE_MS = 2 * 60 * 1000
+
 Page({
   data: {
     services: stations.SERVICES,
@@ -21,11 +25,20 @@ Page({
     return this.refresh()
   },
 
+  onShow() {
+    // The first show follows onLoad's own search; later ones (back from a station, from
+    // another app, from another tab) look again when the position is stale. Quietly: the
+    // list stays while it runs, and a failure keeps it (with a toast) rather than an error.
+    if (!this.locatedAt || this.data.loading) return undefined
+    if (Date.now() - this.locatedAt < LOCATION_STALE_MS) return undefined
+    return this.refresh({ relocate: true, quiet: true })
+  },
+
   onPullDownRefresh() {
     return this.refresh({ relocate: true })
   },
 
-  async refresh({ relocate = false } = {}) {
+  async refresh({ relocate = false, quiet = false } = {}) {
     // Filters tapped in quick succession overlap on a weak network: only the latest search's
     // answer (or error) may update the page, whatever order the answers arrive in.
     this.seq = (this.seq || 0) + 1
@@ -36,6 +49,7 @@ Page({
       if (!location || relocate) {
         location = await getLocation()
         if (seq !== this.seq) return
+        this.locatedAt = Date.now()
         this.setData({ location })
       }
       const res = await stations.nearby({
@@ -61,6 +75,12 @@ Page({
       })
     } catch (err) {
       if (seq !== this.seq) return
+      if (quiet && this.data.stations.length) {
+        // the list on screen is still of use; it says where it was found, not here
+        this.setData({ loading: false })
+        wx.showToast({ title: '位置未更新，显示的是之前的附近驿站', icon: 'none' })
+        return
+      }
       // A refused permission is not asked again by WeChat: the retry opens the settings.
       const denied = err && err.code === 'client.location_denied'
       this.setData({ loading: false, error: errorMessage(err), retryText: denied ? '去设置开启定位' : '重试', denied })
