@@ -22,16 +22,32 @@ function createWxMock() {
     if (opts.complete) opts.complete()
   })
   // Photos saved with saveFile (utils/photos) are "there" until unlinked; temp paths always are.
+  // Each remembers when it was saved (seconds, as WeChat's Stats.lastModifiedTime).
   const files = new Set()
+  const savedAt = new Map()
   const fsm = {
     __files: files,
+    __savedAt: savedAt,
     readFileSync: () => '',
     mkdirSync: jest.fn(),
     saveFile: jest.fn((o) => {
       files.add(o.filePath)
+      savedAt.set(o.filePath, Math.floor(Date.now() / 1000))
       o.success({ savedFilePath: o.filePath })
     }),
-    unlinkSync: jest.fn((p) => files.delete(p)),
+    unlinkSync: jest.fn((p) => {
+      files.delete(p)
+      savedAt.delete(p)
+    }),
+    readdirSync: jest.fn((dir) => {
+      const names = [...files].filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1))
+      if (!names.length) throw new Error(`readdirSync:fail no such file or directory ${dir}`)
+      return names
+    }),
+    statSync: jest.fn((p) => {
+      if (!files.has(p)) throw new Error(`statSync:fail no such file or directory ${p}`)
+      return { lastModifiedTime: savedAt.get(p) || 0, isDirectory: () => false, isFile: () => true }
+    }),
     accessSync: jest.fn((p) => {
       if (p.startsWith('wxfile://usr/') && !files.has(p)) throw new Error(`accessSync:fail no such file or directory ${p}`)
     }),

@@ -72,6 +72,11 @@ function discardDraft(localId) {
   persist(store)
 }
 
+/** Every photo path a draft still holds (editing, pending or returned): kept by a sweep. */
+function photoPaths() {
+  return Object.values(load().drafts).flatMap((d) => (d.photos || []).map((p) => p.path))
+}
+
 /** Drafts waiting to be (re)submitted. */
 function listPending() {
   return Object.values(load().drafts)
@@ -301,6 +306,7 @@ module.exports = {
   updateDraft,
   discardDraft,
   listPending,
+  photoPaths,
   listReturned,
   openDraft,
   refused,

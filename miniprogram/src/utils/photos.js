@@ -55,6 +55,44 @@ function removePhotos(paths) {
   }
 }
 
+// A saved photo no draft refers to is kept this long before a sweep removes it: the form
+// it was picked in may still be open, or its draft not yet written.
+const ORPHAN_AGE_MS = 24 * 60 * 60 * 1000
+
+/**
+ * Remove saved photos nothing refers to any more (an app killed between saving a photo and
+ * writing its draft, a form left unsent): WeChat caps an app's saved files at 10 MB, past
+ * which keepPhoto can only fall back to temporary files. `keep`: the paths still in use.
+ * Resolves to how many were removed; never throws.
+ */
+function sweepPhotos(keep, { olderThanMs = ORPHAN_AGE_MS } = {}) {
+  const fs = fileSystem()
+  if (!fs || typeof fs.readdirSync !== 'function' || !wx.env || !wx.env.USER_DATA_PATH) return 0
+  let names
+  try {
+    names = fs.readdirSync(photoDir())
+  } catch {
+    return 0 // no photo saved yet
+  }
+  const kept = new Set(keep || [])
+  const cutoff = Date.now() - olderThanMs
+  let removed = 0
+  for (const name of names) {
+    const path = `${photoDir()}/${name}`
+    if (kept.has(path)) continue
+    try {
+      const stat = fs.statSync(path)
+      if (stat.isDirectory && stat.isDirectory()) continue
+      if (stat.lastModifiedTime * 1000 > cutoff) continue // seconds, as WeChat gives them
+      fs.unlinkSync(path)
+      removed += 1
+    } catch {
+      // gone meanwhile, or unreadable: left for the next sweep
+    }
+  }
+  return removed
+}
+
 /** False when the file is no longer there (WeChat cleared it); true when unsure. */
 function photoExists(path) {
   const fs = fileSystem()
@@ -67,4 +105,4 @@ function photoExists(path) {
   }
 }
 
-module.exports = { keepPhoto, removePhotos, photoExists, isKept }
+module.exports = { keepPhoto, removePhotos, photoExists, isKept, sweepPhotos, ORPHAN_AGE_MS }

@@ -215,3 +215,56 @@ test('merge into another order after a confirm; the server refusal is shown', as
   expect(server.callsTo('POST /work-orders/31/merge').pop().data).toEqual({ photo_ids: [], into_id: 28 })
   expect(page.data.stateName).toBe('已合并')
 })
+
+describe('the after-photos saved on the phone are removed once no longer needed', () => {
+  const { keepPhoto } = require('../../src/utils/photos')
+  const uploadsTo = (state) => ({
+    'GET /work-orders/:id': () => ORDER(state.now),
+    'POST /work-orders/:id/:action': (req) => {
+      if (state.refuse) return refusal('work_order.invalid_transition', '工单状态已变化，请刷新', 409)
+      state.now = { resolve: 'resolved', hold: 'accepted' }[req.params[1]] || state.now
+      return ORDER(state.now)
+    },
+    'POST /uploads': () => ({ status: 201, body: { id: 91, url: 'http://api.test/u/91', thumb_url: 'http://api.test/u/91?t', width: 8, height: 8, moderation: 'pending' } }),
+  })
+
+  test('sent: the saved copy is deleted; refused: it stays for the next try', async () => {
+    const state = { now: 'in_progress', refuse: true }
+    mockServer(uploadsTo(state))
+    const page = render(id)
+    await page.instance.onLoad({ id: '31' })
+    await flush()
+    const saved = await keepPhoto('wxfile://tmp/fix.jpg')
+    const files = wx.getFileSystemManager().__files
+    expect(files.has(saved)).toBe(true)
+    page.instance.onNote({ detail: { value: '已拆除' } })
+    page.instance.onPhotosChange({ detail: { photos: [{ path: saved, uploadId: null }] } })
+
+    await page.instance.onAction({ currentTarget: { dataset: { code: 'resolve' } } })
+    await flush()
+    expect(pageText(page)).toContain('工单状态已变化，请刷新')
+    expect(files.has(saved)).toBe(true)
+
+    state.refuse = false
+    await page.instance.onAction({ currentTarget: { dataset: { code: 'resolve' } } })
+    await flush()
+    expect(page.data.stateName).toBe('已办结')
+    expect(files.has(saved)).toBe(false)
+  })
+
+  test('leaving the page with photos unsent removes them, but not while they are being sent', async () => {
+    mockServer(uploadsTo({ now: 'in_progress' }))
+    const page = render(id)
+    await page.instance.onLoad({ id: '31' })
+    await flush()
+    const saved = await keepPhoto('wxfile://tmp/fix.jpg')
+    const files = wx.getFileSystemManager().__files
+    page.instance.onPhotosChange({ detail: { photos: [{ path: saved, uploadId: null }] } })
+    page.setData({ busy: true })
+    page.instance.onUnload()
+    expect(files.has(saved)).toBe(true)
+    page.setData({ busy: false })
+    page.instance.onUnload()
+    expect(files.has(saved)).toBe(false)
+  })
+})

@@ -4,6 +4,7 @@ const org = require('../../../services/org')
 const me = require('../../../services/me')
 const { NetworkError, newIdempotencyKey, getCachedUser } = require('../../../services/request')
 const { errorMessage, toast, toastError, confirm } = require('../../../utils/ui')
+const { removePhotos } = require('../../../utils/photos')
 
 // Actions this page can do from the server's `allowed_actions`: the buttons below, plus
 // dispatch/reassign (a picker of staff in scope or a unit) and merge (another order's number).
@@ -25,6 +26,12 @@ Page({
   onLoad(options) {
     this.setData({ id: options.id })
     return this.load()
+  },
+
+  onUnload() {
+    // Left unsent: the form goes with the page, its saved photos too (not mid-send: the
+    // upload may still read them; a later sweep takes those).
+    if (!this.data.busy) removePhotos(this.data.photos.map((p) => p.path))
   },
 
   async load() {
@@ -174,6 +181,7 @@ Page({
       const holdUntil = code === 'hold' ? new Date(Date.now() + HOLD_HOURS * 3600 * 1000).toISOString() : undefined
       await workOrders.transition(this.data.id, code, { note: this.data.note.trim(), photoIds: photos.map((p) => p.uploadId), holdUntil }, { idempotencyKey: this.pending.key })
       this.pending = null
+      removePhotos(photos.map((p) => p.path)) // sent: the saved copies are no longer needed
       this.setData({ note: '', photos: [] })
       toast(`${workOrders.ACTION_NAMES[code] || '操作'}成功`)
       await this.load()
