@@ -54,3 +54,23 @@ test('error without a cached user shows the message', async () => {
   await flush()
   expect(pageText(page)).toContain('服务繁忙，请稍后再试')
 })
+
+test('a failed load over a cached profile keeps it, says it may be out of date, and clears the note once a load succeeds', async () => {
+  loggedIn({ id: 2, role: 'grid_worker', display_name: '李网格' })
+  let fail = true
+  mockServer({
+    'GET /me': () => (fail ? refusal('internal_error', '服务繁忙，请稍后再试', 500) : { id: 2, role: 'grid_worker', display_name: '李网格（新）' }),
+  })
+  const page = render(id)
+  await page.instance.onShow()
+  await flush()
+  expect(pageText(page)).toContain('李网格')
+  expect(page.data.error).toBe('')
+  expect(page.querySelector('.stale-banner').dom.textContent).toBe('服务繁忙，请稍后再试；以下是上次的资料，下拉可刷新')
+
+  fail = false
+  page.querySelector('.stale-banner').dispatchEvent('tap')
+  await flush()
+  expect(pageText(page)).toContain('李网格（新）')
+  expect(page.querySelector('.stale-banner')).toBeUndefined()
+})

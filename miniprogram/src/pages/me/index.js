@@ -35,7 +35,8 @@ function view(user) {
 }
 
 Page({
-  data: { user: null, menu: MENU, staffMenu: [], isStaff: false, registered: false, loading: true, error: '' },
+  // stale: the profile on screen is the one cached at the last sign-in or visit (this load failed)
+  data: { user: null, menu: MENU, staffMenu: [], isStaff: false, registered: false, loading: true, error: '', stale: '' },
 
   onShow() {
     const cached = getCachedUser()
@@ -50,7 +51,7 @@ Page({
     this.setData({ loading: !this.data.user, error: '' })
     try {
       const user = await me.getMe()
-      this.setData({ ...view(user), loading: false })
+      this.setData({ ...view(user), loading: false, stale: '' })
       if (user.community_id) {
         // /me carries only the id; the name comes from the org unit (a failure just leaves it out)
         org
@@ -59,7 +60,9 @@ Page({
           .catch(() => {})
       }
     } catch (err) {
-      this.setData({ loading: false, error: this.data.user ? '' : errorMessage(err) })
+      // a profile is on screen (cached): keep it, and say it may be out of date and why
+      if (this.data.user) this.setData({ loading: false, error: '', stale: `${errorMessage(err)}；以下是上次的资料，下拉可刷新` })
+      else this.setData({ loading: false, error: errorMessage(err) })
     } finally {
       wx.stopPullDownRefresh()
     }
