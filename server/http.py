@@ -147,10 +147,21 @@ def idempotency_key() -> str | None:
     return key
 
 
+def key_reused(what: str) -> DomainError:
+    """409 for an Idempotency-Key replayed with a different request: not a retry of the first
+    (answering with the first's result would tell the client it got what it asked for now)."""
+    return DomainError(
+        "idempotency.key_reused",
+        f"这个请求标识已用于另一次{what}，内容不一致；请返回刷新后重新提交",
+        409,
+    )
+
+
 IDEMPOTENCY_HEADER_DOC = {
     "Idempotency-Key": {
         "description": "8–64 characters; a replay with the same key returns the first result "
-        "and changes nothing.",
+        "and changes nothing (409 `idempotency.key_reused` where the key was used for a "
+        "different request).",
         "schema": {"type": "string"},
         "required": False,
     }

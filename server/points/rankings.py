@@ -251,6 +251,7 @@ def _totals(
         .join(User, User.id == LedgerEntry.user_id)
         .where(
             LedgerEntry.source_type.not_in(SPENDING_SOURCES),
+            LedgerEntry.delta != 0,  # as live: a 0-point entry moves no one's time
             LedgerEntry.created_at >= start,
         )
         .group_by(LedgerEntry.user_id)

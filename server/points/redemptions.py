@@ -26,6 +26,7 @@ from server.auth.guards import Scope
 from server.clock import isoformat, utcnow
 from server.errors import Conflict, DomainError, NotFound
 from server.extensions import db
+from server.http import key_reused
 from server.org.models import OrgUnit
 from server.points.models import Redemption, Reward
 from server.points.services import InsufficientPoints, apply_points, lock_account, month_key
@@ -86,7 +87,7 @@ def create_reward(scope: Scope, values: dict[str, Any]) -> Reward:
         values.setdefault("org_unit_id", station.org_unit_id)
         values["org_unit_id"] = values["org_unit_id"] or station.org_unit_id
     if not values.get("org_unit_id"):
-        raise DomainError("reward.unit_required", "请选择奖品所属的社区或驿站", 422)
+        raise _unit_required()
     unit = scope.ensure(values["org_unit_id"], "community_admin")
     if values.get("station_id"):
         _check_station_under(station, unit)
@@ -95,6 +96,10 @@ def create_reward(scope: Scope, values: dict[str, Any]) -> Reward:
     db.session.add(reward)
     db.session.commit()
     return reward
+
+
+def _unit_required() -> DomainError:
+    return DomainError("reward.unit_required", "请选择奖品所属的社区或驿站", 422)
 
 
 def _check_window(starts_at, ends_at) -> None:
@@ -115,6 +120,8 @@ def update_reward(scope: Scope, reward_id: int, values: dict[str, Any]) -> Rewar
     reward = reward_in_scope(scope, reward_id)
     scope.ensure(reward.org_unit_id, "community_admin")
     if "org_unit_id" in values:
+        if values["org_unit_id"] is None:  # a reward always belongs to a unit
+            raise _unit_required()
         scope.ensure(values["org_unit_id"], "community_admin")
     if values.get("station_id"):  # as on create: only a station in the caller's subtree
         _station_in_scope(scope, values["station_id"])
@@ -221,14 +228,14 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
     if key:
         existing = _by_key(user.id, key)
         if existing is not None:
-            return existing, False
+            return _replay(existing, reward_id), False
         # A copy of this request may be committing right now: wait for it on the account's
         # lock and look again, before the stock and the balance it took can refuse this one.
         account = lock_account(user.id)
         existing = _by_key(user.id, key)
         if existing is not None:
             db.session.rollback()
-            return existing, False
+            return _replay(existing, reward_id), False
     reward = db.session.get(Reward, reward_id)
     if reward is None:
         raise NotFound("redemption.reward_not_found", "找不到该奖品")
@@ -319,8 +326,16 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
         existing = _by_key(user.id, key) if key else None
         if existing is None:
             raise
-        return existing, False
+        return _replay(existing, reward_id), False
     return redemption, True
+
+
+def _replay(existing: Redemption, reward_id: int) -> Redemption:
+    """The redemption a key made, for a retry of the same request; another reward under the
+    same key is refused (409 `idempotency.key_reused`), not answered with the first voucher."""
+    if existing.reward_id != reward_id:
+        raise key_reused("兑换")
+    return existing
 
 
 def fulfil(scope: Scope, code: str, key: str | None = None) -> Redemption:
@@ -399,19 +414,35 @@ def voucher_in_scope(scope: Scope, code: str) -> Redemption:
     ).scalar_one_or_none()
     if redemption is None:
         raise NotFound("redemption.not_found", "兑换码不存在，请核对后重新输入")
-    unit = db.session.get(OrgUnit, redemption.org_unit_id)
-    if not scope.covers(unit) and not unit.is_within(_voucher_reach(scope)):
-        raise NotFound()
+    if not _reaches(scope, db.session.get(OrgUnit, redemption.org_unit_id)):
+        # a reward of a unit above (a street's) handed over at a station of this community
+        station_unit = _station_unit(redemption.station_id)
+        if station_unit is None or not _reaches(scope, station_unit):
+            raise NotFound()
     return redemption
+
+
+def _reaches(scope: Scope, unit: OrgUnit | None) -> bool:
+    return unit is not None and (scope.covers(unit) or unit.is_within(_voucher_reach(scope)))
+
+
+def _station_unit(station_id: int | None) -> OrgUnit | None:
+    from server.stations.models import Station
+
+    station = db.session.get(Station, station_id) if station_id else None
+    return db.session.get(OrgUnit, station.org_unit_id) if station else None
 
 
 def _voucher_reach(scope: Scope) -> OrgUnit:
     """Vouchers are handed over at the stations of a community, by its staff: a grid
-    worker bound to one of its grids reaches the vouchers of the whole community (its
-    catalog's rewards, and its other grids' stations); others reach their own subtree."""
-    if scope.unit.level == "grid" and scope.unit.parent_id is not None:
-        return db.session.get(OrgUnit, scope.unit.parent_id)
-    return scope.unit
+    worker bound to one of its grids (or to a micro-grid below one) reaches the vouchers of
+    the whole community (its catalog's rewards, and its other grids' stations); others
+    reach their own subtree. A voucher is also in reach when the station it is handed over
+    at is (a street's reward at a community's station)."""
+    unit = scope.unit
+    while unit.level in ("grid", "micro_grid") and unit.parent_id is not None:
+        unit = db.session.get(OrgUnit, unit.parent_id)
+    return unit
 
 
 def _closed_with(redemption: Redemption, status: str, key: str | None) -> bool:
@@ -599,13 +630,19 @@ def my_redemptions(user_id: int, status: str | None):
 def admin_redemptions(scope: Scope, args: dict[str, Any]):
     """The vouchers a staff member may look up and hand over (`_voucher_reach`): a grid
     worker sees the pending vouchers of their community, as they can fulfil them."""
+    from server.stations.models import Station
+
     reach = _voucher_reach(scope)
-    where = (
-        scope.clause(Redemption.org_unit_id)
-        if reach is scope.unit
-        else Redemption.org_unit_id.in_(
-            select(OrgUnit.id).where(OrgUnit.path.startswith(reach.path, autoescape=True))
-        )
+
+    def in_reach(unit_column):
+        if reach is scope.unit:
+            return scope.clause(unit_column)
+        below = select(OrgUnit.id).where(OrgUnit.path.startswith(reach.path, autoescape=True))
+        return unit_column.in_(below)
+
+    # the vouchers of rewards in reach, and those handed over at a station in reach
+    where = in_reach(Redemption.org_unit_id) | Redemption.station_id.in_(
+        select(Station.id).where(in_reach(Station.org_unit_id))
     )
     stmt = select(Redemption).where(where).order_by(Redemption.id.desc())
     for field in ("status", "reward_id", "station_id", "user_id"):

@@ -25,6 +25,7 @@ from server.cache import VersionedCache
 from server.clock import local_today, utcnow
 from server.errors import DomainError, NotFound
 from server.extensions import db
+from server.http import key_reused
 from server.org.models import OrgUnit
 from server.points import rankings
 from server.points.models import (
@@ -382,8 +383,13 @@ def apply_points(
     earning = source_type not in SPENDING_SOURCES and delta != 0
     if earning:
         current_month = today.year * 100 + today.month
-        month_earned = account.month_earned if account.month_key == current_month else 0
-        values.update(month_key=current_month, month_earned=month_earned + delta)
+        if account.month_key is not None and account.month_key > current_month:
+            # as with the day: the row is in a month this node's clock has not reached yet
+            # (skew at a month's end); it keeps that month's sum, this entry is not in it
+            values.update(month_key=account.month_key, month_earned=account.month_earned)
+        else:
+            month_earned = account.month_earned if account.month_key == current_month else 0
+            values.update(month_key=current_month, month_earned=month_earned + delta)
     changed = conn.execute(_EARN if earning else _SPEND, values).rowcount
     if changed != 1:  # cannot happen under the lock; refuse rather than go negative
         raise InsufficientPoints()
@@ -523,7 +529,7 @@ def adjust_points(scope, user_id: int, delta: int, reason: str, key: str | None)
     if key:
         existing = _adjustment_by_key(scope.user.id, key)
         if existing is not None:
-            return existing, balance_of(existing.user_id)
+            return _replayed_adjustment(existing, user_id, delta, reason)
     try:
         return _adjust(scope, user_id, delta, reason, key)
     except IntegrityError:  # the same key raced in twice (a double tap): answer with the first
@@ -531,7 +537,15 @@ def adjust_points(scope, user_id: int, delta: int, reason: str, key: str | None)
         existing = _adjustment_by_key(scope.user.id, key) if key else None
         if existing is None:
             raise
-        return existing, balance_of(existing.user_id)
+        return _replayed_adjustment(existing, user_id, delta, reason)
+
+
+def _replayed_adjustment(existing, user_id: int, delta: int, reason: str):
+    """The first adjustment under a key, for a retry of the same one; another user, amount or
+    reason under that key is refused (409 `idempotency.key_reused`)."""
+    if (existing.user_id, existing.delta, existing.reason) != (user_id, delta, reason):
+        raise key_reused("积分调整")
+    return existing, balance_of(existing.user_id)
 
 
 def _adjustment_by_key(staff_id: int, key: str):

@@ -240,6 +240,30 @@ def test_adjustment_replay_with_idempotency_key(client, login):
     assert account_summary(rider.user_id)["balance"] == 5
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"user_id": "other"}, {"delta": 50}, {"reason": "另一次活动"}],
+    ids=["another rider", "another amount", "another reason"],
+)
+def test_an_adjustment_key_reused_for_another_adjustment_is_refused(client, login, change):
+    """Not a retry: answering with the first would tell staff the second was made."""
+    admin = login("community_admin", "A")
+    rider, other = login("rider", "A"), login("rider", "A")
+    url = "/api/v1/admin/points/adjustments"
+    headers = {**admin, "Idempotency-Key": "adj-000000002"}
+    body = {"user_id": rider.user_id, "delta": 5, "reason": "活动补录"}
+    assert client.post(url, json=body, headers=headers).status_code == 201
+    if change.get("user_id") == "other":
+        change = {"user_id": other.user_id}
+    second = client.post(url, json={**body, **change}, headers=headers)
+    assert second.status_code == 409, second.get_json()
+    assert second.get_json()["code"] == "idempotency.key_reused"
+    assert "请求标识已用于另一次积分调整" in second.get_json()["message"]
+    assert account_summary(rider.user_id)["balance"] == 5
+    assert account_summary(other.user_id)["balance"] == 0
+    assert client.post(url, json=body, headers=headers).status_code == 201  # the retry still is
+
+
 def test_staff_set_rules(client, login, units):
     admin = login("community_admin", "A")
     response = client.put(
@@ -390,3 +414,25 @@ def test_an_account_row_ahead_of_this_nodes_clock_keeps_its_day(login, db, units
     db.session.refresh(account)
     assert (account.day, account.day_earned) == (dt.date(2026, 11, 19), {"post_duty": 10})
     assert verify_ledger() == []
+
+
+def test_an_account_row_ahead_of_this_nodes_clock_keeps_its_month(login, db, units):
+    """The same skew at a month's end: the node behind neither resets the next month's
+    earned points to its own month nor leaves a row `points verify` refuses."""
+    user = login("rider").user_id
+    set_rule(units["A"].id, "post_duty", 10, 25)
+    db.session.commit()
+    clock.freeze(dt.datetime(2026, 11, 30, 15, 59, 59))  # 23:59:59 on 30 Nov in Shanghai
+    assert _duty(user, 1, units) == 10
+    clock.freeze(dt.datetime(2026, 11, 30, 16, 0, 1))  # 1 Dec on a node ahead
+    assert _duty(user, 2, units) == 10
+    db.session.commit()
+    clock.freeze(dt.datetime(2026, 11, 30, 15, 59, 59, 500000))  # a node behind
+    assert _duty(user, 3, units) == 10
+    db.session.commit()
+    account = db.session.get(PointsAccount, user)
+    db.session.refresh(account)
+    assert (account.month_key, account.month_earned) == (202612, 10)
+    assert verify_ledger() == []
+    clock.freeze(dt.datetime(2026, 12, 1, 4, 0))
+    assert account_summary(user)["earned_this_month"] == 10

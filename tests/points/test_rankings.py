@@ -497,3 +497,37 @@ def test_a_reversal_in_a_later_month_is_carried_not_forgotten(client, login, uni
     assert ranked[0] == [("张**", 5), ("李**", 1)] and ranked[1]["rank"] == 1 and ranked[2] == 5
     redis.flushdb()
     assert seen() == ranked
+
+
+def test_a_zero_point_entry_does_not_reorder_a_tie_after_a_rebuild(client, login, units, redis):
+    """A check-in under a rule set to 0 points writes a 0-point entry: live it moves no one;
+    the rebuild from the ledger (after a Redis flush) must not count its time either."""
+    from server.points.services import set_rule
+    from server.stations.services import scene_of
+    from tests.factories import make_station
+
+    clock.freeze(T0)
+    zhang = login("rider", "A", display_name="张三")
+    li = login("rider", "A", display_name="李四")
+    ranking(client, zhang, period="month")  # built
+    earn(zhang.user_id, 10, "z", T0)
+    earn(li.user_id, 10, "l", T0 + dt.timedelta(minutes=5))
+    set_rule(units["A"].id, "checkin", 0, None)
+    _db.session.commit()
+    station = make_station(units["A"])
+    clock.freeze(T0 + dt.timedelta(minutes=10))
+    r = client.post(
+        "/api/v1/checkins",
+        headers=zhang,
+        json={"scene": scene_of(station), "lat": station.lat, "lng": station.lng, "accuracy": 15},
+    )
+    assert r.status_code == 201 and r.get_json()["points_awarded"] == 0, r.get_json()
+
+    def board():
+        items = ranking(client, li, period="month")["items"]
+        return [(i["display_name"], i["points"]) for i in items]
+
+    live = board()
+    assert live == [("张**", 10), ("李**", 10)]  # 张 got there first
+    redis.flushdb()
+    assert board() == live

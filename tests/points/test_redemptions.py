@@ -479,3 +479,101 @@ def test_a_fulfil_retried_with_its_key_answers_with_the_hand_over(client, login,
     other = {**login("grid_worker", "A"), "Idempotency-Key": "fulfil-key-0001"}
     refused(client.post(url, headers=other), 409, "redemption.already_fulfilled")
     assert len(notifications_of(db, rider.user_id, "redemption_fulfilled")) == 1
+
+
+def test_a_redemption_key_reused_for_another_reward_is_refused(client, login, units):
+    """Not a replay: the same key with another reward. Answering with the first voucher
+    would tell the rider they got 食用油 when they got 肥皂; nothing is taken either."""
+    soap = make_reward(units["A"], name="肥皂", cost=10)
+    oil = make_reward(units["A"], name="食用油", cost=40, stock=3)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    first = redeem(client, rider, soap.id, key="key-00000001")
+    assert first.status_code == 201
+    second = redeem(client, rider, oil.id, key="key-00000001")
+    assert second.status_code == 409, second.get_json()
+    assert second.get_json()["code"] == "idempotency.key_reused"
+    assert "请求标识已用于另一次兑换" in second.get_json()["message"]
+    assert balance(client, rider) == 90
+    assert _db_reward(oil.id).stock == 3
+    replay = redeem(client, rider, soap.id, key="key-00000001")  # a retry is still a replay
+    assert replay.get_json()["code"] == first.get_json()["code"]
+    assert balance(client, rider) == 90
+    assert verify_ledger() == []
+
+
+def _db_reward(reward_id):
+    from server.extensions import db
+
+    reward = db.session.get(Reward, reward_id)
+    db.session.refresh(reward)
+    return reward
+
+
+def test_a_street_reward_handed_over_at_a_community_station_is_that_communitys_to_fulfil(
+    client, login, units
+):
+    """A street offers a reward handed over at a station of community A: A's staff, who run
+    the station, find and fulfil its vouchers (and list them); community B's do not."""
+    street = login("street_admin", "S1")
+    station = make_station(units["A"])
+    created = client.post(
+        "/api/v1/admin/rewards",
+        json={
+            "org_unit_id": units["S1"].id,
+            "station_id": station.id,
+            "name": "街道礼包",
+            "cost": 10,
+            "stock": 5,
+        },
+        headers=street,
+    )
+    assert created.status_code == 201, created.get_json()
+    rider = login("rider", "A")
+    give_points(rider.user_id, 100)
+    code = redeem(client, rider, created.get_json()["id"]).get_json()["code"]
+    other = login("community_admin", "B")
+    assert client.get(f"/api/v1/admin/redemptions/{code}", headers=other).status_code == 404
+    assert client.post(f"/api/v1/redemptions/{code}/fulfil", headers=other).status_code == 404
+    listed = client.get("/api/v1/admin/redemptions", headers=other).get_json()["items"]
+    assert code not in [r["code"] for r in listed]
+
+    for staff in (login("community_admin", "A"), login("grid_worker", "A2")):
+        assert client.get(f"/api/v1/admin/redemptions/{code}", headers=staff).status_code == 200
+        listed = client.get("/api/v1/admin/redemptions", headers=staff).get_json()["items"]
+        assert code in [r["code"] for r in listed]
+    done = client.post(f"/api/v1/redemptions/{code}/fulfil", headers=login("grid_worker", "A2"))
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["status"] == "fulfilled"
+
+
+def test_a_micro_grid_worker_hands_over_their_communitys_vouchers(client, login, units, db):
+    """A grid worker may be bound at a micro-grid: like one at a grid, they hand over the
+    vouchers of their community."""
+    from server.org.services import create_org_unit
+
+    micro = create_org_unit("T-A1m", "测试A1微网格", "micro_grid", units["A1"])
+    db.session.commit()
+    reward = make_reward(units["A"], cost=10)
+    rider = login("rider", "A")
+    give_points(rider.user_id, 100)
+    code = redeem(client, rider, reward.id).get_json()["code"]
+    worker = login("grid_worker", micro)
+    listed = client.get("/api/v1/admin/redemptions", headers=worker).get_json()["items"]
+    assert code in [r["code"] for r in listed]
+    done = client.post(f"/api/v1/redemptions/{code}/fulfil", headers=worker)
+    assert done.status_code == 200, done.get_json()
+
+
+def test_a_rewards_unit_cannot_be_patched_away(client, login, units):
+    admin = login("community_admin", "A")
+    reward = make_reward(units["A"], cost=10)
+    r = client.patch(
+        f"/api/v1/admin/rewards/{reward.id}", json={"org_unit_id": None}, headers=admin
+    )
+    assert r.status_code == 422, r.get_json()
+    assert (r.get_json()["code"], r.get_json()["message"]) == (
+        "reward.unit_required",
+        "请选择奖品所属的社区或驿站",
+    )
+    assert _db_reward(reward.id).org_unit_id == units["A"].id
