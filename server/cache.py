@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from server.extensions import get_redis
+from server.extensions import get_redis, in_savepoint
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,8 @@ def _collect(session: Session, _context) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _publish(session: Session) -> None:
+    if in_savepoint(session):
+        return
     names = session.info.pop(_PENDING, None)
     if not names:
         return
@@ -191,4 +193,6 @@ def _publish(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop(session: Session) -> None:
+    if in_savepoint(session):
+        return
     session.info.pop(_PENDING, None)

@@ -172,8 +172,21 @@ def redis_after_commit(write: Callable[[Any], None]) -> None:
     db.session.info.setdefault(_AFTER_COMMIT, []).append(write)
 
 
+def in_savepoint(session: Session) -> bool:
+    """True while a commit or rollback event is a SAVEPOINT's: SQLAlchemy fires
+    `after_commit` when one is released and `after_rollback` when one is rolled back (a
+    notification's dedupe insert, a credit row). Work kept for after the commit — Redis
+    writes, cache versions, principals, deliveries — waits for the outermost transaction:
+    run at a savepoint's release it would go out before the data is committed (and be
+    missing at the real commit); dropped at a savepoint's rollback it would lose the
+    enclosing transaction's work."""
+    return session.in_nested_transaction()
+
+
 @event.listens_for(Session, "after_commit")
 def _write_after_commit(session: Session) -> None:
+    if in_savepoint(session):
+        return
     writes = session.info.pop(_AFTER_COMMIT, None)
     if not writes:
         return
@@ -188,4 +201,6 @@ def _write_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
+    if in_savepoint(session):
+        return
     session.info.pop(_AFTER_COMMIT, None)

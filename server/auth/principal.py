@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
-from server.extensions import db, get_redis
+from server.extensions import db, get_redis, in_savepoint
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +218,8 @@ def _collect(session: Session, _context) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _write_after_commit(session: Session) -> None:
+    if in_savepoint(session):
+        return
     pending = session.info.pop(_PENDING, None)
     if pending:
         try:
@@ -229,4 +231,6 @@ def _write_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
+    if in_savepoint(session):
+        return
     session.info.pop(_PENDING, None)

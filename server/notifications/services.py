@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from server.clock import utcnow
 from server.errors import NotFound
-from server.extensions import db
+from server.extensions import db, in_savepoint
 from server.notifications.config import oa_settings, setting, template_for
 from server.notifications.models import Notification, SubscriptionCredit
 from server.org.models import LEVELS, OrgUnit, StaffBinding
@@ -187,6 +187,8 @@ def jsonable(value: Any) -> Any:
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_after_commit(session: Session) -> None:
+    if in_savepoint(session):
+        return
     ids = session.info.pop(PENDING_KEY, None)
     if ids:
         from server.notifications.queue import enqueue_deliveries
@@ -196,6 +198,8 @@ def _enqueue_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
+    if in_savepoint(session):
+        return
     session.info.pop(PENDING_KEY, None)
 
 

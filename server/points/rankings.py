@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from server.clock import local, local_month_start_utc, utcnow
 from server.errors import DomainError, NotFound
-from server.extensions import db, get_redis, redis_after_commit
+from server.extensions import db, get_redis, in_savepoint, redis_after_commit
 from server.org.models import LEVELS, OrgUnit
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,8 @@ def after_commit_add(
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
+    if in_savepoint(session):
+        return
     session.info.pop(_PENDING, None)
 
 
