@@ -73,7 +73,12 @@ class FastJSONProvider(DefaultJSONProvider):
         if self.ensure_ascii:
             return None  # orjson always writes UTF-8
         option = self.OPTIONS | extra | (orjson.OPT_SORT_KEYS if self.sort_keys else 0)
-        return orjson.dumps(obj, default=self.default, option=option)
+        try:
+            return orjson.dumps(obj, default=self.default, option=option)
+        except orjson.JSONEncodeError:
+            # what orjson cannot write and the standard library can (an integer beyond 64
+            # bits in a stored JSON column, say) goes the slow way rather than a 500
+            return None
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         encoded = None if kwargs else self._encode(obj)

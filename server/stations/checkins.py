@@ -259,6 +259,9 @@ def _since_last(seconds: float) -> str:
     )
 
 
+ACCURACY_SHOWN_MAX_M = 100_000
+
+
 def _check_in(user, kind, station_id, scene, lat, lng, accuracy, key, now, today, attempt, taken):
     max_accuracy = _settings()[1]
     if kind is None:
@@ -286,11 +289,13 @@ def _check_in(user, kind, station_id, scene, lat, lng, accuracy, key, now, today
             403,
         )
     if accuracy > max_accuracy:
+        # rounded up: 150.4 m against 150 must not read "150" (what is allowed); capped: an
+        # absurd figure from a tampered client (1e300 is valid JSON) is just "very poor"
+        shown = min(math.ceil(accuracy), ACCURACY_SHOWN_MAX_M)
         raise CheckinRefused(
             "checkin.poor_accuracy",
-            f"定位精度不足（约 {math.ceil(accuracy)} 米），请到开阔处、打开 GPS 后重新扫码",
-            # rounded up: 150.4 m against 150 must not read "150" (what is allowed)
-            details={"accuracy_m": math.ceil(accuracy), "max_accuracy_m": round(max_accuracy)},
+            f"定位精度不足（约 {shown} 米），请到开阔处、打开 GPS 后重新扫码",
+            details={"accuracy_m": shown, "max_accuracy_m": round(max_accuracy)},
         )
     distance = distance_m(lat, lng, station["lat"], station["lng"])
     attempt["distance_m"] = round(distance, 1)

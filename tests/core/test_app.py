@@ -25,6 +25,17 @@ def test_redis_replies_are_parsed_by_hiredis():
     assert HIREDIS_AVAILABLE
 
 
+def test_what_orjson_cannot_write_the_standard_library_still_does(app):
+    """An integer beyond 64 bits (in a stored JSON column, say) answers, not a 500."""
+    import json
+
+    with app.test_request_context():
+        response = app.json.response({"big": 10**300, "name": "驿站"})
+        assert json.loads(response.get_data()) == {"big": 10**300, "name": "驿站"}
+        assert "驿站" in response.get_data(as_text=True)  # still UTF-8, not \u escapes
+        assert json.loads(app.json.dumps([2**64])) == [2**64]
+
+
 def test_json_answers_are_encoded_by_orjson_and_read_as_before(app):
     """Same JSON as Flask's standard-library provider, for everything our answers hold."""
     import datetime as dt

@@ -143,6 +143,21 @@ def test_poor_accuracy(client, login, station):
     refused(check_in(client, login("rider"), station, accuracy=500), 400, "checkin.poor_accuracy")
 
 
+def test_an_absurd_accuracy_is_a_poor_accuracy_refusal_the_staff_list_can_show(
+    client, login, station
+):
+    """1e300 is valid JSON: refused as very poor accuracy (recorded, the figure capped), not
+    a 500 from a number too big to answer with, and the staff's list shows the attempt."""
+    body = refused(
+        check_in(client, login("rider"), station, accuracy=1e300), 400, "checkin.poor_accuracy"
+    )
+    assert body["details"]["accuracy_m"] == 100_000
+    assert "约 100000 米" in body["message"]
+    listed = client.get("/api/v1/admin/checkins", headers=login("grid_worker", "A"))
+    assert listed.status_code == 200
+    assert [c["reason"] for c in listed.get_json()["items"]] == ["poor_accuracy"]
+
+
 def test_a_refusal_never_quotes_the_limit_as_the_reading(client, login, station):
     """150.4 m against a 150 m limit reads 151, not "150" (which is allowed)."""
     limit = float(current_app.config.get("CHECKIN_MAX_ACCURACY_M", 150))
