@@ -6,6 +6,8 @@ carry the bound too).
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
@@ -40,22 +42,40 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def _has_nul(value) -> bool:
+def _storable(text: str) -> bool:
+    """No NUL (PostgreSQL refuses it) and no lone UTF-16 surrogate (no database encodes it)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _has_bad_text(value) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return not _storable(value)
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(_has_bad_text(k) or _has_bad_text(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+        return any(_has_bad_text(v) for v in value)
     return False
 
 
-def refuse_nul_bytes() -> None:
-    """No text we store may hold NUL (PostgreSQL refuses it): refuse it at the door, 400.
+# In a JSON body, text no database can store arrives only as an escape: NUL as \u0000, a
+# lone surrogate as \uD800–\uDFFF (a valid pair, an emoji escaped, is decoded to one
+# character and passes). A raw NUL byte is looked for too.
+_SUSPECT_JSON = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|\x00")
+
+
+def refuse_unstorable_text() -> None:
+    """No text we store may hold NUL or a lone surrogate: refuse it at the door, 400.
 
     The raw request is looked at first, on every request: a NUL can reach the query's keys
-    and values only as `%00` or a raw byte, and a JSON body's strings only as the escape
-    `\\u0000` (a raw control character is not JSON); only then are the parsed values walked.
+    and values only as `%00` or a raw byte (percent-encoded surrogates are not valid UTF-8
+    and are decoded as U+FFFD), and a JSON body's strings only as an escape; only then are
+    the parsed values walked.
     """
     wsgi = request.environ  # the request's, not the process's
     suspects: list = [request.path]
@@ -64,19 +84,22 @@ def refuse_nul_bytes() -> None:
         suspects += [*request.args.keys(), *request.args.values()]
     if wsgi.get("CONTENT_LENGTH") or wsgi.get("HTTP_TRANSFER_ENCODING"):  # a body
         if request.mimetype == "application/json":
-            data = request.get_data(cache=True)
-            if b"\\u0000" in data or b"\x00" in data:
+            if _SUSPECT_JSON.search(request.get_data(cache=True)):
                 suspects.append(request.get_json(silent=True))
         elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
             suspects += [*request.form.keys(), *request.form.values()]
             suspects += [f.filename or "" for f in request.files.values()]
-    if any(_has_nul(value) for value in suspects):
-        raise DomainError("invalid_characters", "提交的内容包含无效字符（NUL），请检查后重试", 400)
+    if any(_has_bad_text(value) for value in suspects):
+        raise DomainError(
+            "invalid_characters",
+            "提交的内容包含无法保存的字符（如 NUL 或不成对的 Unicode 代理字符），请删除后重试",
+            400,
+        )
 
 
 def init_app(app: Flask, api) -> None:
     app.url_map.converters["int"] = IdConverter
-    app.before_request(refuse_nul_bytes)
+    app.before_request(refuse_unstorable_text)
     from flask_smorest.spec.plugins import integerconverter2paramschema
 
     api.register_converter(IdConverter, integerconverter2paramschema)

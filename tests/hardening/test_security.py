@@ -368,3 +368,45 @@ def test_nul_bytes_are_refused_before_they_reach_the_database(client, login, met
     response = client.open(url, method=method, headers=auth, **kwargs)
     assert response.status_code == 400, response.get_json()
     assert response.get_json()["code"] == "invalid_characters"
+
+
+# --- lone UTF-16 surrogates (valid JSON, "\ud800"; no database can store one: a 500) -------
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        (
+            "/api/v1/checkins",
+            '{"scene": "s1.\\ud800abcdefgh", "lat": 34.7, "lng": 113.6, "accuracy": 10}',
+        ),
+        ("/api/v1/me", '{"display_name": "a\\udfffb"}'),
+        ("/api/v1/me", '{"display_name\\uDBFF": "a"}'),
+        ("/api/v1/needs", '{"kind": "childcare", "content": "托管", "photos": ["\\udc00"]}'),
+    ],
+)
+def test_lone_surrogates_are_refused_before_they_reach_the_database(app, client, login, url, body):
+    """Refused at the door like NUL, whatever the field: a check-in's refusal row, a name."""
+    method = "PATCH" if url.endswith("/me") else "POST"
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # what a client gets, not the test's raise
+    try:
+        response = client.open(
+            url, method=method, data=body, content_type="application/json", headers=login("rider")
+        )
+    finally:
+        app.config.pop("PROPAGATE_EXCEPTIONS", None)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["code"] == "invalid_characters"
+    assert "不成对的 Unicode 代理字符" in response.get_json()["message"]
+
+
+def test_an_escaped_emoji_pair_is_text_like_any_other(client, login):
+    auth = login("rider")
+    response = client.patch(
+        "/api/v1/me",
+        data='{"display_name": "王\\ud83d\\ude00"}',
+        content_type="application/json",
+        headers=auth,
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["display_name"] == "王\U0001f600"
