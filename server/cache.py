@@ -13,7 +13,9 @@ Redis says whether those copies are current:
 - No token (a Redis flush): the process keeps nothing until a token is set again (the
   first reader sets one with `SET NX`).
 - Copies are reloaded after `MAX_AGE_S` in any case, so an announcement lost to a Redis
-  outage leaves a worker stale for minutes at most.
+  outage leaves a worker stale for minutes at most. Where minutes matter (a rotated QR
+  secret, a deactivated station), the view calls `ensure_announced()` after its commit:
+  it tries once more and answers 503 when the other workers still cannot be told.
 
 Changes made with Core statements bypass the ORM events: call `changed()` after them.
 """
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 # lost to a Redis outage cannot leave a worker stale for longer).
 MAX_AGE_S = 300
 _PENDING = "fengchao_cache_changes"
+_UNANNOUNCED = "fengchao_cache_unannounced"  # names whose new token Redis did not take
 _ALL = object()  # marks a cache holding the whole table
 _REGISTRY: dict[str, VersionedCache] = {}
 
@@ -177,6 +180,14 @@ def _publish(session: Session) -> None:
     names = session.info.pop(_PENDING, None)
     if not names:
         return
+    try:
+        _announce(names)
+    except RedisError:  # the change is committed; other workers' copies age out
+        log.error("cache: could not publish changes to %s", ", ".join(sorted(names)))
+        session.info.setdefault(_UNANNOUNCED, set()).update(names)
+
+
+def _announce(names) -> None:
     pipe = get_redis().pipeline(transaction=False)
     for name in sorted(names):
         cache = _REGISTRY[name]
@@ -185,10 +196,24 @@ def _publish(session: Session) -> None:
         with cache._lock:  # this process sees its own change at once, even mid-request
             cache._data = {}
             cache._version = token
+    pipe.execute()
+
+
+def ensure_announced(message: str) -> None:
+    """After a commit whose change other workers must not miss for minutes: if its new
+    version token did not reach Redis, try once more, and if Redis still refuses, 503 with
+    `message` (the change itself is saved; the caller says so and what to do)."""
+    from server.errors import DomainError
+    from server.extensions import db
+
+    names = db.session.info.pop(_UNANNOUNCED, None)
+    if not names:
+        return
     try:
-        pipe.execute()
-    except RedisError:  # the change is committed; other workers' copies age out
-        log.error("cache: could not publish changes to %s", ", ".join(sorted(names)))
+        _announce(names)
+    except RedisError:
+        log.error("cache: still could not publish changes to %s", ", ".join(sorted(names)))
+        raise DomainError("cache.not_announced", message, 503) from None
 
 
 @event.listens_for(Session, "after_rollback")

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from server.auth.guards import Scope
+from server.cache import ensure_announced
 from server.clock import local, utcnow
 from server.errors import DomainError, NotFound
 from server.extensions import db, get_redis, redis_after_commit
@@ -133,6 +134,11 @@ def update_station(scope: Scope, station_id: int, values: dict[str, Any]) -> Sta
         setattr(station, key, value)
     sync_geo(station)
     db.session.commit()
+    # a deactivation, a moved position or radius: every worker must check in by it now
+    ensure_announced(
+        "驿站信息已保存，但暂时未能通知所有服务器，几分钟内部分打卡可能仍按旧信息处理；"
+        "请稍后再保存一次"
+    )
     return station
 
 
@@ -143,6 +149,11 @@ def rotate_qr(scope: Scope, station_id: int) -> Station:
     station.qr_rotated_at = utcnow()
     db.session.commit()
     log.info("station QR rotated", extra={"station_id": station.id})
+    # the old code must die everywhere, not when each worker's copy ages out
+    ensure_announced(
+        "二维码已更换，但暂时未能通知所有服务器，旧码几分钟内可能仍可打卡；"
+        "请稍后再更换一次（以最后一次更换的二维码为准）"
+    )
     return station
 
 

@@ -118,6 +118,22 @@ test('换码 answered 5xx without committing: reloaded, the page says the curren
   expect(pageText(page)).toContain('换码未完成')
 })
 
+test('换码 saved but not yet known to every server (503 cache.not_announced): the new poster, and the server\'s warning that the old code may work a few minutes', async () => {
+  loggedIn(ADMIN)
+  const warning = '二维码已更换，但暂时未能通知所有服务器，旧码几分钟内可能仍可打卡；请稍后再更换一次（以最后一次更换的二维码为准）'
+  rotatingServer({ status: 503, body: { code: 'cache.not_announced', message: warning, status: 503 } })
+  const page = render(id)
+  await page.instance.onLoad({ id: '3' })
+  await flush()
+  wx.showModal = jest.fn((o) => o.success({ confirm: true }))
+  await page.instance.onRotate()
+  await flush()
+  expect(page.data.notice).toBe(warning)
+  expect(pageText(page)).toContain(warning)
+  expect(pageText(page)).not.toContain('旧码牌已失效')
+  expect(page.data.poster).toBeTruthy()
+})
+
 test('换码 lost and the reload fails too: no poster stays on screen to save', async () => {
   loggedIn(ADMIN)
   let down = false

@@ -77,9 +77,11 @@ Page({
         return
       }
       const after = this.data.station && this.data.station.qr_rotated_at
-      const notice = after && after !== before
+      let notice = after && after !== before
         ? '换码已生效，旧码牌已失效，请保存并重新打印下方新码牌'
         : '换码未完成，下方为当前有效的码牌，可稍后重试换码'
+      // saved, but not every server has heard of it yet: the old code may work a few minutes
+      if (err && err.code === 'cache.not_announced') notice = err.message
       this.setData({ notice })
     } finally {
       this.setData({ rotating: false })
