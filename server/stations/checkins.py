@@ -43,6 +43,7 @@ from server.csv_safe import EXPORT_MAX_ROWS
 from server.errors import DomainError
 from server.extensions import db, get_redis, redis_after_commit
 from server.geo import distance_m
+from server.http import key_reused
 from server.points.services import (
     RULES_CACHE,
     account_summary,
@@ -159,7 +160,10 @@ def _message(station_name: str, points: int, is_open: bool) -> str:
     return f"打卡成功，获得 {points} 积分" if points else "打卡成功"
 
 
-def _replay(user, key: str) -> dict[str, Any] | None:
+def _replay(user, key: str, station_id: int | None) -> dict[str, Any] | None:
+    """The first answer of the check-in this key made; None if it made none. The same key
+    with another station's code is another request: 409 `idempotency.key_reused` (the
+    position may differ on a retry: the rider moves)."""
     checkin = db.session.execute(
         select(CheckIn).where(
             CheckIn.user_id == user.id,
@@ -168,6 +172,8 @@ def _replay(user, key: str) -> dict[str, Any] | None:
     ).scalar_one_or_none()
     if checkin is None:
         return None
+    if checkin.station_id != station_id:
+        raise key_reused("打卡")
     catalog.CACHE.ensure_fresh()
     station = catalog.station(checkin.station_id)
     return {
@@ -208,7 +214,7 @@ def perform_check_in(claims, scene: str, lat: float, lng: float, accuracy: float
     per_minute = _settings()[0]
     try:
         if seen:  # a retry of a stored check-in: its first answer, whatever the rate
-            replay = _replay(user, key)
+            replay = _replay(user, key, station_id)
             if replay is not None:
                 return replay
         _rate_limit(count, per_minute, now)  # then the rate limit answers first
@@ -217,14 +223,15 @@ def perform_check_in(claims, scene: str, lat: float, lng: float, accuracy: float
         )
     except IntegrityError:  # the same Idempotency-Key raced in twice: answer with the first
         db.session.rollback()
-        replay = _replay(user, key) if key else None
+        replay = _replay(user, key, station_id) if key else None
         if replay is None:
             raise
         return replay
     except CheckinRefused as refusal:
         db.session.rollback()
         if key and refusal.code == "checkin.already_checked_in":
-            replay = _replay(user, key)  # a retry that Redis did not know of (expired, lost)
+            # a retry that Redis did not know of (expired, lost)
+            replay = _replay(user, key, station_id)
             if replay is not None:
                 return replay
         if refusal.record:

@@ -85,8 +85,9 @@ class Checkins(MethodView):
         `checkin.station_inactive`, `checkin.poor_accuracy`, `checkin.out_of_range`
         (`details.distance_m`, `radius_m`), `checkin.impossible_travel`,
         `checkin.daily_cap_reached`; 403 `checkin.not_registered`; 409
-        `checkin.already_checked_in`; 429 `checkin.rate_limited` (`Retry-After`). At a
-        closed station the check-in succeeds with status `closed` and no points."""
+        `checkin.already_checked_in` (and `idempotency.key_reused`: the key of a check-in
+        at another station, not recorded); 429 `checkin.rate_limited` (`Retry-After`). At
+        a closed station the check-in succeeds with status `closed` and no points."""
         result = checkins.perform_check_in(token_claims(), key=idempotency_key(), **body)
         if result["replayed"]:
             return result  # the stored check-in row, dumped by the schema

@@ -302,6 +302,26 @@ def test_idempotent_replay(client, login, station):
     assert again["message"] == first["message"] == "打卡成功，获得 5 积分"
 
 
+def test_a_check_in_key_reused_at_another_station_is_refused(client, login, units, station, redis):
+    """Not a retry: answering with the first check-in would show the rider a check-in at a
+    station they did not scan. A retry from a few metres further on still replays; so it
+    does once Redis has forgotten the key (the stored row answers)."""
+    other = make_station(units["A"], name="经三路小哥驿站")
+    rider = login("rider")
+    key = {"Idempotency-Key": "scan-0003-abc"}
+    first = check_in(client, rider, station, **key)
+    assert first.status_code == 201
+    for _ in range(2):
+        body = refused(check_in(client, rider, other, **key), 409, "idempotency.key_reused")
+        assert "请求标识已用于另一次打卡" in body["message"]
+        redis.flushdb()  # and with Redis knowing nothing of the key
+    moved = check_in(client, rider, station, lat=station.lat + 0.0002, **key).get_json()
+    assert moved["replayed"] is True and moved["checkin"]["id"] == first.get_json()["checkin"]["id"]
+    mine = client.get("/api/v1/me/checkins", headers=rider).get_json()
+    assert [c["station_id"] for c in mine["items"]] == [station.id]  # nothing recorded at `other`
+    assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 5
+
+
 def test_an_export_too_large_is_refused_not_cut_short(client, login, units, monkeypatch):
     """More rows than an export holds: a clear refusal telling staff to narrow the dates,
     not a file silently missing the oldest rows."""
