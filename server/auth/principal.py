@@ -103,6 +103,10 @@ _LOAD = None
 
 
 def _load(user_ids: list[int]) -> dict[int, Principal]:
+    return _read(user_ids, db.session)
+
+
+def _read(user_ids: list[int], session: Session) -> dict[int, Principal]:
     global _LOAD
     if _LOAD is None:  # built once (the models import this module's users)
         columns, source = record_source()
@@ -111,7 +115,7 @@ def _load(user_ids: list[int]) -> dict[int, Principal]:
             .select_from(source)
             .where(columns[0].in_(bindparam("ids", expanding=True)))
         )
-    rows = db.session.execute(_LOAD, {"ids": list(user_ids)}).all()
+    rows = session.execute(_LOAD, {"ids": list(user_ids)}).all()
     return {row[0]: from_row(row) for row in rows}
 
 
@@ -169,14 +173,30 @@ def from_record(user_id: int, raw: str | None) -> Principal | None:
     return get_many([user_id]).get(user_id)
 
 
+# A write-through never goes back: a record already holding a higher token version (a
+# logout or unbinding committed by another request, whose write got there first) is kept.
+# KEYS[1] the record; ARGV: the new record, its token version, the TTL.
+_STORE = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local version = tonumber(string.match(current, '^%[(%d+)'))
+  if version and version > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1
+"""
+
+
 def store(principals: list[Principal]) -> None:
-    """Write these records (overwriting): what a commit that changed the users does."""
+    """Write these records (overwriting, but never with an older token version): what a
+    commit that changed the users does."""
     if not principals:
         return
     ttl = TTL_S
     pipe = get_redis().pipeline(transaction=False)
     for principal in principals:
-        pipe.set(key(principal.id), _encode(principal), ex=ttl)
+        # EVAL, not a registered script: a pipeline asks SCRIPT EXISTS first otherwise
+        pipe.eval(_STORE, 1, key(principal.id), _encode(principal), principal.token_version, ttl)
     pipe.execute()
 
 
@@ -193,27 +213,14 @@ def warm(user_ids: list[int]) -> int:
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _context) -> None:
     from server.auth.models import User
-    from server.org.models import OrgUnit
 
-    users = [o for o in (*session.new, *session.dirty) if isinstance(o, User)]
-    if not users:
+    ids = [o.id for o in (*session.new, *session.dirty) if isinstance(o, User)]
+    if not ids:
         return
-    pending = session.info.setdefault(_PENDING, {})
-    streets: dict[int, int | None] = {}
-    for user in users:
-        community = user.community_id
-        if community is not None and community not in streets:
-            streets[community] = session.execute(
-                select(OrgUnit.parent_id).where(OrgUnit.id == community)
-            ).scalar_one_or_none()
-        pending[user.id] = Principal(
-            user.id,
-            user.token_version,
-            bool(user.is_active),
-            community,
-            streets.get(community) if community is not None else None,
-            user.display_name,
-        )
+    # What the rows now hold, read back in this transaction — not the objects' attributes:
+    # an object loaded before another request's logout committed still carries the old
+    # token version, while the UPDATE just made (of the changed columns only) kept the new.
+    session.info.setdefault(_PENDING, {}).update(_read(ids, session))
 
 
 @event.listens_for(Session, "after_commit")
