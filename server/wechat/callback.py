@@ -44,6 +44,11 @@ MAX_BODY = 64 * 1024
 REPLAY_WINDOW_S = 300
 DEDUPE_TTL_S = 3 * 24 * 3600
 DEDUPE_PREFIX = "fc:wechat:seen:"
+# A signed (timestamp, nonce) is good for one push: in plain mode the signature covers the
+# token, timestamp and nonce but not the body, so a query seen once (access logs record it)
+# could otherwise carry any body until the timestamp goes stale. Kept past that window.
+NONCE_PREFIX = "fc:wechat:nonce:"
+NONCE_TTL_S = 2 * REPLAY_WINDOW_S + 60
 # A DTD or entity declaration anywhere (a BOM, whitespace or an XML declaration before it
 # changes nothing): refused before any parser sees the text, not left to the parser's options.
 FORBIDDEN_XML = re.compile(r"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -169,6 +174,15 @@ def receive():
         log.warning("wechat callback refused (stale timestamp) from %s", request.remote_addr)
         return _text("forbidden", 403)
     safe = args.get("encrypt_type") == "aes"
+    if not safe and current_app.config["WECHAT_ENCODING_AES_KEY"]:
+        # Safe mode is configured: a plain push (its signature does not cover the body) is
+        # refused, or anyone who saw one push's query could send any body with it.
+        log.warning(
+            "wechat callback refused: plain-text push while WECHAT_ENCODING_AES_KEY is set "
+            "(the console must be in 安全模式 or 兼容模式; or unset the key) from %s",
+            request.remote_addr,
+        )
+        return _text("forbidden", 403)
     try:
         raw = raw_bytes.decode("utf-8")
         if safe:
@@ -187,10 +201,16 @@ def receive():
     except Exception as exc:  # malformed XML/JSON/base64/padding: refuse, never 500
         log.warning("wechat callback: malformed body (%s)", type(exc).__name__)
         return _text("bad request", 400)
-    if not message.get("MsgType") or not message.get("FromUserName"):
-        log.warning("wechat callback: message without MsgType/FromUserName")
+    if not _well_formed(message):
+        log.warning("wechat callback: message without MsgType/FromUserName, or odd fields")
         return _text("bad request", 400)
     redis = get_redis()
+    nonce_key = f"{NONCE_PREFIX}{args.get('timestamp', '')}:{args.get('nonce', '')}"
+    if not redis.set(nonce_key, "1", nx=True, ex=NONCE_TTL_S):
+        log.warning(
+            "wechat callback refused (signed query used again) from %s", request.remote_addr
+        )
+        return _text("forbidden", 403)
     seen_key = DEDUPE_PREFIX + dedupe_key(message)
     if not redis.set(seen_key, "1", nx=True, ex=DEDUPE_TTL_S):
         return _text("success")  # WeChat's retry of something we already have
@@ -199,12 +219,38 @@ def receive():
             _call(dotted, message)
     except Exception:
         log.exception("wechat callback handler failed; WeChat will retry")
-        redis.delete(seen_key)
+        redis.delete(seen_key, nonce_key)  # a retry, whatever its query, is welcome
         from server.extensions import db
 
         db.session.rollback()
         return _text("retry later", 503)
     return _text("success")
+
+
+# Fields our handlers and the dedupe key read: scalars only (a JSON list or a nested XML
+# element there is not a WeChat push; it was a 500).
+_SCALAR_FIELDS = (
+    "MsgType",
+    "FromUserName",
+    "ToUserName",
+    "Event",
+    "EventKey",
+    "MsgId",
+    "CreateTime",
+    "Content",
+    "trace_id",
+)
+
+
+def _well_formed(message: dict[str, Any]) -> bool:
+    if not isinstance(message.get("MsgType"), str) or not message["MsgType"]:
+        return False
+    if not isinstance(message.get("FromUserName"), str) or not message["FromUserName"]:
+        return False
+    return all(
+        message.get(field) is None or isinstance(message[field], str | int)
+        for field in _SCALAR_FIELDS
+    )
 
 
 # Flask's own add_url_rule: this endpoint stays out of the client API's OpenAPI document.

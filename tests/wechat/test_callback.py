@@ -157,16 +157,20 @@ def test_text_image_location_in_any_order_make_one_draft(client, wx_user, sandbo
     assert (photo.ref_type, photo.ref_id, photo.source) == ("report", draft.id, "wechat")
 
 
-def test_wrong_signature_wrong_appid_and_malformed_are_refused(client, aes, wx_user, db):
+def test_wrong_signature_wrong_appid_and_malformed_are_refused(
+    client, app, wx_user, db, monkeypatch
+):
     assert post_plain(client, text(wx_user, "x"), token="not-our-token").status_code == 403
     no_sig = client.post(URL, data=_xml(text(wx_user, "x")).encode())
     assert no_sig.status_code == 403
-    assert post_aes(client, text(wx_user, "x"), "wx_not_our_app").status_code == 403
-    other_key = "A" * 43
-    assert post_aes(client, text(wx_user, "x"), aes, key=other_key).status_code in (400, 403)
     for body in ("<xml><unclosed>", "{not json", "", "[1,2]", "<xml></xml>"):
         response = post_plain(client, body)
         assert response.status_code == 400, body
+    monkeypatch.setitem(app.config, "WECHAT_ENCODING_AES_KEY", AES_KEY)  # safe mode from here
+    aes = app.config["WECHAT_APPID"]
+    assert post_aes(client, text(wx_user, "x"), "wx_not_our_app").status_code == 403
+    other_key = "A" * 43
+    assert post_aes(client, text(wx_user, "x"), aes, key=other_key).status_code in (400, 403)
     bad_encrypt = client.post(
         URL,
         query_string=_query(encrypt_type="aes", msg_signature="0" * 40),
@@ -257,3 +261,53 @@ def test_an_encrypted_message_without_a_key_says_what_to_set(client, wx_user, ca
     assert response.status_code == 403
     assert any("WECHAT_ENCODING_AES_KEY is not set" in r.getMessage() for r in caplog.records)
     assert db.session.query(WeChatInbound).count() == 0
+
+
+def test_safe_mode_refuses_a_plain_push_even_with_a_good_signature(client, aes, wx_user, db):
+    """In plain mode the signature does not cover the body: with safe mode configured, the
+    `signature` of a genuine safe-mode push (WeChat sends it beside msg_signature; access
+    logs record it) must not carry a body of one's own."""
+    seen = _query(encrypt_type="aes", msg_signature="f" * 40)
+    forged = {k: seen[k] for k in ("timestamp", "nonce", "signature")}
+    response = client.post(URL, query_string=forged, data=_xml(text(wx_user, "伪造")).encode())
+    assert response.status_code == 403
+    assert db.session.query(WeChatInbound).count() == 0
+    assert post_aes(client, text(wx_user, "真的"), aes).status_code == 200  # safe mode works
+
+
+def test_a_signed_query_is_good_for_one_push(client, wx_user, db):
+    query = _query()
+    first = client.post(URL, query_string=query, data=_xml(text(wx_user, "真")).encode())
+    assert first.status_code == 200
+    again = client.post(URL, query_string=query, data=_xml(text(wx_user, "假")).encode())
+    assert again.status_code == 403
+    assert db.session.query(WeChatInbound).count() == 1
+
+
+def test_a_push_the_handlers_failed_may_come_again_with_its_query(client, wx_user, db, monkeypatch):
+    """A 503 asks WeChat to retry: the retry is welcome whether or not its query is new."""
+    from server.wechat import callback
+
+    query = _query()
+    body = _xml(text(wx_user, "占道经营", "22345678901234567")).encode()
+    monkeypatch.setattr(callback, "_call", lambda dotted, message: 1 / 0)
+    assert client.post(URL, query_string=query, data=body).status_code == 503
+    monkeypatch.undo()
+    assert client.post(URL, query_string=query, data=body).status_code == 200
+    assert db.session.query(WeChatInbound).count() == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps({"MsgType": "event", "FromUserName": "o_x", "Event": ["a"], "CreateTime": 1}),
+        json.dumps({"MsgType": "event", "FromUserName": 12345, "Event": "x", "CreateTime": 1}),
+        "<xml><MsgType>event</MsgType><FromUserName><a>1</a></FromUserName>"
+        "<Event>x</Event><CreateTime>1</CreateTime></xml>",
+        json.dumps({"MsgType": "text", "FromUserName": "o_x", "MsgId": {"a": 1}}),
+    ],
+)
+def test_a_signed_push_with_odd_fields_is_a_400_not_a_500(app, client, body, monkeypatch):
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = client.post(URL, query_string=_query(), data=body.encode())
+    assert response.status_code == 400, response.get_data(as_text=True)
