@@ -14,7 +14,7 @@ from server.auth.crypto import encrypt, mask_phone
 from server.auth.models import CITIZEN_ROLES, PLATFORMS, User
 from server.auth.tokens import issue_token
 from server.clock import utcnow
-from server.errors import DomainError, ServiceUnavailable, Unauthorized
+from server.errors import DomainError, Forbidden, ServiceUnavailable, Unauthorized
 from server.extensions import db
 from server.org.models import OrgUnit
 from server.wechat.errors import WeChatError, WeChatUnavailable
@@ -57,6 +57,9 @@ def login_with_code(code: str) -> dict[str, Any]:
 
     openid = session["openid"]
     user = db.session.execute(select(User).where(User.openid == openid)).scalar_one_or_none()
+    if user is not None and not user.is_active:  # refused before anything is changed
+        log.info("login refused: user_id=%s is deactivated", user.id)
+        raise Forbidden("auth.account_disabled", "该账号已停用，如有疑问请联系社区工作人员")
     is_new = user is None
     if is_new:
         user = User(openid=openid)

@@ -121,6 +121,12 @@ def bind_staff(user: User, code: str) -> StaffBinding:
         raise Conflict("invitation.used", "该邀请码已被使用，请向管理员索取新的邀请码")
     if invitation.expires_at <= utcnow():
         raise DomainError("invitation.expired", "邀请码已过期，请向管理员索取新的邀请码", 400)
+    if not _inviter_still_may(invitation):
+        raise DomainError(
+            "invitation.inviter_left",
+            "发出该邀请码的工作人员已不在岗或权限已变更，邀请码作废，请向管理员索取新的邀请码",
+            400,
+        )
     # Claim the code with a conditional update: of two racing users only one wins.
     claimed = db.session.execute(
         update(StaffInvitation)
@@ -151,6 +157,24 @@ def bind_staff(user: User, code: str) -> StaffBinding:
             "staff.binding_in_progress", "正在处理另一个绑定请求，请稍后刷新查看"
         ) from None
     return binding
+
+
+def _inviter_still_may(invitation: StaffInvitation) -> bool:
+    """A code is worth what its inviter holds NOW: one minted by someone since unbound (or
+    moved, or lowered) would let them reinstate themselves, or anyone, after leaving. Codes
+    from the operator's CLI (no inviter) stand."""
+    if invitation.created_by_id is None:
+        return True
+    binding = db.session.execute(
+        select(StaffBinding).where(
+            StaffBinding.user_id == invitation.created_by_id, StaffBinding.revoked_at.is_(None)
+        )
+    ).scalar_one_or_none()
+    if binding is None:
+        return False
+    unit = db.session.get(OrgUnit, invitation.org_unit_id)
+    covers = binding.role == "admin" or unit.path.startswith(binding.org_unit.path)
+    return covers and binding.rank >= max(ROLE_RANK[invitation.role], ROLE_RANK["community_admin"])
 
 
 def unbind_staff(binding: StaffBinding) -> None:

@@ -99,3 +99,25 @@ def test_session_key_never_in_responses_or_logs(client, db, caplog, sandbox):
     assert session_key not in me.get_data(as_text=True)
     assert session_key not in caplog.text
     assert user.session_key_enc != session_key  # encrypted at rest
+
+
+def test_a_deactivated_account_is_refused_at_login_and_nothing_changes(client, login):
+    """Not a 200 with a token every request then refuses (the mini-program would loop)."""
+    from server.auth.models import User
+    from server.extensions import db
+    from tests.conftest import login_code
+
+    auth = login("rider")
+    user = db.session.get(User, auth.user_id)
+    user.is_active = False
+    db.session.commit()
+    before = user.last_login_at
+    response = client.post("/api/v1/auth/wechat-login", json={"code": login_code(auth.openid)})
+    body = response.get_json()
+    assert response.status_code == 403, body
+    assert (body["code"], body["message"]) == (
+        "auth.account_disabled",
+        "该账号已停用，如有疑问请联系社区工作人员",
+    )
+    db.session.expire_all()
+    assert db.session.get(User, auth.user_id).last_login_at == before
