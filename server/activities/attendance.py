@@ -10,6 +10,12 @@ Rules (shown to staff in the admin docs):
   scheduler, or by their own late scan), credited by the same rule.
 - Points (the activity's own, else the post's duty points, else the `activity_attendance`
   rule) go through the ledger once per person and activity, and only when time is credited.
+- A cancelled activity (it may be cancelled until its end) did not take place: whoever is
+  still signed in is signed out at the cancellation with no time credited and no points, so
+  it shows in neither their service hours nor a certificate. The cancellation does this in
+  its transaction; the scheduler closes any sign-in that raced it the same way (never with
+  the full time to the scheduled end). Those who had already signed out before the
+  cancellation keep what they were credited then.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 
 from server.activities import effects
 from server.activities.models import Activity, Enrolment
@@ -89,7 +95,8 @@ def _complete(activity: Activity, enrolment: Enrolment, out_at: dt.datetime, met
             org_unit_id=activity.org_unit_id,
             rule=rule,
         )
-        awarded = points if entry is not None else 0
+        # What the ledger got: the rule's daily cap can cut the award below `points`.
+        awarded = entry.delta if entry is not None else 0
     db.session.execute(
         update(Enrolment)
         .where(Enrolment.id == enrolment.id)
@@ -213,14 +220,42 @@ def scan(user: User, scene: str, lat: float, lng: float, accuracy: float | None)
     return _result("signed_out", activity, enrolment)
 
 
+def close_cancelled(activity: Activity, enrolment_id: int | None = None) -> int:
+    """Sign out the open sign-ins of a cancelled activity (or just `enrolment_id`'s) at the
+    cancellation, with no time credited and no points (see the rules above); in the caller's
+    transaction. How many were closed."""
+    at = activity.cancelled_at or utcnow()
+    conditions = [
+        Enrolment.activity_id == activity.id,
+        Enrolment.signed_in_at.is_not(None),
+        Enrolment.signed_out_at.is_(None),
+    ]
+    if enrolment_id is not None:
+        conditions.append(Enrolment.id == enrolment_id)
+    result = db.session.execute(
+        update(Enrolment)
+        .where(*conditions)
+        .values(
+            # a sign-in that raced the cancellation is closed when it happened, not before
+            signed_out_at=case((Enrolment.signed_in_at > at, Enrolment.signed_in_at), else_=at),
+            service_minutes=0,
+            points_awarded=0,
+            sign_out_method="auto",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def auto_sign_out_due(now: dt.datetime | None = None) -> int:
-    """Sign out, at the end time, everyone still signed in to an activity that has ended."""
+    """Sign out, at the end time, everyone still signed in to an activity that has ended;
+    close, unpaid, whoever is still signed in to a cancelled one."""
     now = now or utcnow()
     rows = db.session.execute(
         select(Enrolment.id, Enrolment.activity_id)
         .join(Activity, Activity.id == Enrolment.activity_id)
         .where(
-            Activity.ends_at <= now,
+            or_(Activity.ends_at <= now, Activity.status == "cancelled"),
             Enrolment.signed_in_at.is_not(None),
             Enrolment.signed_out_at.is_(None),
         )
@@ -229,10 +264,13 @@ def auto_sign_out_due(now: dt.datetime | None = None) -> int:
     ).all()
     done = 0
     for enrolment_id, activity_id in rows:
-        activity = db.session.get(Activity, activity_id)
-        enrolment = db.session.get(Enrolment, enrolment_id)
-        if _complete(activity, enrolment, activity.ends_at, "auto"):
-            done += 1
+        activity = db.session.get(Activity, activity_id, populate_existing=True)
+        if activity.status == "cancelled":
+            done += close_cancelled(activity, enrolment_id)
+        else:
+            enrolment = db.session.get(Enrolment, enrolment_id)
+            if _complete(activity, enrolment, activity.ends_at, "auto"):
+                done += 1
         db.session.commit()
     return done
 

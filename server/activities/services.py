@@ -171,7 +171,10 @@ def publish_activity(scope: Scope, activity_id: int) -> Activity:
 
 
 def cancel_activity(scope: Scope, activity_id: int, reason: str | None) -> Activity:
-    """Cancel an activity and notify everyone enrolled or waitlisted."""
+    """Cancel an activity and notify everyone enrolled or waitlisted; whoever is signed in
+    is signed out now, unpaid (attendance's rules)."""
+    from server.activities.attendance import close_cancelled  # attendance imports this module
+
     activity = get_for_staff(scope, activity_id)
     scope.ensure(activity.org_unit, MANAGER_ROLE)
     activity = lock_activity(activity_id)
@@ -184,6 +187,7 @@ def cancel_activity(scope: Scope, activity_id: int, reason: str | None) -> Activ
     activity.status = "cancelled"
     activity.cancelled_at = utcnow()
     activity.cancel_reason = reason
+    close_cancelled(activity)
     if was_published:
         people = db.session.execute(
             select(Enrolment.user_id).where(

@@ -168,10 +168,17 @@ def my_claims(user: User) -> Select:
 
 
 def withdraw_claim(user: User, claim_id: int) -> PostClaim:
-    """Withdraw my pending claim."""
+    """Withdraw my pending claim.
+
+    Under the post's lock, as the staff's decisions are, with the claim read again after
+    taking it: a decision committed meanwhile is seen (409), never overwritten (an approval
+    overwritten would leave the post counting a holder it no longer has).
+    """
     claim = db.session.get(PostClaim, claim_id)
     if claim is None or claim.user_id != user.id:
         raise ClaimNotFound()
+    lock_row(Post, claim.post_id, "holder_count", ClaimNotFound())
+    db.session.refresh(claim)
     if claim.status != "pending":
         raise Conflict("post_claim.not_pending", "只能撤回待审核的申请；在岗请联系社区办理离岗")
     claim.status = "withdrawn"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from server import clock
 from server.activities import tasks
-from server.activities.models import Enrolment
+from server.activities.models import Activity, Enrolment
 from server.points.models import LedgerEntry
+from server.points.services import set_rule
 from server.stations.scenes import make_scene
 from tests.activities.helpers import END, START, make_activity, run_threads, scan
 
@@ -271,3 +272,113 @@ def test_staff_confirm_attendance(client, db, units, login):
         headers=other,
     )
     assert (response.status_code, response.get_json()["code"]) == (404, "activity.not_found")
+
+
+def test_points_awarded_is_what_the_ledger_got_when_the_daily_cap_cuts_it(client, db, units, login):
+    set_rule(units["A"].id, "activity_attendance", 25, 40)  # 25 a time, at most 40 a day
+    db.session.commit()
+    clock.freeze(BEFORE)
+    morning = make_activity(units["A"])
+    noon = make_activity(
+        units["A"],
+        starts_at=START + dt.timedelta(hours=3),
+        ends_at=START + dt.timedelta(hours=5),
+    )
+    rider = login("rider")
+    for activity in (morning, noon):
+        response = client.post(f"/api/v1/activities/{activity.id}/enrolments", headers=rider)
+        assert response.get_json()["status"] == "enrolled"
+    answers = []
+    for activity in (morning, noon):
+        clock.freeze(activity.starts_at)
+        assert scan(client, rider, activity).get_json()["action"] == "signed_in"
+        clock.freeze(activity.starts_at + dt.timedelta(minutes=60))
+        answers.append(scan(client, rider, activity).get_json())
+    assert [(a["action"], a["points_awarded"]) for a in answers] == [
+        ("signed_out", 25),
+        ("signed_out", 15),  # the cap left 15 of the 25
+    ]
+    assert [delta for delta, *_ in ledger(db, rider.user_id)] == [25, 15]
+    stored = db.session.execute(
+        select(Enrolment.activity_id, Enrolment.points_awarded)
+        .where(Enrolment.user_id == rider.user_id)
+        .order_by(Enrolment.activity_id)
+    ).all()
+    assert stored == [(morning.id, 25), (noon.id, 15)]
+    hours = client.get("/api/v1/me/service-hours", headers=rider).get_json()
+    assert sorted(item["points_awarded"] for item in hours["items"]) == [15, 25]
+
+
+def test_cancelled_while_running_signs_out_unpaid_at_the_cancellation(client, db, units, login):
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=30)
+    rider = enrolled(client, login, activity)
+    clock.freeze(START + dt.timedelta(minutes=5))
+    assert scan(client, rider, activity).get_json()["action"] == "signed_in"
+    admin = login("community_admin", "A")
+    cancelled_at = START + dt.timedelta(minutes=40)
+    clock.freeze(cancelled_at)
+    response = client.post(
+        f"/api/v1/admin/activities/{activity.id}/cancel",
+        json={"reason": "暴雨预警，活动取消"},
+        headers=admin,
+    )
+    assert response.get_json()["status"] == "cancelled"
+    row = db.session.execute(
+        select(Enrolment).where(Enrolment.user_id == rider.user_id)
+    ).scalar_one()
+    # Closed by the cancellation itself: no time, no points.
+    assert (row.signed_out_at, row.service_minutes, row.points_awarded, row.sign_out_method) == (
+        cancelled_at,
+        0,
+        0,
+        "auto",
+    )
+    clock.freeze(END + dt.timedelta(minutes=5))
+    assert tasks.auto_sign_out() == 0  # nothing left for the end-of-activity job
+    assert ledger(db, rider.user_id) == []
+    hours = client.get("/api/v1/me/service-hours", headers=rider).get_json()
+    assert (hours["total_minutes"], hours["activity_count"]) == (0, 0)
+    certificate = client.get(
+        "/api/v1/me/service-hours/certificate?from=2026-01-01&to=2026-12-31", headers=rider
+    )
+    assert (certificate.status_code, certificate.get_json()["code"]) == (
+        404,
+        "certificate.no_hours",
+    )
+
+
+def test_a_sign_in_left_open_on_a_cancelled_activity_is_closed_unpaid(client, db, units, login):
+    """A sign-in that raced the cancellation (or one left from before this rule): the job
+    closes it at the cancellation, before the scheduled end, never paying the full time."""
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=30)
+    rider = enrolled(client, login, activity)
+    cancelled_at = START + dt.timedelta(minutes=10)
+    db.session.execute(
+        update(Activity)
+        .where(Activity.id == activity.id)
+        .values(status="cancelled", cancelled_at=cancelled_at)
+    )
+    db.session.execute(
+        update(Enrolment)
+        .where(Enrolment.user_id == rider.user_id)
+        .values(signed_in_at=START + dt.timedelta(minutes=15))  # after the cancellation
+    )
+    db.session.commit()
+    clock.freeze(START + dt.timedelta(minutes=20))
+    assert tasks.auto_sign_out() == 1
+    db.session.expire_all()
+    row = db.session.execute(
+        select(Enrolment).where(Enrolment.user_id == rider.user_id)
+    ).scalar_one()
+    assert (row.signed_out_at, row.service_minutes, row.points_awarded) == (
+        START + dt.timedelta(minutes=15),  # never before its own sign-in
+        0,
+        0,
+    )
+    clock.freeze(END + dt.timedelta(minutes=5))
+    assert tasks.auto_sign_out() == 0
+    assert ledger(db, rider.user_id) == []
+    hours = client.get("/api/v1/me/service-hours", headers=rider).get_json()
+    assert hours["total_minutes"] == 0
