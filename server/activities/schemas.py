@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from server.activities.models import AUDIENCES, ENROLMENT_STATUSES, KINDS, STATUSES
-from server.http import InDateTime, LocalDateTime, PageQuerySchema, Text
+from server.http import InDateTime, LocalDate, LocalDateTime, PageQuerySchema, Text
 from server.security import MAX_ID
 
 KIND_DOC = ", ".join(f"{code} {name}" for code, name in KINDS.items())
@@ -218,8 +218,8 @@ class ServiceHoursSchema(Schema):
 
 
 class CertificateQuerySchema(Schema):
-    date_from = fields.Date(data_key="from", load_default=None)
-    date_to = fields.Date(data_key="to", load_default=None)
+    date_from = LocalDate(data_key="from", load_default=None)
+    date_to = LocalDate(data_key="to", load_default=None)
 
 
 class CertificateSchema(Schema):

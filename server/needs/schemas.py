@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.http import LocalDateTime, PageQuerySchema, Text
+from server.http import LocalDate, LocalDateTime, PageQuerySchema, Text
 from server.needs.models import KINDS, STATUSES
 from server.security import MAX_ID
 
@@ -54,8 +54,8 @@ class AdminNeedQuerySchema(PageQuerySchema):
     org_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     status = fields.String(validate=validate.OneOf(STATUSES))
     kind = fields.String(validate=validate.OneOf(KINDS))
-    date_from = fields.Date(data_key="from")
-    date_to = fields.Date(data_key="to")
+    date_from = LocalDate(data_key="from")
+    date_to = LocalDate(data_key="to")
 
 
 class AnswerSchema(Schema):

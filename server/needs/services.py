@@ -17,7 +17,7 @@ from server.clock import SHANGHAI, isoformat, local, utcnow
 from server.csv_safe import within_export_limit
 from server.errors import Conflict, DomainError, NotFound
 from server.extensions import db
-from server.http import paginate
+from server.http import key_reused, paginate
 from server.needs.models import KINDS, STATUSES, Need
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,13 @@ def check_text(openid: str, text: str) -> str:
 
 
 def submit_need(user: User, data: dict[str, Any], idempotency_key: str | None) -> tuple[Need, bool]:
-    """Record a need in the submitter's community; (need, created). A replayed key returns it."""
+    """Record a need in the submitter's community; (need, created). A replayed key returns it;
+    the key of another need (other kind, words or photos) is refused: 409
+    `idempotency.key_reused`."""
     if idempotency_key:
         existing = _by_key(user.id, idempotency_key)
         if existing is not None:
-            return existing, False
+            return _replay(existing, data), False
     if user.community_id is None:
         raise DomainError(
             "need.not_registered", "请先在「我的」里完成社区报到，社区才能收到并答复您的诉求", 403
@@ -87,8 +89,22 @@ def submit_need(user: User, data: dict[str, Any], idempotency_key: str | None) -
         existing = _by_key(user.id, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
-        return existing, False
+        return _replay(existing, data), False
     return need, True
+
+
+def _replay(existing: Need, data: dict[str, Any]) -> Need:
+    """The need a key recorded, for a retry of the same submission (compared as stored: the
+    words stripped, the photos without repeats); a different one under that key is refused
+    rather than answered with the first, which would tell the client its new need was sent."""
+    same = (
+        existing.kind == data["kind"]
+        and existing.content == data["content"].strip()
+        and list(existing.photo_ids or []) == list(dict.fromkeys(data.get("photo_ids") or []))
+    )
+    if not same:
+        raise key_reused("诉求")
+    return existing
 
 
 def _by_key(user_id: int, key: str) -> Need | None:

@@ -35,7 +35,10 @@ class Needs(MethodView):
         parameters=[{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER_DOC.items()]
     )
     def post(self, body):
-        """Submit a difficulty or suggestion to my community."""
+        """Submit a difficulty or suggestion to my community.
+
+        A retry with the same `Idempotency-Key` answers with the need it recorded; the key
+        of a different need is refused: 409 `idempotency.key_reused`."""
         need, _ = services.submit_need(current_user(), body, idempotency_key())
         return services.get_own(need)
 

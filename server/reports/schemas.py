@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.http import LocalDateTime, PageQuerySchema, Text
+from server.http import AwareInDateTime, LocalDate, LocalDateTime, PageQuerySchema, Text
 from server.reports.models import STATE_NAMES, STATUS_NAMES
 from server.reports.workflow import ACTIONS
 from server.security import MAX_ID
@@ -178,8 +178,8 @@ class TransitionSchema(Schema):
         metadata={"description": "dispatch/reassign"},
         validate=validate.Range(min=1, max=MAX_ID),
     )
-    hold_until = fields.AwareDateTime(
-        allow_none=True, default_timezone=None, metadata={"description": "hold"}
+    hold_until = AwareInDateTime(
+        allow_none=True, metadata={"description": "hold (with an offset; 2000–2099)"}
     )
     into_id = fields.Integer(
         allow_none=True,
@@ -196,8 +196,8 @@ class WorkOrderQuerySchema(PageQuerySchema):
     escalated = fields.Boolean()
     flagged = fields.Boolean()
     mine = fields.Boolean()
-    date_from = fields.Date()
-    date_to = fields.Date()
+    date_from = LocalDate()
+    date_to = LocalDate()
     moderation = fields.String(validate=validate.OneOf(["pending", "pass", "review", "risky"]))
 
 
@@ -236,8 +236,8 @@ class WorkOrderDetailSchema(WorkOrderSchema):
 class StatsQuerySchema(Schema):
     unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     category_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
-    date_from = fields.Date()
-    date_to = fields.Date()
+    date_from = LocalDate()
+    date_to = LocalDate()
 
 
 class StatsFiguresSchema(Schema):
