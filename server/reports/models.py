@@ -84,6 +84,9 @@ class Report(TimestampMixin, db.Model):
     moderation_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("reports.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # sha256 of the filed request (normalised), to tell a retry under the key from another
+    # report reusing it; NULL on reports filed before it was kept (those replay as before).
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     feedback_stars: Mapped[int | None] = mapped_column(Integer)
     feedback_comment: Mapped[str | None] = mapped_column(String(500))
@@ -128,6 +131,8 @@ class WorkOrder(TimestampMixin, db.Model):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     hold_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     hold_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # When 'not fixed' restarted the resolve clock (重新计时); NULL: it runs from created_at.
+    clock_restarted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # 0 none, 1 yellow (75 %), 2 red (100 %) per clock; escalation climbs the tree.
     accept_warn: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     resolve_warn: Mapped[int] = mapped_column(Integer, default=0, nullable=False)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
 from typing import Any
 
@@ -15,7 +17,7 @@ from server.clock import local, utcnow
 from server.errors import Conflict, DomainError, Forbidden, NotFound
 from server.extensions import db
 from server.geo import distance_m
-from server.http import paginate
+from server.http import key_reused, paginate
 from server.org.models import OrgUnit
 from server.reports import integrations
 from server.reports.categories import category_for_street, get_category, street_of
@@ -44,6 +46,33 @@ def _by_key(user_id: int, key: str) -> Report | None:
     return db.session.execute(
         select(Report).where(Report.reporter_id == user_id, Report.idempotency_key == key)
     ).scalar_one_or_none()
+
+
+def request_hash(data: dict[str, Any]) -> str:
+    """What a report request asks for, as a hash: the same report sent again (a retry) hashes
+    the same, whitespace around its text and the order of its photos aside."""
+    lat, lng = data.get("lat"), data.get("lng")
+    body = {
+        "category_id": data.get("category_id"),
+        "description": (data.get("description") or "").strip(),
+        "lat": None if lat is None else round(float(lat), 6),
+        "lng": None if lng is None else round(float(lng), 6),
+        "address": (data.get("address") or "").strip() or None,
+        "photo_ids": sorted(data.get("photo_ids") or []),
+        "anonymous": bool(data.get("anonymous")),
+        "self_handled": bool(data.get("self_handled")),
+    }
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(existing: Report, digest: str) -> tuple[Report, list[tuple[Report, float]], bool]:
+    """The report first filed under a key, for a retry of the same request; another report
+    under that key is refused (409 `idempotency.key_reused`). A report from before hashes were
+    kept (NULL) is answered as before."""
+    if existing.request_hash is not None and existing.request_hash != digest:
+        raise key_reused("问题反映")
+    return existing, _dups(existing), False
 
 
 def possible_duplicates(
@@ -88,12 +117,14 @@ def _file(user: User, report: Report, data: dict[str, Any], category: ReportCate
     unit, how = route_report(lat, lng, _home(user))
     category = category_for_street(category, street_of(unit))
     description = (data.get("description") or "").strip()
-    suggest, label = check_text(user.openid, description)
+    address = (data.get("address") or "").strip() or None
+    # the address is shown to every citizen as the description is: one check for both
+    suggest, label = check_text(user.openid, "\n".join(t for t in (description, address) if t))
     now = utcnow()
     report.category_id = category.id
     report.description = description
     report.lat, report.lng = lat, lng
-    report.address = (data.get("address") or "").strip() or None
+    report.address = address
     report.org_unit_id, report.routing = unit.id, how
     report.is_anonymous = bool(data.get("anonymous"))
     report.is_self_handled = bool(data.get("self_handled"))
@@ -138,11 +169,14 @@ def _file(user: User, report: Report, data: dict[str, Any], category: ReportCate
 def submit_report(
     user: User, data: dict[str, Any], key: str | None
 ) -> tuple[Report, list[tuple[Report, float]], bool]:
-    """File a report once per Idempotency-Key: (report, possible duplicates, created)."""
+    """File a report once per Idempotency-Key: (report, possible duplicates, created).
+
+    A retry under the key answers with the first report; another report under it is a 409."""
+    digest = request_hash(data)
     if key:
         existing = _by_key(user.id, key)
         if existing is not None:
-            return existing, _dups(existing), False
+            return _replay(existing, digest)
     _validate(data)
     category = get_category(data["category_id"])
     report = Report(
@@ -151,6 +185,7 @@ def submit_report(
         status="received",
         channel="app",
         idempotency_key=key,
+        request_hash=digest if key else None,
     )
     try:
         db.session.add(report)
@@ -162,7 +197,7 @@ def submit_report(
         existing = _by_key(user.id, key) if key else None
         if existing is None:
             raise
-        return existing, _dups(existing), False
+        return _replay(existing, digest)
     except Exception:
         db.session.rollback()
         raise
@@ -278,10 +313,20 @@ def add_comment(user: User, report_id: int, text: str, photo_ids: list[int]) -> 
 def give_feedback(
     user: User, report_id: int, stars: int, comment: str | None, fixed: bool
 ) -> Report:
-    """The reporter rates the handling; 'not fixed' reopens it once and flags the street."""
+    """The reporter rates the handling; 'not fixed' reopens it once and flags the street.
+
+    The comment goes into the public timeline only when WeChat's text check passes it; a
+    risky one is refused (422 `report.feedback_comment_risky`); one not judged yet (review,
+    or WeChat unavailable) is kept for the reporter and staff, off the public timeline."""
     report = db.session.get(Report, report_id)
     if report is None or report.reporter_id != user.id:
         raise _not_found()
+    comment = (comment or "").strip() or None
+    suggest = check_text(user.openid, comment)[0] if comment else "pass"
+    if suggest == "risky":
+        raise DomainError(
+            "report.feedback_comment_risky", "评价内容未通过安全检查，请修改后再提交", 422
+        )
     order = db.session.execute(
         select(WorkOrder).where(WorkOrder.report_id == report.id).with_for_update(of=WorkOrder)
     ).scalar_one_or_none()
@@ -293,7 +338,9 @@ def give_feedback(
     report.feedback_stars, report.feedback_comment, report.feedback_at = stars, comment, now
     seen = order.state
     street = street_of(db.session.get(OrgUnit, order.org_unit_id))
-    note = comment or None
+    # the event is public (the state change is): its note only once the text passed the check
+    note = comment if suggest == "pass" else None
+    held = {"comment": comment, "comment_moderation": suggest} if comment and note is None else {}
     if not fixed and order.reopen_count < REOPEN_LIMIT:
         category = db.session.get(ReportCategory, order.category_id)
         order.reopen_count += 1
@@ -301,6 +348,7 @@ def give_feedback(
         order.state = report.status = "in_progress"
         order.resolved_at = order.closed_at = None
         order.resolve_due_at = now + dt.timedelta(hours=category.resolve_hours)
+        order.clock_restarted_at = now  # the SLA ratio runs from here, not from created_at
         order.resolve_warn = 0
         order.is_flagged, order.flag_reason = True, "not_fixed"
         order.escalated_unit_id = street.id
@@ -314,7 +362,7 @@ def give_feedback(
             from_state=seen,
             to_state="in_progress",
             note=note,
-            data={"stars": stars, "fixed": False, "clock": "重新计时"},
+            data={"stars": stars, "fixed": False, "clock": "重新计时", **held},
         )
         integrations.notify_unit(
             street.id,
@@ -349,7 +397,7 @@ def give_feedback(
             from_state=seen,
             to_state="closed",
             note=note,
-            data={"stars": stars, "fixed": fixed},
+            data={"stars": stars, "fixed": fixed, **held},
         )
     db.session.commit()
     return report

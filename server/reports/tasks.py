@@ -100,7 +100,10 @@ def _warn(order: WorkOrder, clock: dict, was: int, now_level: int) -> None:
     overdue = now_level >= 2
     title = f"工单已超时（{phase_name}）" if overdue else f"工单即将超时（{phase_name}）"
     body = f"{category.name} {report.report_no}，时限 {due}"
+    # a reopened order's new clock warns again: its round is part of the key
     key = f"wo:{order.id}:{clock['phase']}:warn{now_level}"
+    if order.reopen_count:
+        key += f":reopen{order.reopen_count}"
     if order.assignee_id:
         integrations.notify_user(
             order.assignee_id,

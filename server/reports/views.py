@@ -43,6 +43,8 @@ def _duplicates(pairs, user_id: int) -> list[dict]:
     items = []
     for report, distance in pairs:
         item = report_summary(report, "public", user_id)
+        if report.moderation != "pass":  # held: its free text (address too) is not shown
+            item["address"] = None
         item["distance_m"] = round(distance)
         item["confirm_count"] = confirm_count(report.id)
         items.append(item)

@@ -131,8 +131,12 @@ def clock_of(order: WorkOrder, now: dt.datetime | None = None) -> dict[str, Any]
         return {"phase": "paused", "due_at": order.hold_until, "ratio": None, "level": "none"}
     phase = "accept" if order.accepted_at is None else "resolve"
     due = order.accept_due_at if phase == "accept" else order.resolve_due_at
-    window = max((due - order.created_at).total_seconds(), 1.0)
-    ratio = (now - order.created_at).total_seconds() / window
+    # a reopened order ('not fixed', 重新计时) has a new resolve window from its reopening
+    start = order.created_at
+    if phase == "resolve" and order.clock_restarted_at is not None:
+        start = order.clock_restarted_at
+    window = max((due - start).total_seconds(), 1.0)
+    ratio = (now - start).total_seconds() / window
     level = "red" if ratio >= 1 else "yellow" if ratio >= 0.75 else "green"
     return {"phase": phase, "due_at": due, "ratio": round(ratio, 3), "level": level}
 
@@ -500,6 +504,8 @@ def resume_extension(order: WorkOrder) -> dict:
 def _do_reject(scope, order, report, category, note, photo_ids, body):
     _require(note, "reason_required", "不予受理请说明原因")
     _tell_reporter(report, category, order, "report_status", f"不予受理：{note}"[:40])
+    if order.reopen_count:  # paid on a resolution before 'not fixed' reopened it
+        reverse_clue_points(report, category)
     return {}
 
 
@@ -568,8 +574,35 @@ def _tell_reporter(report, category, order, kind, body: str) -> None:
     )
 
 
+CLUE_SOURCES = ("report", "report_confirm")
+
+
+def _merged_in(report_id: int) -> list[Any]:
+    """(id, reporter_id, reporter_role) of the reports merged into this one, also through
+    reports merged into those."""
+    found: list[Any] = []
+    seen, frontier = {report_id}, [report_id]
+    while frontier:
+        rows = db.session.execute(
+            select(Report.id, Report.reporter_id, Report.reporter_role).where(
+                Report.merged_into_id.in_(frontier)
+            )
+        ).all()
+        rows = [r for r in rows if r.id not in seen]
+        seen.update(r.id for r in rows)
+        found += rows
+        frontier = [r.id for r in rows]
+    return found
+
+
 def award_clue_points(report: Report, category: ReportCategory, order: WorkOrder) -> None:
-    """Resolved clue: full points to the first reporter, a small award to confirmers (once)."""
+    """Resolved clue: full points to the first reporter, a small award to confirmers (once).
+
+    Riders earn them, by the role a report was filed with (not the one its reporter has
+    switched to since). One clue pays once: a follower brought in by merging a report that
+    paid already (resolved, reopened 'not fixed', then merged) earns nothing more here."""
+    from server.points.models import LedgerEntry
+
     if not category.points_apply:
         return
     followers = db.session.execute(
@@ -577,7 +610,27 @@ def award_clue_points(report: Report, category: ReportCategory, order: WorkOrder
         .join(User, User.id == ReportFollower.user_id)
         .where(ReportFollower.report_id == report.id)
     ).all()
+    merged_in = [f.user_id for f, _ in followers if f.kind == "merged"]
+    merged = _merged_in(report.id) if merged_in else []
+    filed_as = {row.reporter_id: row.reporter_role for row in merged}
+    paid: set[int] = set()
+    if merged:
+        paid = set(
+            db.session.execute(
+                select(LedgerEntry.user_id).where(
+                    LedgerEntry.user_id.in_(merged_in),
+                    LedgerEntry.source_type.in_(CLUE_SOURCES),
+                    LedgerEntry.source_id.in_([str(row.id) for row in merged]),
+                )
+            ).scalars()
+        )
     for follower, role in followers:
+        if follower.kind == "reporter":
+            role = report.reporter_role
+        elif follower.kind == "merged":
+            if follower.user_id in paid:
+                continue
+            role = filed_as.get(follower.user_id, role)
         if role != "rider":
             continue
         if follower.kind == "reporter":
@@ -598,3 +651,37 @@ def award_clue_points(report: Report, category: ReportCategory, order: WorkOrder
                 source_id=report.id,
                 reason=f"线索确认：{category.name}",
             )
+
+
+def reverse_clue_points(report: Report, category: ReportCategory) -> None:
+    """A clue rejected (不予受理) after it was paid (resolved, reopened 'not fixed', returned,
+    then rejected) earns nothing: compensating ledger entries take back its clue awards, as
+    far as the balance allows (spent points are not clawed back into a negative balance)."""
+    from server.points.models import LedgerEntry
+    from server.points.services import apply_points, lock_account
+
+    followers = select(ReportFollower.user_id).where(ReportFollower.report_id == report.id)
+    entries = db.session.execute(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.user_id.in_(followers),  # the ledger's (user, source) key, not a scan
+            LedgerEntry.source_type.in_(CLUE_SOURCES),
+            LedgerEntry.source_id == str(report.id),
+            LedgerEntry.delta > 0,
+        )
+        .order_by(LedgerEntry.user_id, LedgerEntry.id)
+    ).scalars()
+    for entry in list(entries):
+        account = lock_account(entry.user_id)
+        amount = min(entry.delta, account.balance)
+        if amount <= 0:
+            continue
+        apply_points(
+            entry.user_id,
+            -amount,
+            reason=f"线索不予受理，收回积分：{category.name}",
+            source_type=f"{entry.source_type}_reversal",
+            source_id=report.id,
+            org_unit_id=entry.org_unit_id,
+            account=account,
+        )
