@@ -40,11 +40,12 @@ def check_text(openid: str, text: str) -> tuple[str, int | None]:
 
 
 def recheck_pending_reports(limit: int = 100) -> int:
-    """Job: check the text of reports left `pending` while WeChat was unavailable."""
+    """Job: check the text (description and address) of reports left `pending` while WeChat
+    was unavailable."""
     from server.auth.models import User
 
     rows = db.session.execute(
-        select(Report.id, Report.description, User.openid)
+        select(Report.id, Report.description, Report.address, User.openid)
         .join(User, User.id == Report.reporter_id)
         .where(Report.moderation == "pending", Report.status != "draft")
         .order_by(Report.id)
@@ -52,7 +53,9 @@ def recheck_pending_reports(limit: int = 100) -> int:
     ).all()
     db.session.rollback()
     done = 0
-    for report_id, text, openid in rows:
+    for report_id, description, address, openid in rows:
+        # as at filing: the address is shown to every citizen too
+        text = "\n".join(t for t in (description, address) if t)
         suggest, label = check_text(openid, text)
         if suggest == "pending":
             break  # still unavailable: try the rest next time

@@ -213,6 +213,22 @@ def test_wechat_unavailable_accepts_the_report_pending_then_rechecks(
     assert client.get(f"/api/v1/reports/{body['id']}", headers=other).status_code == 200
 
 
+def test_the_recheck_after_an_outage_checks_the_address_too(file_report, login, client, sandbox):
+    """Filed while WeChat was down, a report's address is checked later as at filing: it is
+    shown to every citizen as the description is."""
+    from server.reports.tasks import recheck_pending_reports
+
+    sandbox.fault("wxa/msg_sec_check", http_status=500, times=5)
+    body = file_report(
+        login("resident"), where=IN_A2, description="路边有垃圾", address="[risky] 违规内容"
+    )["report"]
+    assert body["moderation"] == "pending"
+    sandbox.clear_faults()
+    assert recheck_pending_reports() == 1
+    other = login("resident")
+    assert client.get(f"/api/v1/reports/{body['id']}", headers=other).status_code == 404
+
+
 def test_self_handled_clue_records_no_work_order(file_report, login, db, client):
     rider = login("rider")
     body = file_report(rider, where=IN_A2, self_handled=True)["report"]
