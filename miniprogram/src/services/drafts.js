@@ -170,7 +170,10 @@ async function doSubmit(localId, { background = false } = {}) {
       // the user can fix it.
       // Only the rider's own submit makes it the current draft again (and only if no other
       // draft was started meanwhile); a background resend leaves the current draft alone.
-      const returned = updateDraft(localId, { status: 'editing', lastError: err.message, attempts: 0, retryAt: null })
+      const patch = { status: 'editing', lastError: err.message, attempts: 0, retryAt: null }
+      // the server holds another report under this key: sent again, the draft needs its own
+      if (err.code === 'idempotency.key_reused') patch.idempotencyKey = api.newIdempotencyKey()
+      const returned = updateDraft(localId, patch)
       const s = load()
       if (returned && !background && !(s.currentId && s.drafts[s.currentId])) {
         s.currentId = localId

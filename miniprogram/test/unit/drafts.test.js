@@ -109,6 +109,26 @@ test('a server refusal returns the draft to editing with the message, not to the
   expect(current.lastError).toBe('描述包含不适宜内容，请修改后再提交')
 })
 
+test('a refusal keeps the draft\'s key, but a key the server holds another report under is replaced', async () => {
+  const localId = fillDraft()
+  const { idempotencyKey } = drafts.getDraft(localId)
+  let answer = refusal('report.content_rejected', '描述包含不适宜内容，请修改后再提交', 422)
+  const server = mockServer({ 'POST /uploads': () => ({ id: 'u' }), 'POST /reports': () => answer })
+  await drafts.submitDraft(localId).catch((e) => e)
+  expect(drafts.getDraft(localId).idempotencyKey).toBe(idempotencyKey) // nothing stored under it
+
+  answer = refusal('idempotency.key_reused', '这个请求标识已用于另一次问题反映，内容不一致；请返回刷新后重新提交', 409)
+  await drafts.submitDraft(localId).catch((e) => e)
+  const returned = drafts.getDraft(localId)
+  expect(returned.status).toBe('editing')
+  expect(returned.idempotencyKey).not.toBe(idempotencyKey)
+
+  answer = { status: 201, body: { report: { id: 7 }, possible_duplicates: [] } }
+  await drafts.submitDraft(localId)
+  const keys = server.callsTo('POST /reports').map((c) => c.header['Idempotency-Key'])
+  expect(keys).toEqual([idempotencyKey, idempotencyKey, returned.idempotencyKey])
+})
+
 test('the queue is retried when the network comes back', async () => {
   const localId = fillDraft()
   let online = false
