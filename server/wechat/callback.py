@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import logging
@@ -46,7 +47,9 @@ DEDUPE_TTL_S = 3 * 24 * 3600
 DEDUPE_PREFIX = "fc:wechat:seen:"
 # A signed (timestamp, nonce) is good for one push: in plain mode the signature covers the
 # token, timestamp and nonce but not the body, so a query seen once (access logs record it)
-# could otherwise carry any body until the timestamp goes stale. Kept past that window.
+# could otherwise carry any body until the timestamp goes stale. The query is bound to the
+# body it first came with (WeChat's resend of the same request passes, and is then dropped
+# by its MsgId); kept past the window.
 NONCE_PREFIX = "fc:wechat:nonce:"
 NONCE_TTL_S = 2 * REPLAY_WINDOW_S + 60
 # A DTD or entity declaration anywhere (a BOM, whitespace or an XML declaration before it
@@ -206,7 +209,11 @@ def receive():
         return _text("bad request", 400)
     redis = get_redis()
     nonce_key = f"{NONCE_PREFIX}{args.get('timestamp', '')}:{args.get('nonce', '')}"
-    if not redis.set(nonce_key, "1", nx=True, ex=NONCE_TTL_S):
+    body_hash = hashlib.sha256(raw_bytes).hexdigest()
+    if (
+        not redis.set(nonce_key, body_hash, nx=True, ex=NONCE_TTL_S)
+        and redis.get(nonce_key) != body_hash
+    ):
         log.warning(
             "wechat callback refused (signed query used again) from %s", request.remote_addr
         )
@@ -219,7 +226,7 @@ def receive():
             _call(dotted, message)
     except Exception:
         log.exception("wechat callback handler failed; WeChat will retry")
-        redis.delete(seen_key, nonce_key)  # a retry, whatever its query, is welcome
+        redis.delete(seen_key)  # WeChat's retry is welcome (its query stays bound to this body)
         from server.extensions import db
 
         db.session.rollback()

@@ -311,3 +311,31 @@ def test_a_signed_push_with_odd_fields_is_a_400_not_a_500(app, client, body, mon
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     response = client.post(URL, query_string=_query(), data=body.encode())
     assert response.status_code == 400, response.get_data(as_text=True)
+
+
+def test_wechats_resend_of_a_handled_push_is_success_not_refused(client, wx_user, db):
+    """WeChat resends a push whose answer it did not get within 5 s, with the same query:
+    dropped by its MsgId ("success"), not refused as a used query."""
+    query = _query()
+    body = _xml(text(wx_user, "占道经营", "32345678901234567")).encode()
+    assert client.post(URL, query_string=query, data=body).get_data(as_text=True) == "success"
+    retry = client.post(URL, query_string=query, data=body)
+    assert (retry.status_code, retry.get_data(as_text=True)) == (200, "success")
+    assert db.session.query(WeChatInbound).count() == 1
+
+
+def test_a_query_freed_by_a_handler_failure_still_carries_only_its_own_push(
+    client, wx_user, db, monkeypatch
+):
+    from server.wechat import callback
+
+    query = _query()
+    genuine = _xml(text(wx_user, "占道经营", "52345678901234567")).encode()
+    monkeypatch.setattr(callback, "_call", lambda dotted, message: 1 / 0)
+    assert client.post(URL, query_string=query, data=genuine).status_code == 503
+    monkeypatch.undo()
+    forged = _xml(text("o_someone_else", "伪造的举报", "62345678901234567")).encode()
+    assert client.post(URL, query_string=query, data=forged).status_code == 403
+    assert db.session.query(WeChatInbound).count() == 0
+    assert client.post(URL, query_string=query, data=genuine).status_code == 200  # the retry
+    assert db.session.query(WeChatInbound).count() == 1
