@@ -166,8 +166,12 @@ def _inviter_still_may(invitation: StaffInvitation) -> bool:
     if invitation.created_by_id is None:
         return True
     binding = db.session.execute(
-        select(StaffBinding).where(
-            StaffBinding.user_id == invitation.created_by_id, StaffBinding.revoked_at.is_(None)
+        select(StaffBinding)
+        .join(User, User.id == StaffBinding.user_id)
+        .where(
+            StaffBinding.user_id == invitation.created_by_id,
+            StaffBinding.revoked_at.is_(None),
+            User.is_active.is_(True),  # a deactivated account vouches for no one
         )
     ).scalar_one_or_none()
     if binding is None:

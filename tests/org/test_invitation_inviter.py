@@ -40,3 +40,22 @@ def test_a_code_from_an_inviter_still_in_post_binds(client, login, units):
         "/api/v1/me/staff-binding", json={"code": minted.get_json()["code"]}, headers=newcomer
     )
     assert response.status_code == 201, response.get_json()
+
+
+def test_a_code_from_a_deactivated_inviter_is_refused(client, login, units, db):
+    from server.auth.models import User
+
+    admin = login("community_admin", "A")
+    code = client.post(
+        "/api/v1/admin/invitations",
+        json={"org_unit_id": units["A1"].id, "role": "grid_worker"},
+        headers=admin,
+    ).get_json()["code"]
+    inviter = db.session.get(User, admin.user_id)
+    inviter.is_active = False
+    db.session.commit()
+    response = client.post(
+        "/api/v1/me/staff-binding", json={"code": code}, headers=login("resident")
+    )
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invitation.inviter_left"
