@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 
@@ -84,11 +84,23 @@ def org_unit_add(code: str, name: str, level: str, parent_code: str | None):
 
 
 @click.command("seed-demo")
+@click.option(
+    "--allow-production",
+    is_flag=True,
+    help="load it even with FENGCHAO_ENV=production (a rehearsal system, never a live one)",
+)
 @with_appcontext
-def seed_demo_command():
+def seed_demo_command(allow_production: bool):
     """Load the demo street (idempotent: running it again changes nothing)."""
     from server.demo import seed_demo
 
+    if current_app.config["FENGCHAO_ENV"] == "production" and not allow_production:
+        # made-up communities drawn over a real street: reports would be routed to them
+        raise click.ClickException(
+            "seed-demo refused: FENGCHAO_ENV=production. The demo's communities lie over real "
+            "streets and would take real reports; use --allow-production only on a rehearsal "
+            "system."
+        )
     summary = seed_demo()
     for line in summary:
         click.echo(line)
@@ -128,7 +140,6 @@ Stop with Ctrl-C.
 @with_appcontext
 def dev(port: int, sandbox_port: int):
     """Migrate, load the demo, start the WeChat sandbox and serve on 127.0.0.1 (make run)."""
-    from flask import current_app
     from flask_migrate import upgrade
 
     from server.config import SANDBOX_URL

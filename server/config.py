@@ -109,14 +109,15 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "WECHAT_SECRET": env.get("WECHAT_SECRET") or (SANDBOX_SECRET if is_dev else ""),
         "WECHAT_TOKEN": env.get("WECHAT_TOKEN") or ("sandbox-token" if is_dev else ""),
         "WECHAT_ENCODING_AES_KEY": env.get("WECHAT_ENCODING_AES_KEY") or "",
-        "WECHAT_API_BASE_URL": env.get("WECHAT_API_BASE_URL")
+        # WeChat's own address with or without its trailing slash is WeChat's own
+        "WECHAT_API_BASE_URL": _wechat_url(env.get("WECHAT_API_BASE_URL"))
         or (SANDBOX_URL if is_dev else WECHAT_URL),
         "WECHAT_TIMEOUT": _float(env, "WECHAT_TIMEOUT", 5.0, problems),
         "WECHAT_MINIPROGRAM_STATE": env.get("WECHAT_MINIPROGRAM_STATE") or "formal",
         "ALLOW_SQLITE_IN_PRODUCTION": _bool(env.get("ALLOW_SQLITE_IN_PRODUCTION")),
         "ALLOW_SANDBOX_IN_PRODUCTION": _bool(env.get("ALLOW_SANDBOX_IN_PRODUCTION")),
         "LOG_FORMAT": env.get("LOG_FORMAT") or ("json" if fengchao_env == "production" else "text"),
-        "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
+        "LOG_LEVEL": _log_level(env.get("LOG_LEVEL"), problems),
         "API_TITLE": "Fengchao 蜂巢 API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
@@ -151,6 +152,25 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: str | None, problems: list[str]) -> str:
+    """One of logging's level names, any case (an unknown one made the web app fall back to
+    INFO silently and `fengchao worker` fail at start)."""
+    level = (value or "INFO").strip().upper()
+    if level not in LOG_LEVELS:
+        problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {value!r})")
+        return "INFO"
+    return level
+
+
+def _wechat_url(value: str | None) -> str | None:
+    if value and value.strip().rstrip("/") == WECHAT_URL.rstrip("/"):
+        return WECHAT_URL
+    return value
 
 
 def _database_url(value: str) -> bool:

@@ -72,3 +72,38 @@ def test_embedded_defaults_need_no_environment(tmp_path):
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'fengchao.db'}"
     assert settings["REDIS_URL"] is None
     assert settings["WECHAT_API_BASE_URL"] == "http://127.0.0.1:5001/"
+
+
+def test_an_unknown_log_level_is_named_and_any_case_is_read(tmp_path):
+    """`verbose` was ignored by the web app (INFO) and made `fengchao worker` fail at start."""
+    with pytest.raises(ConfigError) as info:
+        load_settings(str(tmp_path), {"LOG_LEVEL": "verbose"})
+    assert info.value.problems == [
+        "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'verbose')"
+    ]
+    assert load_settings(str(tmp_path), {"LOG_LEVEL": " warning "})["LOG_LEVEL"] == "WARNING"
+    assert load_settings(str(tmp_path), {})["LOG_LEVEL"] == "INFO"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://api.weixin.qq.com", "https://api.weixin.qq.com/", " https://api.weixin.qq.com "],
+)
+def test_wechats_own_address_without_its_slash_is_wechats_own(tmp_path, url):
+    settings = load_settings(str(tmp_path), {"WECHAT_API_BASE_URL": url})
+    assert settings["WECHAT_API_BASE_URL"] == "https://api.weixin.qq.com/"
+
+
+def test_seed_demo_is_refused_in_production_unless_allowed(app, monkeypatch):
+    """The demo's made-up communities lie over a real street: on a live system real
+    reports would be routed to them."""
+    from click.testing import CliRunner
+
+    from server.org.models import OrgUnit
+
+    monkeypatch.setitem(app.config, "FENGCHAO_ENV", "production")
+    before = OrgUnit.query.count()
+    result = CliRunner().invoke(app.cli, ["seed-demo"])
+    assert result.exit_code != 0
+    assert "seed-demo refused: FENGCHAO_ENV=production" in result.output
+    assert OrgUnit.query.count() == before

@@ -261,7 +261,7 @@ def _run_flow(stack: Processes, sandbox: SandboxServer, fengchao: str, http: req
     migrate = stack.run(fengchao, "db", "upgrade", "heads", timeout=300)
     assert migrate.returncode == 0, migrate.stderr
     commands = _commands(stack)
-    seeded = stack.run(fengchao, "seed-demo", timeout=300)
+    seeded = stack.run(fengchao, "seed-demo", "--allow-production", timeout=300)
     assert seeded.returncode == 0, seeded.stderr
 
     stack.start(
