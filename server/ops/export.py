@@ -5,6 +5,8 @@ is exported for the community's subtree; rows that belong to those (by a foreign
 to an exported row) follow one level down. Encrypted columns (`*_enc`) never leave.
 Text that starts like a spreadsheet formula is written as text (`server/csv_safe.py`):
 the files are made for Excel/WPS, and station names, reports and needs are free text.
+Times are written as stored: UTC, without an offset (a raw copy, unlike the staff CSVs,
+which show Asia/Shanghai time).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import Table, select
+from sqlalchemy import Table, or_, select
 
 from server.csv_safe import safe_row
 from server.extensions import db
@@ -66,16 +68,20 @@ def export_community(unit: OrgUnit, out: Path) -> dict[str, int]:
         for table in tables:  # children of exported rows (e.g. a report's timeline)
             if table.name in exported:
                 continue
-            for fk in table.foreign_keys:
-                parent = fk.column.table.name
-                if parent in exported and parent not in ("users", "org_units"):
-                    write(
-                        table,
-                        db.session.execute(
-                            select(*_columns(table)).where(fk.parent.in_(exported[parent]))
-                        ),
-                    )
-                    break
+            # every key to an exported row counts (report_events: report_id OR work_order_id);
+            # sorted, as Table.foreign_keys is a set whose order changes between processes
+            keys = sorted(
+                (
+                    fk
+                    for fk in table.foreign_keys
+                    if fk.column.table.name in exported
+                    and fk.column.table.name not in ("users", "org_units")
+                ),
+                key=lambda fk: (fk.parent.name, fk.target_fullname),
+            )
+            if keys:
+                belongs = or_(*(fk.parent.in_(exported[fk.column.table.name]) for fk in keys))
+                write(table, db.session.execute(select(*_columns(table)).where(belongs)))
     return counts
 
 

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterable
 
 from flask import current_app, has_request_context, url_for
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy import or_, select, update
 
 from server.auth.models import User
@@ -27,7 +27,26 @@ DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
 MAX_EDGE = 2560
 THUMB_EDGE = 480
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/png"}
+# MPO: a phone JPEG carrying a second image in an MPF segment (Samsung, Android Ultra HDR
+# and iOS HDR gain maps); only its first frame is decoded and it is saved as a plain JPEG.
+FORMATS = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/png",
+}
+# EXIF Orientation (tag 0x0112) -> the transposition that makes the image upright, as in
+# PIL.ImageOps.exif_transpose
+ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 AUDIENCES = ("public", "owner", "staff", "wechat")
 URL_TTL_S = 24 * 3600
 CHECK_URL_TTL_S = 3 * 3600  # WeChat fetches within 30 minutes; leave room for retries
@@ -36,6 +55,22 @@ CHECK_RETRY_AFTER = dt.timedelta(minutes=10)
 
 def _refuse(code: str, message: str, status: int = 422) -> DomainError:
     return DomainError(f"upload.{code}", message, status)
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """A copy of the (loaded) image turned as its EXIF Orientation says.
+
+    Not ImageOps.exif_transpose: it also re-serialises the EXIF, which fails on odd tag
+    types phones and editors write (AttributeError, TypeError, struct.error...), and the
+    EXIF is dropped here anyway. An unreadable orientation leaves the image as it is.
+    """
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except Exception as exc:  # untrusted metadata: never a reason to refuse the photo
+        log.info("upload: EXIF unreadable, orientation ignored (%s: %s)", type(exc).__name__, exc)
+        return image.copy()
+    method = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(method) if method is not None else image.copy()
 
 
 def _clean_image(data: bytes) -> tuple[bytes, bytes, str, int, int]:
@@ -55,7 +90,7 @@ def _clean_image(data: bytes) -> tuple[bytes, bytes, str, int, int]:
     try:
         with Image.open(io.BytesIO(data)) as source:
             source.load()  # a truncated or corrupt file fails here
-            image = ImageOps.exif_transpose(source)  # keep the orientation, then drop EXIF
+            image = _upright(source)  # keep the orientation, then drop EXIF
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise _refuse("corrupt_image", "照片文件已损坏或不完整，请重新拍摄或选择") from None
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (
@@ -65,7 +100,7 @@ def _clean_image(data: bytes) -> tuple[bytes, bytes, str, int, int]:
     image.info = {}
     out_format = "PNG" if has_alpha else "JPEG"
 
-    def encode(img: Image.Image, edge: int) -> bytes:
+    def encode(img: Image.Image, edge: int) -> tuple[bytes, tuple[int, int]]:
         img = img.copy()
         img.thumbnail((edge, edge))
         buffer = io.BytesIO()
@@ -73,13 +108,11 @@ def _clean_image(data: bytes) -> tuple[bytes, bytes, str, int, int]:
             img.save(buffer, "JPEG", quality=85, optimize=True)
         else:
             img.save(buffer, "PNG", optimize=True)
-        return buffer.getvalue()
+        return buffer.getvalue(), img.size
 
-    full = encode(image, MAX_EDGE)
-    thumb = encode(image, THUMB_EDGE)
-    w, h = image.size
-    scale = min(1.0, MAX_EDGE / max(w, h))
-    return full, thumb, FORMATS[out_format], round(w * scale), round(h * scale)
+    full, (width, height) = encode(image, MAX_EDGE)  # the size of what is stored
+    thumb, _ = encode(image, THUMB_EDGE)
+    return full, thumb, FORMATS[out_format], width, height
 
 
 def store_image(owner: User, data: bytes, *, source: str = "app", commit: bool = True) -> Upload:
