@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from flask import current_app, has_request_context, url_for
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from server.auth.models import User
 from server.clock import local, utcnow
@@ -51,6 +51,10 @@ AUDIENCES = ("public", "owner", "staff", "wechat")
 URL_TTL_S = 24 * 3600
 CHECK_URL_TTL_S = 3 * 3600  # WeChat fetches within 30 minutes; leave room for retries
 CHECK_RETRY_AFTER = dt.timedelta(minutes=10)
+# WeChat pushes a verdict within 30 minutes; a photo still waiting after this lost its
+# verdict (a push that never came, or came before its trace id was saved) and is asked again
+# (else it stays hidden from everyone else for good).
+VERDICT_WAIT = dt.timedelta(hours=1)
 
 
 def _refuse(code: str, message: str, status: int = 422) -> DomainError:
@@ -263,14 +267,19 @@ def request_media_checks(limit: int = 50) -> int:
 
     now = utcnow()
     stale = now - CHECK_RETRY_AFTER
+    due = or_(
+        # never asked, or the request failed a while ago
+        and_(
+            Upload.trace_id.is_(None),
+            or_(Upload.check_requested_at.is_(None), Upload.check_requested_at < stale),
+        ),
+        # asked, but no verdict came
+        and_(Upload.trace_id.is_not(None), Upload.check_requested_at < now - VERDICT_WAIT),
+    )
     ids = list(
         db.session.execute(
             select(Upload.id)
-            .where(
-                Upload.moderation == "pending",
-                Upload.trace_id.is_(None),
-                or_(Upload.check_requested_at.is_(None), Upload.check_requested_at < stale),
-            )
+            .where(Upload.moderation == "pending", due)
             .order_by(Upload.id)
             .limit(limit)
         ).scalars()
@@ -280,11 +289,7 @@ def request_media_checks(limit: int = 50) -> int:
     for upload_id in ids:
         claimed = db.session.execute(
             update(Upload)
-            .where(
-                Upload.id == upload_id,
-                Upload.trace_id.is_(None),
-                or_(Upload.check_requested_at.is_(None), Upload.check_requested_at < stale),
-            )
+            .where(Upload.id == upload_id, Upload.moderation == "pending", due)
             .values(check_requested_at=now)
         ).rowcount
         db.session.commit()

@@ -129,6 +129,36 @@ def test_media_check_verdicts_arrive_at_the_callback(client, login, sandbox, db)
     assert sorted(states.values()) == ["pass", "risky"]
 
 
+def test_a_photo_whose_verdict_never_came_is_asked_again(client, login, sandbox, db):
+    """A verdict push lost (or come before its trace id was saved) left the photo pending,
+    hidden from everyone else, for good: after an hour without one it is asked again, and
+    the new verdict counts."""
+    import datetime as dt
+
+    from server import clock
+    from server.uploads.services import VERDICT_WAIT, request_media_checks
+    from tests.wechat.test_callback import post_plain
+
+    start = dt.datetime(2026, 11, 18, 4, 0)
+    clock.freeze(start)
+    upload_id = _post(client, login("rider"), jpeg_bytes()).get_json()["id"]
+    assert request_media_checks() == 1
+    first_trace = db.session.get(Upload, upload_id).trace_id
+    clock.freeze(start + VERDICT_WAIT - dt.timedelta(seconds=1))
+    assert request_media_checks() == 0  # still within WeChat's time
+    clock.freeze(start + VERDICT_WAIT + dt.timedelta(seconds=1))
+    assert request_media_checks() == 1
+    assert request_media_checks() == 0  # claimed once
+    db.session.expire_all()
+    upload = db.session.get(Upload, upload_id)
+    assert upload.trace_id != first_trace and upload.moderation == "pending"
+    latest = sandbox.media_checks()[-1]
+    assert latest["trace_id"] == upload.trace_id
+    assert post_plain(client, latest["event_xml"]).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Upload, upload_id).moderation == latest["suggest"] == "pass"
+
+
 def test_uploads_are_rate_limited(app, client, login, monkeypatch):
     monkeypatch.setitem(app.config, "RATE_LIMIT_UPLOAD", "20/minute")
     rider = login("rider")
