@@ -6,9 +6,11 @@
   enqueued on RQ (`queue.enqueue_deliveries`; a Redis failure is logged and swallowed).
 - `fengchao worker` (worker.py) runs `tasks.deliver(id)`: claim (pending → sending, commit),
   spend a subscription credit, call WeChat, mark sent. Errors: 43101 → credits cleared,
-  inbox only; 40001/42001 → the client refreshes the token once and retries; -1, timeouts,
-  5xx, rate limits → exponential backoff up to NOTIFY_MAX_ATTEMPTS, then failed;
-  47003/40037/41030 → failed at once, logged as a configuration problem.
+  inbox only; 40001/42001 → the client refreshes the token once and retries; -1, connect
+  errors, 5xx, rate limits → exponential backoff up to NOTIFY_MAX_ATTEMPTS, then failed; a
+  read timeout on a send (it may have been delivered) → failed, outcome unknown, not sent
+  again; 47003/40037/41030 → failed at once, logged as a configuration problem. Each
+  delivery WeChat did not make is counted (fengchao_notifications_failed_total).
 - `fengchao scheduler` enqueues server.PERIODIC_JOBS once per tick (a Redis lock per job and
   tick); `tasks.sweep_outbox` (every 15 s) re-enqueues due rows and reclaims rows stuck in
   `sending` past NOTIFY_SENDING_LEASE_SECONDS (the only window for a duplicate send).

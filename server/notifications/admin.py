@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 
 from server import pages
 from server.auth.models import User
@@ -17,6 +17,14 @@ from server.notifications.services import PENDING_KEY, notify
 
 # A due pending row no worker took for this long is stuck (no worker, or Redis down).
 PENDING_STUCK_AFTER = dt.timedelta(minutes=10)
+
+
+NOT_RETRYABLE = {
+    "sending": "该消息正在发送中，无法重试；如长时间未完成，系统会自动重新发送",
+    "sent": "该消息已发送成功，无需重试",
+    "inbox": "该消息仅在站内显示，无需重试",
+}
+NOT_DUE = "该消息正在等待发送，无需重试"
 
 
 def stuck_clause(now: dt.datetime):
@@ -65,17 +73,30 @@ def outbox_summary() -> dict:
 
 
 def retry(notification_id: int) -> Notification:
-    """Put a failed (or stuck) notification back in the outbox, now."""
-    row = db.session.get(Notification, notification_id)
-    if row is None:
-        raise NotFound("notification.not_found", "未找到该消息")
-    if row.status not in ("failed", "pending", "sending"):
-        raise Conflict("notification.not_retryable", "该消息已送达或仅站内显示，无需重试")
-    row.status, row.attempts = "pending", 0
-    row.next_attempt_at = row.claimed_at = None
-    db.session.info.setdefault(PENDING_KEY, set()).add(row.id)  # enqueued after the commit
+    """Put a failed (or stuck) notification back in the outbox, now.
+
+    One conditional UPDATE: a row a worker is sending right now (lease not expired), or
+    one it has just marked sent, is left alone (409), so a retry never makes a second send.
+    """
+    now = utcnow()
+    retried = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            or_(Notification.status == "failed", stuck_clause(now)),
+        )
+        .values(status="pending", attempts=0, next_attempt_at=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not retried:
+        db.session.rollback()
+        row = db.session.get(Notification, notification_id, populate_existing=True)
+        if row is None:
+            raise NotFound("notification.not_found", "未找到该消息")
+        raise Conflict("notification.not_retryable", NOT_RETRYABLE.get(row.status, NOT_DUE))
+    db.session.info.setdefault(PENDING_KEY, set()).add(notification_id)  # enqueued after commit
     db.session.commit()
-    return row
+    return db.session.get(Notification, notification_id, populate_existing=True)
 
 
 def send_test(user: User, kind: str) -> Notification:

@@ -31,7 +31,10 @@ def status():
 @click.option("--all-failed", is_flag=True, help="every failed or stuck notification")
 @with_appcontext
 def retry(ids: tuple[int, ...], all_failed: bool):
-    """Put failed or stuck notifications back in the outbox (the worker sends them)."""
+    """Put failed or stuck notifications back in the outbox (the worker sends them).
+
+    Exits 1 when any of them could not be requeued (unknown, being sent, or already sent).
+    """
     from server.errors import DomainError
     from server.notifications.admin import outbox_query
     from server.notifications.admin import retry as retry_one
@@ -43,11 +46,14 @@ def retry(ids: tuple[int, ...], all_failed: bool):
     if all_failed:
         stmt = outbox_query("problems").with_only_columns(Notification.id)
         targets += list(db.session.execute(select(stmt.subquery())).scalars())
-    done = 0
+    done = refused = 0
     for notification_id in dict.fromkeys(targets):
         try:
             retry_one(notification_id)
             done += 1
         except DomainError as exc:
-            click.echo(f"{notification_id}: {exc.message}", err=True)
-    click.echo(f"requeued {done}")
+            refused += 1
+            click.echo(f"{notification_id}: not requeued ({exc.code}): {exc.message}", err=True)
+    click.echo(f"requeued {done}" + (f", not requeued {refused}" if refused else ""))
+    if refused:
+        raise SystemExit(1)

@@ -1,11 +1,21 @@
 """Worker jobs: deliver one notification (idempotent), and the outbox sweeper.
 
-Delivery is at-least-once. A worker claims a row with a conditional UPDATE
-(pending → sending) and commits before calling WeChat, and marks it sent right after.
-If the worker dies between WeChat's answer and that commit, the row stays `sending`;
-after NOTIFY_SENDING_LEASE_SECONDS the sweeper puts it back to `pending` and it is sent
-once more: the only window for a duplicate. A row is never lost: every state other than
-sent / inbox / failed is picked up again by the sweeper.
+A worker claims a row with a conditional UPDATE (pending → sending) and commits before
+calling WeChat, and marks it sent right after. WeChat's send APIs take no idempotency
+key, so in two windows nobody knows whether WeChat delivered a message:
+
+- the worker dies between WeChat's answer and that commit: the row stays `sending`, and
+  after NOTIFY_SENDING_LEASE_SECONDS the sweeper puts it back to `pending` and it is sent
+  once more (a duplicate, rare: it takes a crash);
+- the request went out and its answer timed out (a read timeout): WeChat may well have
+  delivered it, so it is not sent again; the row ends `failed` with "outcome unknown
+  (timeout)" (the user still sees it in the in-app inbox).
+
+Connect errors and timeouts, HTTP 5xx and -1 (nothing sent) are retried with a backoff;
+so are other network errors (a connection reset: WeChat almost certainly did not act on
+it, but no answer says so). A row is never lost: every state other than sent / inbox /
+failed is picked up again by the sweeper, and every way a row ends gives back a
+subscription credit it holds that WeChat did not use.
 """
 
 from __future__ import annotations
@@ -14,7 +24,9 @@ import datetime as dt
 import logging
 from typing import Any
 
+import requests
 from sqlalchemy import or_, select, update
+from urllib3.exceptions import ReadTimeoutError
 
 from server.auth.models import User
 from server.clock import utcnow
@@ -33,6 +45,9 @@ log = logging.getLogger(__name__)
 REFUSED = 43101
 # WeChat refuses these whatever we retry: our template ids, field mapping or pages are wrong.
 CONFIG_ERRCODES = frozenset({47003, 40037, 41030})
+# The sends WeChat cannot deduplicate: a lost answer leaves the outcome unknown.
+SEND_PATHS = ("/message/subscribe/send", "/message/template/send")
+OUTCOME_UNKNOWN = "outcome unknown (timeout)"
 
 
 def deliver(notification_id: int) -> str:
@@ -61,7 +76,15 @@ def _claim(notification_id: int, now: dt.datetime) -> bool:
     return bool(claimed)
 
 
-def _finish(row: Notification, status: str, error: str | None = None) -> str:
+def _finish(
+    row: Notification, status: str, error: str | None = None, *, failed_for: str | None = None
+) -> str:
+    """End the row; `failed_for` counts a delivery WeChat did not make, by reason (an
+    errcode, 'retries_exhausted', 'config', 'outcome_unknown'), for the operator's alerts."""
+    if failed_for:
+        from server.ops.metrics import NOTIFICATIONS_FAILED
+
+        NOTIFICATIONS_FAILED.labels(kind=row.kind, reason=failed_for).inc()
     row.status = status
     row.last_error = error[:255] if error else None
     row.claimed_at = None
@@ -77,6 +100,7 @@ def _deliver(notification_id: int) -> str:
     row = db.session.get(Notification, notification_id)
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active or not user.openid:
+        _give_back_credit(row)
         return _finish(row, "inbox", "user cannot receive WeChat messages")
 
     oa = oa_settings()
@@ -84,11 +108,13 @@ def _deliver(notification_id: int) -> str:
     template = template_for(row.kind)
     try:
         if oa_openid:
+            _give_back_credit(row)  # held by an earlier subscribe attempt: not needed now
             row.channel = "oa_template"
             db.session.commit()
             result = send_oa_template(row, oa_openid)
         else:
             if template is None:
+                _give_back_credit(row)
                 return _finish(row, "inbox", "no template configured for this kind")
             if row.template_id != template.template_id and row.credit_held:
                 services.refund_credit(user.id, row.template_id)
@@ -119,18 +145,49 @@ def _deliver(notification_id: int) -> str:
 
 
 def _give_back_credit(row: Notification) -> None:
-    if row.credit_held and row.channel == "subscribe" and row.template_id:
+    """Refund the subscribe credit the row holds (WeChat did not use it). No commit.
+
+    Whatever the row's channel now: the credit was taken for `template_id` by a subscribe
+    attempt, and a later attempt may have switched to the official account.
+    """
+    if row.credit_held and row.template_id:
         services.refund_credit(row.user_id, row.template_id)
     row.credit_held = False
 
 
+def _outcome_unknown(exc: WeChatError) -> bool:
+    """The send request went out and its answer was lost (a read timeout): WeChat may
+    have delivered it. A connect timeout or refused connection sent nothing.
+
+    The client raises WeChatUnavailable from the requests exception (kept as __context__).
+    """
+    if not isinstance(exc, WeChatUnavailable) or not (exc.path or "").endswith(SEND_PATHS):
+        return False
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, requests.exceptions.ReadTimeout):
+        return True
+    # a timeout while reading the body, once the headers came: requests says ConnectionError
+    inner = cause.args[0] if isinstance(cause, requests.ConnectionError) and cause.args else None
+    return isinstance(inner, ReadTimeoutError)
+
+
 def _on_wechat_error(row: Notification, user: User, exc: WeChatError) -> str:
     error = f"{exc.errcode}: {exc.errmsg}"
+    if _outcome_unknown(exc):
+        # no retry: a second send could reach the user twice; the credit was probably used
+        row.credit_held = False
+        log.error(
+            "notification %s (%s): WeChat's answer was lost (%s); not sent again",
+            row.id,
+            row.kind,
+            exc.errmsg,
+        )
+        return _finish(row, "failed", OUTCOME_UNKNOWN, failed_for="outcome_unknown")
     if exc.errcode == REFUSED and row.channel == "subscribe":
         services.clear_credits(user.id, row.template_id)
         row.credit_held = False
         log.info("user %s refused template %s (43101): inbox only", user.id, row.template_id)
-        return _finish(row, "inbox", error)
+        return _finish(row, "inbox", error, failed_for=str(REFUSED))
     transient = isinstance(exc, WeChatUnavailable) or exc.errcode in TOKEN_ERRCODES
     transient = transient or exc.errcode in (45009, 45011)
     if transient:
@@ -146,7 +203,8 @@ def _on_wechat_error(row: Notification, user: User, exc: WeChatError) -> str:
         )
     else:
         log.error("WeChat refused notification %s (%s): %s", row.id, row.kind, error)
-    return _finish(row, "failed", error)
+    reason = "config" if exc.errcode in CONFIG_ERRCODES else str(exc.errcode)
+    return _finish(row, "failed", error, failed_for=reason)
 
 
 def _retry_or_fail(row: Notification, error: str) -> str:
@@ -154,7 +212,7 @@ def _retry_or_fail(row: Notification, error: str) -> str:
     if row.attempts >= setting("NOTIFY_MAX_ATTEMPTS"):
         _give_back_credit(row)
         log.error("notification %s failed after %s attempts: %s", row.id, row.attempts, error)
-        return _finish(row, "failed", error)
+        return _finish(row, "failed", error, failed_for="retries_exhausted")
     delay = setting("NOTIFY_RETRY_BASE_SECONDS") * 2 ** max(row.attempts - 1, 0)
     row.status = "pending"
     row.claimed_at = None

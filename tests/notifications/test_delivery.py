@@ -13,7 +13,7 @@ from server.notifications.models import SubscriptionCredit
 from server.notifications.queue import NOTIFICATIONS_QUEUE
 from server.notifications.services import credit_count, notify, notify_staff
 from server.notifications.tasks import deliver, deliver_due_now
-from tests.notifications.conftest import SEND_PATH, rows, run_worker, sends, tpl
+from tests.notifications.conftest import SEND_PATH, rows, run_worker, sends, tpl, wait_until
 
 
 def _work_order_event(unit_id, no="GD20240501001"):
@@ -155,15 +155,29 @@ def test_5xx_retried_up_to_the_limit_then_failed_and_the_credit_returned(
     assert credit_count(rider.user_id, tpl("report_status")) == 1  # WeChat never used it
 
 
-def test_timeout_is_retried(login, sandbox, credit):
+def test_a_read_timeout_is_an_unknown_outcome_not_sent_again(login, sandbox, credit, client):
+    """The request reached WeChat and the answer was lost: WeChat may have delivered it and
+    has no idempotency key, so a retry could reach the rider twice. The row ends failed
+    (outcome unknown), the credit counts as used, and the inbox still shows it.
+    (A connect error sent nothing and is retried: test_delivery_outcomes.py.)"""
     rider = login("rider")
-    credit(rider, "report_status")
+    credit(rider, "report_status", 2)
     sandbox.fault(SEND_PATH, delay_seconds=2.5, times=1)  # WECHAT_TIMEOUT is 2 s in tests
+    start = dt.datetime(2024, 5, 1, 8, 0)
+    clock.freeze(start)
     notify(rider.user_id, "report_status", title="上报已受理", body="…")
     db.session.commit()
-    deliver_due_now()
+    assert deliver_due_now() == {"failed": 1}
     [row] = rows(rider.user_id)
-    assert row.status == "pending" and "timed out" in row.last_error
+    assert row.status == "failed" and row.last_error == "outcome unknown (timeout)"
+    assert row.attempts == 1 and not row.credit_held and row.next_attempt_at is None
+    assert credit_count(rider.user_id, tpl("report_status")) == 1  # 2 - the one WeChat took
+    assert wait_until(lambda: len(sandbox.messages()) == 1, 3)  # WeChat did deliver it
+    clock.freeze(start + dt.timedelta(hours=1))
+    assert deliver_due_now() == {}
+    assert len(sandbox.messages()) == 1
+    inbox = client.get("/api/v1/me/notifications", headers=rider).get_json()
+    assert [n["title"] for n in inbox["items"]] == ["上报已受理"]
 
 
 def test_invalid_token_is_refreshed_once_and_the_send_retried(login, sandbox, credit):
@@ -237,3 +251,39 @@ def test_the_same_event_in_concurrent_transactions_makes_one_notification(app, l
     assert errors == []
     assert len(rows(rider.user_id)) == 1
     assert len(set(results)) == 1
+
+
+def test_deliveries_wechat_did_not_make_are_counted_for_the_operator(login, sandbox, credit, redis):
+    """fengchao_notifications_failed_total (deploy/README's alert) was documented and never
+    counted: by kind and reason — a configuration errcode, a refusal (43101), retries spent."""
+    import datetime as dt
+
+    from server import clock
+    from server.ops.metrics import NOTIFICATIONS_FAILED
+
+    redis.delete(NOTIFICATIONS_FAILED.key)
+    rider = login("rider")
+    credit(rider, "report_status", 3)
+    sandbox.fault(SEND_PATH, errcode=47003, times=1)
+    notify(rider.user_id, "report_status", title="a", body="config")
+    db.session.commit()
+    assert deliver_due_now() == {"failed": 1}
+    sandbox.fault(SEND_PATH, errcode=43101, times=1)
+    notify(rider.user_id, "report_status", title="b", body="refused")
+    db.session.commit()
+    assert deliver_due_now() == {"inbox": 1}
+    grid = login("grid_worker", "A1")
+    credit(grid, "work_order_new")
+    start = dt.datetime(2024, 5, 1, 8, 0)
+    clock.freeze(start)
+    sandbox.fault(SEND_PATH, errcode=-1, times=10)
+    notify(grid.user_id, "work_order_new", title="新工单", body="b", data={"category": "路灯"})
+    db.session.commit()
+    for minute in range(0, 600, 30):
+        clock.freeze(start + dt.timedelta(minutes=minute))
+        deliver_due_now()
+    assert NOTIFICATIONS_FAILED.read() == {
+        ("report_status", "config"): 1.0,
+        ("report_status", "43101"): 1.0,
+        ("work_order_new", "retries_exhausted"): 1.0,
+    }
