@@ -8,22 +8,9 @@ import struct
 import pytest
 from PIL import Image, ImageOps
 
+from tests.uploads.test_uploads import _fetch, _post
+
 QUADRANTS = ((255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0))  # TL, TR, BL, BR
-
-
-def _post(client, auth, data: bytes, name="photo.jpg"):
-    return client.post(
-        "/api/v1/uploads",
-        data={"file": (io.BytesIO(data), name)},
-        headers=auth,
-        content_type="multipart/form-data",
-    )
-
-
-def _fetch(client, url: str) -> bytes:
-    with client.get(url) as response:
-        assert response.status_code == 200
-        return response.get_data()
 
 
 def _quadrants(size=(80, 60)) -> Image.Image:
