@@ -96,8 +96,10 @@ class Me(MethodView):
 @blp.route("/me/phone")
 class MyPhone(MethodView):
     @login_required
+    @limiter.limit(rate_limit("PHONE"))  # per user (RATE_LIMIT_PHONE): WeChat bills lookups
     @blp.arguments(PhoneCodeSchema)
     @blp.response(200, PhoneResultSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, body):
         """Bind the phone number from a getPhoneNumber code; answered masked."""
         return {"phone": services.bind_phone(current_user(), body["code"])}

@@ -22,6 +22,10 @@ DEFAULTS: dict[str, str] = {
     "UPLOAD": "60/minute",
     "REPORT": "10/minute",
     "CALLBACK": "600/minute",
+    # per user: each phone lookup is billed by WeChat, and a rider binds a phone once
+    "PHONE": "5/minute;20/day",
+    # per user: redeeming staff invitation codes (a person has one or two, ever)
+    "STAFF_BINDING": "10/minute;50/day",
 }
 TESTING_LIMIT = "10000/minute"
 

@@ -14,8 +14,9 @@ from server.auth.guards import (
 )
 from server.auth.schemas import StaffSchema
 from server.errors import DomainError, NotFound
-from server.extensions import db
+from server.extensions import db, limiter
 from server.http import PageQuerySchema, page_of, paginate
+from server.ops.limits import rate_limit
 from server.org import services
 from server.org.models import ROLE_NAMES, OrgUnit
 from server.org.schemas import (
@@ -124,8 +125,10 @@ class StaffMember(MethodView):
 @blp.route("/me/staff-binding")
 class MyStaffBinding(MethodView):
     @login_required
+    @limiter.limit(rate_limit("STAFF_BINDING"))  # per user (RATE_LIMIT_STAFF_BINDING)
     @blp.arguments(BindingCodeSchema)
     @blp.response(201, StaffSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, body):
         """Become staff of a unit with a one-time invitation code."""
         return staff_view(services.bind_staff(current_user(), body["code"]))

@@ -105,3 +105,19 @@ def test_callback_limit_per_address_lets_wechat_retries_through(
     _limited(_push(client, text(openid, "刷屏")))
     # another address has its own budget
     assert _push(client, text(openid, "另一台服务器"), address="101.226.103.2").status_code == 200
+
+
+def test_phone_binding_and_staff_binding_are_limited_per_user(app, client, login, monkeypatch):
+    """Each phone lookup is billed by WeChat; an invitation code is redeemed once or twice in
+    a person's life: both limited per user, from settings."""
+    monkeypatch.setitem(app.config, "RATE_LIMIT_PHONE", "2/minute")
+    monkeypatch.setitem(app.config, "RATE_LIMIT_STAFF_BINDING", "2/minute")
+    rider, other = login("rider"), login("rider")
+    for url, body in (
+        ("/api/v1/me/phone", {"code": "bad"}),
+        ("/api/v1/me/staff-binding", {"code": "AAAA-BBBB-CCCC"}),
+    ):
+        answers = [client.post(url, json=body, headers=rider).status_code for _ in range(2)]
+        assert 429 not in answers and 500 not in answers
+        _limited(client.post(url, json=body, headers=rider))
+        assert client.post(url, json=body, headers=other).status_code != 429  # per user
