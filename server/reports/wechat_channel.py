@@ -8,6 +8,8 @@ The callback only stores each message once (by MsgId) and answers WeChat at once
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from typing import Any
 
@@ -36,14 +38,20 @@ HELP_TEXT = (
 
 
 def dedupe_key(message: dict[str, Any]) -> str:
-    """WeChat's retries carry the same MsgId; events have none: sender + time (+ event)."""
+    """WeChat's retries carry the same MsgId; events have none: sender + time + event + a
+    digest of the whole event (a retry is the same push again; two different events of one
+    user in the same second — two subscribe popups, say — are two)."""
     if message.get("MsgId"):
         return f"msg:{message['MsgId']}"
+    digest = hashlib.sha256(
+        json.dumps(message, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()[:16]
     parts = [
-        message.get("FromUserName", ""),
+        str(message.get("FromUserName", "")),
         str(message.get("CreateTime", "")),
-        message.get("Event", ""),
-        message.get("trace_id", ""),
+        str(message.get("Event", "")),
+        str(message.get("trace_id", "")),
+        digest,
     ]
     return "ev:" + ":".join(parts)
 

@@ -181,3 +181,25 @@ def test_sent_event_with_43101_clears_credits_and_notes_the_row(client, login):
     ok = _push("subscribe_msg_sent_event", rider.openid, [{"TemplateId": a, "ErrorCode": "0"}])
     assert events.on_sent(ok) == 0
     assert events.on_sent(_push("subscribe_msg_sent_event", "o_unknown", [])) == 0
+
+
+def test_two_popups_in_one_second_both_count_and_a_resend_does_not(client, login):
+    """Pushed through the callback: events carry no MsgId, so sender + time + event named
+    them — two different popups in the same second were one, and a credit was lost."""
+    from tests.wechat.test_callback import post_plain
+
+    rider = login("rider")
+    a, b = tpl("report_status"), tpl("redemption_created")
+    first = _push(
+        "subscribe_msg_popup_event",
+        rider.openid,
+        [{"TemplateId": a, "SubscribeStatusString": "accept"}],
+    )
+    second = _push(
+        "subscribe_msg_popup_event",
+        rider.openid,
+        [{"TemplateId": b, "SubscribeStatusString": "accept"}],
+    )
+    for message in (first, second, first):  # the last: WeChat resending the first
+        assert post_plain(client, message, as_json=True).get_data(as_text=True) == "success"
+    assert (credit_count(rider.user_id, a), credit_count(rider.user_id, b)) == (1, 1)
