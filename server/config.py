@@ -140,15 +140,25 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         ("DATABASE_REPLICA_URL", "DATABASE_REPLICA_URL"),
     )
     for name, key in database_urls:
-        if settings[key] and not _database_url(settings[key]):
-            problems.append(
-                f"{name} is not a database URL (e.g. postgresql+psycopg://user:password@host/db)"
-            )
+        if settings[key]:
+            problem = _database_url_problem(settings[key])
+            if problem:
+                problems.append(f"{name} {problem}")
     if redis_sentinel.is_sentinel_url(settings["REDIS_URL"]):
         try:
             redis_sentinel.parse(settings["REDIS_URL"])
         except ValueError as exc:
             problems.append(str(exc))
+    elif settings["REDIS_URL"]:
+        from redis.connection import parse_url
+
+        try:
+            parse_url(settings["REDIS_URL"])
+        except ValueError:
+            problems.append(
+                "REDIS_URL is not a Redis URL (redis://[:password@]host:6379/0, rediss://…, "
+                "unix:///path, or redis+sentinel://…)"
+            )
     if problems:
         raise ConfigError(problems)
     return settings
@@ -173,16 +183,24 @@ def _wechat_url(value: str | None) -> str | None:
     return value
 
 
-def _database_url(value: str) -> bool:
-    """SQLAlchemy can read it (else Flask-SQLAlchemy fails at start with a traceback)."""
+def _database_url_problem(value: str) -> str | None:
+    """Why SQLAlchemy cannot use it (else Flask-SQLAlchemy fails at start with a traceback):
+    not a URL, a dialect it does not know (Heroku's `postgres://`), or a driver not installed."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+    example = "(e.g. postgresql+psycopg://user:password@host/db)"
     try:
-        make_url(value)
+        url = make_url(value)
     except ArgumentError:
-        return False
-    return True
+        return f"is not a database URL {example}"
+    try:
+        url.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        return f"names a database SQLAlchemy does not know ({url.drivername}) {example}"
+    except ImportError as exc:
+        return f"needs a driver that is not installed ({url.drivername}: {exc.name}) {example}"
+    return None
 
 
 def check_production(config: Mapping) -> list[str]:

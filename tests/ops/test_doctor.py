@@ -93,6 +93,30 @@ def test_doctor_fails_with_one_line_per_production_problem(app, run_doctor, tmp_
         ("FENGCHAO_ENV", "prod", "FENGCHAO_ENV must be one of development, test, production"),
         ("POSTS_MAX_PER_RIDER", "two", "POSTS_MAX_PER_RIDER must be a whole number, got 'two'"),
         ("TRUSTED_PROXIES", "yes", "TRUSTED_PROXIES must be a whole number, got 'yes'"),
+        (
+            "DATABASE_URL",
+            "postgres://fengchao:pw@127.0.0.1:1/fengchao",  # Heroku's spelling
+            "DATABASE_URL names a database SQLAlchemy does not know (postgres) "
+            "(e.g. postgresql+psycopg://user:password@host/db)",
+        ),
+        (
+            "DATABASE_URL",
+            "mysql://fengchao:pw@127.0.0.1:1/fengchao",
+            "DATABASE_URL needs a driver that is not installed (mysql: MySQLdb) "
+            "(e.g. postgresql+psycopg://user:password@host/db)",
+        ),
+        (
+            "DATABASE_REPLICA_URL",
+            "postgres://fengchao:pw@127.0.0.1:1/fengchao",
+            "DATABASE_REPLICA_URL names a database SQLAlchemy does not know (postgres) "
+            "(e.g. postgresql+psycopg://user:password@host/db)",
+        ),
+        (
+            "REDIS_URL",
+            "127.0.0.1:6379",
+            "REDIS_URL is not a Redis URL (redis://[:password@]host:6379/0, rediss://…, "
+            "unix:///path, or redis+sentinel://…)",
+        ),
     ],
 )
 def test_doctor_reports_an_unreadable_setting_as_a_fail_line(
