@@ -32,11 +32,14 @@ Page({
   },
 
   async onEnrol() {
+    if (this.data.busy) return
     this.setData({ busy: true })
+    // WeChat opens the subscribe dialog only from the tap itself, not after a network answer
+    const asked = askSubscribe('activity')
     try {
       const enrolment = await activities.enrol(this.data.id)
+      await asked
       wx.showToast({ title: enrolment && enrolment.status === 'waitlisted' ? `已候补第 ${enrolment.waitlist_position} 位` : '报名成功', icon: 'none' })
-      askSubscribe('activity')
       await this.load()
     } catch (err) {
       toastError(err)

@@ -1,6 +1,6 @@
 // 问需: a difficulty, need or suggestion. A retry after a network failure reuses the key.
 const needs = require('../../../services/needs')
-const { NetworkError, newIdempotencyKey } = require('../../../services/request')
+const { newIdempotencyKey, serverDecided } = require('../../../services/request')
 const { formatTime } = require('../../../utils/format')
 const { errorMessage } = require('../../../utils/ui')
 
@@ -54,7 +54,7 @@ Page({
       this.setData({ done: true, content: '' })
       this.loadMine()
     } catch (err) {
-      if (!(err instanceof NetworkError)) this.key = null
+      if (serverDecided(err)) this.key = null // a 5xx or a lost answer: the need may be saved; a retry replays it
       this.setData({ error: errorMessage(err) })
     } finally {
       this.setData({ sending: false })

@@ -46,11 +46,13 @@ Page({
     const streetIndex = Number(e.detail.value)
     const street = this.data.streets[streetIndex]
     this.setData({ streetIndex, communities: [], communityIndex: -1, formError: '' })
+    this.streetSeq = (this.streetSeq || 0) + 1
+    const seq = this.streetSeq
     try {
       const res = await org.listOrgUnits({ level: 'community', parentId: street.id })
-      this.setData({ communities: res.items || [] })
+      if (seq === this.streetSeq) this.setData({ communities: res.items || [] })
     } catch (err) {
-      toastError(err)
+      if (seq === this.streetSeq) toastError(err)
     }
   },
 

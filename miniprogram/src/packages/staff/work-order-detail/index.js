@@ -136,6 +136,8 @@ Page({
 
   /** POST one transition; a retry after a network failure reuses its Idempotency-Key. */
   async run(code, body) {
+    if (this.running) return
+    this.running = true
     if (!this.pending || this.pending.code !== code) this.pending = { code, key: newIdempotencyKey() }
     this.setData({ busy: true, formError: '' })
     try {
@@ -145,12 +147,29 @@ Page({
       toast(`${workOrders.ACTION_NAMES[code] || '操作'}成功`)
       await this.load()
     } catch (err) {
-      if (!(err instanceof NetworkError)) this.pending = null
-      this.setData({ formError: errorMessage(err) })
-      toastError(err)
+      await this.refused(err, code)
     } finally {
+      this.running = false
       this.setData({ busy: false })
     }
+  },
+
+  /** A failed transition: a 409 means the order moved on (maybe by our own lost answer): reload it. */
+  async refused(err, code) {
+    const retried = Boolean(this.pending && this.pending.retried)
+    if (!(err instanceof NetworkError)) this.pending = null
+    else this.pending.retried = true
+    if (err && err.status === 409) {
+      await this.load()
+      const done = retried && this.data.order && !(this.data.order.allowed_actions || []).includes(code)
+      if (done) {
+        this.setData({ note: '', photos: [], formError: '' })
+        toast(`${workOrders.ACTION_NAMES[code] || '操作'}已生效`)
+        return
+      }
+    }
+    this.setData({ formError: errorMessage(err) })
+    toastError(err)
   },
 
   onNote(e) {
@@ -161,6 +180,7 @@ Page({
   },
 
   async onAction(e) {
+    if (this.running) return
     const { code } = e.currentTarget.dataset
     if (workOrders.NEEDS_NOTE.includes(code) && !this.data.note.trim()) {
       this.setData({ formError: code === 'resolve' ? '请填写处理结果' : '请填写原因说明' })
@@ -171,6 +191,7 @@ Page({
       return
     }
     if (!this.pending || this.pending.code !== code) this.pending = { code, key: newIdempotencyKey() }
+    this.running = true
     this.setData({ busy: true, formError: '' })
     try {
       const photos = this.data.photos.slice()
@@ -186,10 +207,9 @@ Page({
       toast(`${workOrders.ACTION_NAMES[code] || '操作'}成功`)
       await this.load()
     } catch (err) {
-      if (!(err instanceof NetworkError)) this.pending = null
-      this.setData({ formError: errorMessage(err) })
-      toastError(err)
+      await this.refused(err, code)
     } finally {
+      this.running = false
       this.setData({ busy: false })
     }
   },
