@@ -412,3 +412,15 @@ describe('429: the retry waits out the server\'s Retry-After', () => {
     expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packages/checkin/result/index' })
   })
 })
+
+test('left while the check-in was on its way: no redirect over the page now on top, a toast says it went through', async () => {
+  mockServer({ 'POST /checkins': () => ({ ...OK, message: '打卡成功，获得 5 积分' }) })
+  const page = render(scanId)
+  const loading = page.instance.onLoad({ scene: 's1z.ABCDEFGH12345678' })
+  page.instance.onUnload() // the rider tapped back during 正在打卡…
+  await loading
+  await flush()
+  expect(wx.redirectTo).not.toHaveBeenCalled()
+  expect(wx.showToast).toHaveBeenCalledWith({ title: '打卡成功，获得 5 积分', icon: 'none' })
+  expect(handoff.take('checkin')).toMatchObject({ points_awarded: 5 }) // handed off as before
+})

@@ -136,6 +136,12 @@ Page({
       this.pending = null
       handoff.put('checkin', result)
       wx.vibrateShort({ type: 'light' })
+      if (this.unloaded) {
+        // the rider left while it was on its way: redirectTo would replace whatever page is
+        // on top now; the check-in stands, say so where they are
+        wx.showToast({ title: result.message || '打卡成功', icon: 'none' })
+        return
+      }
       wx.redirectTo({ url: '/packages/checkin/result/index' })
     } catch (err) {
       if (sent && serverDecided(err)) this.pending = null // refused: a new attempt is a new check-in
