@@ -53,6 +53,62 @@ def create_org_unit(
     return unit
 
 
+# Boundaries drawn by hand and by different offices: slivers along shared edges are normal.
+BOUNDARY_TOLERANCE = 0.01  # of the new unit's area
+
+
+def check_boundary(boundary: dict | None, parent: OrgUnit | None, scope: Scope) -> None:
+    """A unit's boundary drawn by staff must be a valid shape inside its nearest bounded
+    ancestor and must not overlap units outside the caller's subtree (other than its own
+    ancestors): routing sends a report to the smallest unit holding it, so a polygon over a
+    neighbour's streets would take their reports into this subtree."""
+    if boundary is None:
+        return
+    from shapely.geometry import shape
+
+    invalid = DomainError("org.invalid_boundary", "边界图形无效：请检查多边形的坐标", 422)
+    try:
+        drawn = shape(boundary)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        raise invalid from None
+    if drawn.is_empty or not drawn.is_valid or drawn.area <= 0:
+        raise invalid
+    slack = drawn.area * BOUNDARY_TOLERANCE
+    ancestors, unit = [], parent
+    while unit is not None:
+        ancestors.append(unit)
+        unit = unit.parent
+    bounded = next((a for a in ancestors if a.boundary), None)
+    if bounded is not None:
+        try:
+            outer = shape(bounded.boundary)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            outer = None
+        if outer is not None and outer.is_valid and drawn.difference(outer).area > slack:
+            raise DomainError(
+                "org.boundary_outside_parent",
+                f"边界超出了上级「{bounded.name}」的范围，请只圈定其辖区内的区域",
+                422,
+            )
+    mine = {a.id for a in ancestors}
+    others = db.session.execute(
+        select(OrgUnit).where(OrgUnit.boundary.is_not(None), OrgUnit.id.not_in(sorted(mine) or [0]))
+    ).scalars()
+    for other in others:
+        if scope.covers(other):
+            continue
+        try:
+            theirs = shape(other.boundary)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            continue
+        if theirs.is_valid and drawn.intersection(theirs).area > slack:
+            raise DomainError(
+                "org.boundary_overlaps",
+                f"边界与您管辖范围之外的「{other.name}」重叠，请只圈定本辖区内的区域",
+                422,
+            )
+
+
 def unit_by_code(code: str) -> OrgUnit:
     unit = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
     if unit is None:

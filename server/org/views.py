@@ -80,6 +80,7 @@ class AdminOrgUnits(MethodView):
         elif not scope.is_admin:
             raise DomainError("org.parent_required", "请选择上级单位", 422)
         fields = {k: body.get(k) for k in ("boundary", "center_lat", "center_lng")}
+        services.check_boundary(fields["boundary"], parent, scope)
         return services.create_org_unit(body["code"], body["name"], body["level"], parent, **fields)
 
 
