@@ -16,6 +16,17 @@ Rules (shown to staff in the admin docs):
   its transaction; the scheduler closes any sign-in that raced it the same way (never with
   the full time to the scheduled end). Those who had already signed out before the
   cancellation keep what they were credited then.
+- Only an enrolled place is credited: a cancelled enrolment is never signed out with time or
+  points, nor counted in service hours (a cancellation cannot take a sign-in with it: it
+  is refused once the person has signed in).
+- Once anyone has signed in, the activity's start and end cannot be changed (409
+  `activity.attendance_started`): cancel it and create a new one instead.
+- Staff confirmation (from the enrolment list) is for those who took part but could not
+  scan: it is accepted only once the activity has ended (409 `attendance.not_ended` before
+  then, so whoever is still on site signs out with their own scan), and credits the time
+  from their sign-in (the start when they never scanned) to the end, by the rule above.
+  Staff cannot confirm their own attendance (403 `attendance.self_confirmation`: a grant
+  needs a second person); the whole request is refused before anything is confirmed.
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ from sqlalchemy import case, or_, select, update
 
 from server.activities import effects
 from server.activities.models import Activity, Enrolment
-from server.activities.services import ActivityNotFound, get_for_staff
+from server.activities.services import ActivityNotFound, get_for_staff, lock_activity
 from server.auth.guards import Scope
 from server.auth.models import User
 from server.clock import isoformat, utcnow
@@ -75,6 +86,7 @@ def _complete(activity: Activity, enrolment: Enrolment, out_at: dt.datetime, met
         update(Enrolment)
         .where(
             Enrolment.id == enrolment.id,
+            Enrolment.status == "enrolled",
             Enrolment.signed_in_at.is_not(None),
             Enrolment.signed_out_at.is_(None),
         )
@@ -154,6 +166,17 @@ def _check_location(activity: Activity, lat: float, lng: float, accuracy: float 
         )
 
 
+def _check_enrolled(enrolment: Enrolment | None) -> None:
+    if enrolment is None or enrolment.status == "cancelled":
+        raise DomainError(
+            "attendance.not_enrolled", "您没有报名该活动，请先报名或联系现场工作人员", 403
+        )
+    if enrolment.status == "waitlisted":
+        raise DomainError(
+            "attendance.waitlisted", "您还在候补名单中，尚未获得名额，请联系现场工作人员", 403
+        )
+
+
 def scan(user: User, scene: str, lat: float, lng: float, accuracy: float | None) -> dict[str, Any]:
     """Sign in with the first scan on site, sign out with the next."""
     activity = _activity_from_scene(scene)
@@ -163,14 +186,7 @@ def scan(user: User, scene: str, lat: float, lng: float, accuracy: float | None)
     enrolment = db.session.execute(
         select(Enrolment).where(Enrolment.activity_id == activity.id, Enrolment.user_id == user.id)
     ).scalar_one_or_none()
-    if enrolment is None or enrolment.status == "cancelled":
-        raise DomainError(
-            "attendance.not_enrolled", "您没有报名该活动，请先报名或联系现场工作人员", 403
-        )
-    if enrolment.status == "waitlisted":
-        raise DomainError(
-            "attendance.waitlisted", "您还在候补名单中，尚未获得名额，请联系现场工作人员", 403
-        )
+    _check_enrolled(enrolment)
     if enrolment.signed_out_at is not None:
         raise Conflict("attendance.already_signed_out", "您已签退，本次活动的时长和积分已记录")
     if now >= activity.ends_at:
@@ -205,7 +221,11 @@ def scan(user: User, scene: str, lat: float, lng: float, accuracy: float | None)
         db.session.commit()
         if result.rowcount == 1:
             return _result("signed_in", activity, enrolment)
-        db.session.refresh(enrolment)  # a concurrent scan signed in first
+        # A concurrent scan signed in first, or the person cancelled their enrolment meanwhile.
+        db.session.refresh(enrolment)
+        _check_enrolled(enrolment)
+        if enrolment.signed_in_at is None:  # not signed in, yet no longer matched: re-enrolled
+            raise Conflict("attendance.retry", "签到状态刚刚发生变化，请重新扫码")
     min_stay = dt.timedelta(minutes=_setting("ACTIVITY_MIN_STAY_MINUTES", 10))
     if now - enrolment.signed_in_at < min_stay:
         raise Conflict(
@@ -256,6 +276,7 @@ def auto_sign_out_due(now: dt.datetime | None = None) -> int:
         .join(Activity, Activity.id == Enrolment.activity_id)
         .where(
             or_(Activity.ends_at <= now, Activity.status == "cancelled"),
+            Enrolment.status == "enrolled",
             Enrolment.signed_in_at.is_not(None),
             Enrolment.signed_out_at.is_(None),
         )
@@ -276,18 +297,37 @@ def auto_sign_out_due(now: dt.datetime | None = None) -> int:
 
 
 def confirm(scope: Scope, activity_id: int, enrolment_ids: list[int]) -> list[dict[str, Any]]:
-    """Staff confirm attendance from the list: signed in at the start, out at the end."""
-    activity = get_for_staff(scope, activity_id)
+    """Staff confirm attendance from the list, once the activity has ended: signed in at the
+    start (unless they scanned), out at the end (see the rules above)."""
+    get_for_staff(scope, activity_id)
+    # Under the activity's lock, as its cancellation: one that was still running when this
+    # request came is seen here (and none can follow: confirmation waits for the end, after
+    # which an activity can no longer be cancelled).
+    activity = lock_activity(activity_id)
     if activity.status not in ("published", "finished"):
         raise Conflict("attendance.activity_not_open", "活动未发布或已取消，不能确认出勤")
-    if utcnow() < activity.starts_at:
+    now = utcnow()
+    if now < activity.starts_at:
         raise Conflict("attendance.not_started", "活动开始后才能确认出勤")
+    if now < activity.ends_at:
+        # Before the end a person on site signs out with their own scan (or at the end).
+        raise Conflict(
+            "attendance.not_ended",
+            "活动结束后才能补录签到；仍在现场的人员请在离开时扫码签退",
+            details={"ends_at": isoformat(activity.ends_at)},
+        )
     enrolments = db.session.execute(
         select(Enrolment).where(
             Enrolment.activity_id == activity.id, Enrolment.id.in_(enrolment_ids)
         )
     ).scalars()
     found = {enrolment.id: enrolment for enrolment in enrolments}
+    if any(enrolment.user_id == scope.user.id for enrolment in found.values()):
+        raise DomainError(
+            "attendance.self_confirmation",
+            "不能为自己补录签到，请由其他工作人员办理",
+            403,
+        )
     results = []
     for enrolment_id in enrolment_ids:
         enrolment = found.get(enrolment_id)
@@ -301,8 +341,7 @@ def confirm(scope: Scope, activity_id: int, enrolment_ids: list[int]) -> list[di
             .execution_options(synchronize_session=False)
         )
         db.session.refresh(enrolment)
-        out_at = min(utcnow(), activity.ends_at)
-        if _complete(activity, enrolment, out_at, "staff"):
+        if _complete(activity, enrolment, activity.ends_at, "staff"):
             db.session.execute(
                 update(Enrolment)
                 .where(Enrolment.id == enrolment.id)

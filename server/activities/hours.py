@@ -25,6 +25,7 @@ def _credited(user_id: int):
         .join(Activity, Activity.id == Enrolment.activity_id)
         .where(
             Enrolment.user_id == user_id,
+            Enrolment.status == "enrolled",  # a cancelled enrolment is never credited
             Enrolment.signed_out_at.is_not(None),
             Enrolment.service_minutes > 0,
         )

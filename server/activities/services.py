@@ -133,6 +133,14 @@ def update_activity(scope: Scope, activity_id: int, data: dict[str, Any]) -> Act
         raise Conflict("activity.not_editable", "活动已取消或已结束，不能再修改")
     merged = {key: data.get(key, getattr(activity, key)) for key in EDITABLE_FIELDS}
     _check_times(merged)
+    moved = (merged["starts_at"], merged["ends_at"]) != (activity.starts_at, activity.ends_at)
+    if moved and _anyone_signed_in(activity.id):
+        # Credited time is measured against the schedule: moving it would credit an open
+        # sign-in with a session the person never attended (or cut what they did attend).
+        raise Conflict(
+            "activity.attendance_started",
+            "已有人签到，不能再修改活动时间；如需改期，请取消本活动后重新创建",
+        )
     if "post_id" in data:
         _check_post(scope, data.get("post_id"))
     if merged["capacity"] < activity.enrolled_count:
@@ -150,6 +158,17 @@ def update_activity(scope: Scope, activity_id: int, data: dict[str, Any]) -> Act
         _promote(activity, activity.capacity - activity.enrolled_count)
     db.session.commit()
     return activity
+
+
+def _anyone_signed_in(activity_id: int) -> bool:
+    return (
+        db.session.execute(
+            select(Enrolment.id)
+            .where(Enrolment.activity_id == activity_id, Enrolment.signed_in_at.is_not(None))
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def publish_activity(scope: Scope, activity_id: int) -> Activity:
@@ -451,8 +470,22 @@ def cancel_enrolment(user: User, activity_id: int) -> Enrolment:
             "enrolment.cancel_too_late", "活动已开始，不能取消报名；如无法参加请联系社区工作人员"
         )
     was = enrolment.status
-    enrolment.status = "cancelled"
-    enrolment.cancelled_at = utcnow()
+    # Conditional: the rider's own scan takes no activity lock and may sign in between the
+    # read above and this write; a signed-in enrolment is never cancelled (nor its place given).
+    result = db.session.execute(
+        update(Enrolment)
+        .where(
+            Enrolment.id == enrolment.id,
+            Enrolment.status == was,
+            Enrolment.signed_in_at.is_(None),
+        )
+        .values(status="cancelled", cancelled_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("enrolment.already_signed_in", "您已签到，不能再取消报名")
+    db.session.refresh(enrolment)
     if was == "enrolled":
         activity.enrolled_count -= 1
         if activity.status == "published":

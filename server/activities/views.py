@@ -252,5 +252,10 @@ class AdminAttendance(MethodView):
     @blp.arguments(ConfirmSchema)
     @blp.response(200, ConfirmResultsSchema)
     def post(self, body, activity_id):
-        """Confirm attendance from the list (credited as signed in at the start)."""
+        """Confirm attendance from the list once the activity has ended (credited from the
+        sign-in, or the start when they never scanned, to the end).
+
+        409 `attendance.not_started` / `attendance.not_ended` before the end; 403
+        `attendance.self_confirmation` when the list holds the caller's own enrolment
+        (nothing is confirmed then)."""
         return {"items": attendance.confirm(current_scope(), activity_id, body["enrolment_ids"])}
