@@ -471,6 +471,12 @@ def mask_name(name: str | None) -> str:
     return (name[0] if name else "蜂") + "**"
 
 
+def _is_staff() -> bool:
+    from server.auth.guards import active_binding, current_user
+
+    return active_binding(current_user()) is not None
+
+
 def _staff_unit(scope: str, org_unit_id: int | None) -> int:
     """The unit whose ranking a staff member reads: `org_unit_id` (in their subtree) or their
     own unit, taken up to the scope's level (a grid's community, a community's street). A
@@ -511,9 +517,9 @@ def rankings_for(
     `claims`: the caller's checked token (`guards.token_required`). Their principal record
     (community, street, display name) is read by the ranking's own script, in the same
     round trip; a second read follows only when the record was not in Redis or the ranking
-    was not built yet. Staff (not registered with a community themselves) read the ranking
-    of their unit's community or street, or of `org_unit_id` in their subtree; `me` is then
-    unranked.
+    was not built yet. Staff not registered with a community read the ranking of their
+    unit's community or street; any staff member naming `org_unit_id` (in their subtree)
+    reads that one; `me` is then unranked.
     """
     now = utcnow()
     zset_prefix, marker_prefix = _keys("", period, now)
@@ -528,7 +534,9 @@ def rankings_for(
 
     reply = read("")
     user = claims.accept(reply[0])  # 401 for a revoked token; a missing record: database
-    if user.community_id is None:
+    if user.community_id is None or (org_unit_id is not None and _is_staff()):
+        # staff (also one registered as a rider or resident somewhere, asking for a unit
+        # by id); a rider naming a unit still reads their own
         unit_id = _staff_unit(scope, org_unit_id)
         reply = read(str(unit_id))  # the first read looked for a community the caller has not
     else:

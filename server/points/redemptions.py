@@ -98,6 +98,9 @@ def create_reward(scope: Scope, values: dict[str, Any]) -> Reward:
     return reward
 
 
+STOCK_MAX = 1_000_000  # as the write schema allows for `stock` itself
+
+
 def _unit_required() -> DomainError:
     return DomainError("reward.unit_required", "请选择奖品所属的社区或驿站", 422)
 
@@ -137,14 +140,17 @@ def update_reward(scope: Scope, reward_id: int, values: dict[str, Any]) -> Rewar
     _check_window(reward.starts_at, reward.ends_at)
     db.session.flush()
     if stock_delta:
+        new_stock = REWARDS.c.stock + stock_delta
         changed = db.session.execute(
             update(REWARDS)
-            .where(REWARDS.c.id == reward.id, REWARDS.c.stock + stock_delta >= 0)
-            .values(stock=REWARDS.c.stock + stock_delta)
+            .where(REWARDS.c.id == reward.id, new_stock >= 0, new_stock <= STOCK_MAX)
+            .values(stock=new_stock)
         ).rowcount
         if changed != 1:
             db.session.rollback()
-            raise DomainError("reward.stock_negative", "库存不能减到 0 以下", 422)
+            if stock_delta < 0:
+                raise DomainError("reward.stock_negative", "库存不能减到 0 以下", 422)
+            raise DomainError("reward.stock_too_large", f"库存不能超过 {STOCK_MAX:,}", 422)
     db.session.commit()
     db.session.refresh(reward)
     return reward

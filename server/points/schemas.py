@@ -40,7 +40,14 @@ class RewardWriteSchema(Schema):
     station_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     name = Text(required=True, validate=validate.Length(min=1, max=64))
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
-    image_url = fields.String(allow_none=True, validate=validate.Length(max=512))
+    # shown by the mini-program, which loads images over https from its allowed domains only
+    image_url = fields.String(
+        allow_none=True,
+        validate=[
+            validate.Length(max=512),
+            validate.URL(schemes={"https"}, error="图片须是 https:// 开头的图片地址"),
+        ],
+    )
     cost = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
     stock = fields.Integer(required=True, validate=validate.Range(min=0, max=1_000_000))
     monthly_limit_per_user = fields.Integer(

@@ -16,6 +16,7 @@ from server.auth.guards import (
 )
 from server.clock import isoformat
 from server.db_replica import replica_reads
+from server.errors import DomainError
 from server.http import (
     IDEMPOTENCY_HEADER_DOC,
     PageQuerySchema,
@@ -167,9 +168,11 @@ class StationQrPng(MethodView):
     @blp.arguments(QrQuerySchema, location="query")
     @blp.response(200, content_type="image/png")
     def get(self, args, station_id):
-        """The station's mini-program code (PNG); `variant=poster` gives the printable poster."""
+        """The station's mini-program code (PNG); `variant=poster` gives the printable poster
+        (409 `station.inactive` for a deactivated station: every scan of it is refused)."""
         station = services.station_in_scope(current_scope(), station_id)
         if args["variant"] == "poster":
+            _printable(station)
             data = qr.poster_png(station)
         else:
             data = qr.station_code_png(station, args["width"])
@@ -181,11 +184,22 @@ class StationPosterPdf(MethodView):
     @staff_required("grid_worker")
     @blp.response(200, content_type="application/pdf")
     def get(self, station_id):
-        """A printable A5 poster (PDF): the station's name and its code."""
+        """A printable A5 poster (PDF): the station's name and its code (409 `station.inactive`
+        for a deactivated station)."""
         station = services.station_in_scope(current_scope(), station_id)
+        _printable(station)
         response = Response(qr.poster_pdf(station), mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="station-{station.id}.pdf"'
         return response
+
+
+def _printable(station) -> None:
+    """A poster of a deactivated station would be printed and hung for every scan of it to be
+    refused (and each print spends WeChat's code quota)."""
+    if not station.is_active:
+        raise DomainError(
+            "station.inactive", f"{station.name}已停用，请先启用后再打印二维码海报", 409
+        )
 
 
 @blp.route("/admin/checkins")

@@ -102,3 +102,17 @@ def test_a_deactivation_redis_will_not_announce_is_told_too(
     assert response.get_json()["message"].startswith("驿站信息已保存")
     db.session.expire_all()
     assert db.session.get(Station, station.id).is_active is False
+
+
+def test_a_deactivated_stations_poster_is_refused(client, login, station):
+    """Printed and hung, every scan of it would be refused (and each print spends quota)."""
+    admin = login("community_admin", "A")
+    assert client.delete(f"/api/v1/admin/stations/{station.id}", headers=admin).status_code == 200
+    pdf = client.get(f"/api/v1/admin/stations/{station.id}/poster.pdf", headers=admin)
+    png = client.get(
+        f"/api/v1/admin/stations/{station.id}/qrcode.png?variant=poster", headers=admin
+    )
+    for response in (pdf, png):
+        assert response.status_code == 409
+        assert response.get_json()["code"] == "station.inactive"
+        assert "已停用，请先启用后再打印二维码海报" in response.get_json()["message"]

@@ -1,0 +1,84 @@
+"""Staff-side edits and reads of points features: from a review of the staff endpoints."""
+
+from __future__ import annotations
+
+from server.auth.models import User
+from server.org.services import bind_staff, create_invitation
+from tests.factories import give_points, make_reward
+
+API = "/api/v1"
+
+
+def test_staff_who_are_also_residents_read_the_ranking_they_ask_for(client, login, units, db):
+    """A resident of A later bound as street admin of S2 asked for C's ranking and silently
+    got A's (the staff path was taken only for those registered nowhere)."""
+    staff = login("resident", "A")
+    code, _ = create_invitation(units["S2"], "street_admin", None, allow_admin=True)
+    bind_staff(db.session.get(User, staff.user_id), code)
+    rider = login("rider", "C")
+    give_points(rider.user_id, 30)
+    asked = client.get(
+        f"{API}/rankings", query_string={"org_unit_id": units["C"].id}, headers=staff
+    )
+    assert asked.status_code == 200, asked.get_json()
+    assert (asked.get_json()["unit_id"], asked.get_json()["total"]) == (units["C"].id, 1)
+    outside = client.get(
+        f"{API}/rankings", query_string={"org_unit_id": units["A"].id}, headers=staff
+    )
+    assert outside.status_code == 404  # A is not in their subtree, though they live there
+    own = client.get(f"{API}/rankings", headers=staff)  # no unit named: where they live
+    assert own.get_json()["unit_id"] == units["A"].id
+    # a rider naming a unit still reads their own
+    other = client.get(
+        f"{API}/rankings", query_string={"org_unit_id": units["A"].id}, headers=rider
+    )
+    assert other.get_json()["unit_id"] == units["C"].id
+
+
+def test_a_rewards_image_must_be_an_https_address(client, login, units):
+    admin = login("community_admin", "A")
+    for bad in ("javascript:alert(1)", "http://example.com/a.png", "not a url"):
+        response = client.post(
+            f"{API}/admin/rewards",
+            json={
+                "org_unit_id": units["A"].id,
+                "name": "洗衣液",
+                "cost": 10,
+                "stock": 1,
+                "image_url": bad,
+            },
+            headers=admin,
+        )
+        assert response.status_code == 422, (bad, response.get_json())
+    good = client.post(
+        f"{API}/admin/rewards",
+        json={
+            "org_unit_id": units["A"].id,
+            "name": "洗衣液",
+            "cost": 10,
+            "stock": 1,
+            "image_url": "https://cdn.example.com/a.png",
+        },
+        headers=admin,
+    )
+    assert good.status_code == 201
+
+
+def test_restocking_cannot_pass_the_stock_maximum(client, login, units, db):
+    """stock_delta had no ceiling: past the INTEGER column it was a 500 on PostgreSQL, and
+    with `stock` in the same edit the documented maximum (1,000,000) was no maximum."""
+    from server.points.models import Reward
+
+    admin = login("community_admin", "A")
+    reward_id = make_reward(units["A"], stock=999_999).id
+    url = f"{API}/admin/rewards/{reward_id}"
+    refused = client.patch(url, json={"stock_delta": 2}, headers=admin)
+    assert (refused.status_code, refused.get_json()["code"]) == (422, "reward.stock_too_large")
+    assert refused.get_json()["message"] == "库存不能超过 1,000,000"
+    both = client.patch(url, json={"stock": 1_000_000, "stock_delta": 1_000_000}, headers=admin)
+    assert (both.status_code, both.get_json()["code"]) == (422, "reward.stock_too_large")
+    db.session.remove()
+    assert db.session.get(Reward, reward_id).stock == 999_999  # nothing changed
+    assert (
+        client.patch(url, json={"stock_delta": 1}, headers=admin).get_json()["stock"] == 1_000_000
+    )
