@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from server.extensions import db
 
@@ -28,11 +28,24 @@ def status():
 
 @outbox_cli.command("retry")
 @click.option("--id", "ids", type=int, multiple=True, help="a notification id (repeatable)")
-@click.option("--all-failed", is_flag=True, help="every failed or stuck notification")
+@click.option(
+    "--all-failed",
+    is_flag=True,
+    help="every failed or stuck notification, except those whose send timed out after it "
+    "went out (WeChat may have delivered them)",
+)
+@click.option(
+    "--include-unknown",
+    is_flag=True,
+    help="with --all-failed: those whose outcome is unknown too (they may arrive twice)",
+)
 @with_appcontext
-def retry(ids: tuple[int, ...], all_failed: bool):
+def retry(ids: tuple[int, ...], all_failed: bool, include_unknown: bool):
     """Put failed or stuck notifications back in the outbox (the worker sends them).
 
+    `--all-failed` leaves out sends whose outcome is unknown (a timeout after the request
+    went out) unless `--include-unknown`: after a WeChat outage those are the many, and each
+    may already have reached its user. Name one with `--id` to resend it anyway.
     Exits 1 when any of them could not be requeued (unknown, being sent, or already sent).
     """
     from server.errors import DomainError
@@ -44,7 +57,13 @@ def retry(ids: tuple[int, ...], all_failed: bool):
         raise click.UsageError("name notifications with --id, or pass --all-failed")
     targets = list(ids)
     if all_failed:
+        from server.notifications.tasks import OUTCOME_UNKNOWN
+
         stmt = outbox_query("problems").with_only_columns(Notification.id)
+        if not include_unknown:
+            stmt = stmt.where(
+                or_(Notification.last_error.is_(None), Notification.last_error != OUTCOME_UNKNOWN)
+            )
         targets += list(db.session.execute(select(stmt.subquery())).scalars())
     done = refused = 0
     for notification_id in dict.fromkeys(targets):

@@ -69,7 +69,7 @@ def check_boundary(boundary: dict | None, parent: OrgUnit | None, scope: Scope) 
     invalid = DomainError("org.invalid_boundary", "边界图形无效：请检查多边形的坐标", 422)
     try:
         drawn = shape(boundary)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError):
         raise invalid from None
     if drawn.is_empty or not drawn.is_valid or drawn.area <= 0:
         raise invalid
@@ -82,7 +82,7 @@ def check_boundary(boundary: dict | None, parent: OrgUnit | None, scope: Scope) 
     if bounded is not None:
         try:
             outer = shape(bounded.boundary)
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError):
             outer = None
         if outer is not None and outer.is_valid and drawn.difference(outer).area > slack:
             raise DomainError(
@@ -99,7 +99,7 @@ def check_boundary(boundary: dict | None, parent: OrgUnit | None, scope: Scope) 
             continue
         try:
             theirs = shape(other.boundary)
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError):
             continue
         if theirs.is_valid and drawn.intersection(theirs).area > slack:
             raise DomainError(

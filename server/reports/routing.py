@@ -50,7 +50,7 @@ def _index() -> _Index:
         ).scalars():
             try:
                 geom = shape(unit.boundary)
-            except (ValueError, TypeError, KeyError, AttributeError):
+            except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError):
                 continue
             if geom.is_empty or not geom.is_valid:
                 continue

@@ -317,3 +317,32 @@ def test_which_network_errors_leave_the_outcome_unknown():
     # a token fetch that timed out sent no message
     assert not _outcome_unknown(_raised_from(requests.ReadTimeout("r"), "/cgi-bin/stable_token"))
     assert not _outcome_unknown(WeChatUnavailable(-1, "system busy", path=SEND_PATH))
+
+
+def test_bulk_retry_leaves_out_sends_whose_outcome_is_unknown(app, login):
+    """After a WeChat outage the timed-out sends are many, and each may have reached its
+    user: --all-failed leaves them out unless --include-unknown (or one named by --id)."""
+    from click.testing import CliRunner
+
+    from server.notifications.models import Notification
+    from server.notifications.tasks import OUTCOME_UNKNOWN
+
+    rider = login("rider")
+    unknown = notify(rider.user_id, "report_status", title="上报已受理", body="a")
+    failed = notify(rider.user_id, "report_status", title="上报已受理", body="b")
+    db.session.commit()
+    unknown.status, unknown.attempts, unknown.last_error = "failed", 1, OUTCOME_UNKNOWN
+    failed.status, failed.attempts, failed.last_error = "failed", 5, "-1: system busy"
+    db.session.commit()
+    ids = unknown.id, failed.id
+
+    def states():
+        db.session.expire_all()
+        return [db.session.get(Notification, i).status for i in ids]
+
+    result = CliRunner().invoke(app.cli, ["outbox", "retry", "--all-failed"])
+    assert result.exit_code == 0, result.output
+    assert states() == ["failed", "pending"]
+    result = CliRunner().invoke(app.cli, ["outbox", "retry", "--all-failed", "--include-unknown"])
+    assert result.exit_code == 0, result.output
+    assert states() == ["pending", "pending"]

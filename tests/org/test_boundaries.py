@@ -91,3 +91,20 @@ def test_a_boundary_beyond_its_parent_is_refused_even_inside_the_drawers_subtree
     assert response.status_code == 422
     assert response.get_json()["code"] == "org.boundary_outside_parent"
     assert "测试A1" in response.get_json()["message"]
+
+
+def test_a_huge_integer_coordinate_is_a_422_not_a_500(client, units, login):
+    """JSON allows 1 followed by 400 zeros; shapely's float() of it overflows."""
+    a1 = units["A1"]
+    lat, lng = a1.center_lat, a1.center_lng
+    huge = "1" + "0" * 400
+    corner = f"[{lng + 0.001!r}, {lat + 0.001!r}]"
+    ring = f"[[{lng!r}, {lat!r}], [{huge}, {lat!r}], {corner}, [{lng!r}, {lat!r}]]"
+    body = (
+        f'{{"code": "T-BIG", "name": "x", "level": "micro_grid", "parent_id": {a1.id},'
+        f' "boundary": {{"type": "Polygon", "coordinates": [{ring}]}}}}'
+    )
+    response = client.post(
+        URL, data=body, content_type="application/json", headers=login("street_admin", "S1")
+    )
+    assert (response.status_code, response.get_json()["code"]) == (422, "org.invalid_boundary")
