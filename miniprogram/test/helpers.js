@@ -124,4 +124,26 @@ function loggedIn(user = { id: 1, role: 'rider' }) {
   wx.setStorageSync('fengchao.user', user)
 }
 
-module.exports = { SRC, BASE, mockServer, refusal, load, render, flush, text, all, pageText, loggedIn }
+/**
+ * A wx.request that holds every request until the test answers it, in any order it likes
+ * (a weak network answering late and out of order): answer(part, body) answers the first
+ * held request whose URL contains `part`.
+ */
+function heldServer() {
+  const held = []
+  wx.request = jest.fn((opts) => {
+    held.push(opts)
+    return { abort() {} }
+  })
+  return {
+    held,
+    answer(part, body) {
+      const i = held.findIndex((o) => o.url.includes(part))
+      if (i < 0) throw new Error(`no held request for ${part}`)
+      const [opts] = held.splice(i, 1)
+      opts.success({ statusCode: 200, data: body, header: {} })
+    },
+  }
+}
+
+module.exports = { SRC, BASE, mockServer, heldServer, refusal, load, render, flush, text, all, pageText, loggedIn }

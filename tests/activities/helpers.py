@@ -79,3 +79,11 @@ def run_threads(app, targets) -> list:
     for thread in threads:
         thread.join(timeout=120)
     return results
+
+
+def enrolled(client, login, activity, role="rider"):
+    """A new user of `role`, enrolled (not waitlisted) in `activity`: their auth headers."""
+    auth = login(role)
+    response = client.post(f"/api/v1/activities/{activity.id}/enrolments", headers=auth)
+    assert response.get_json()["status"] == "enrolled"
+    return auth

@@ -12,16 +12,9 @@ from server.activities.models import Activity, Enrolment
 from server.points.models import LedgerEntry
 from server.points.services import set_rule
 from server.stations.scenes import make_scene
-from tests.activities.helpers import END, START, make_activity, run_threads, scan
+from tests.activities.helpers import END, START, enrolled, make_activity, run_threads, scan
 
 BEFORE = START - dt.timedelta(days=1)
-
-
-def enrolled(client, login, activity, role="rider"):
-    auth = login(role)
-    response = client.post(f"/api/v1/activities/{activity.id}/enrolments", headers=auth)
-    assert response.get_json()["status"] == "enrolled"
-    return auth
 
 
 def ledger(db, user_id):

@@ -17,16 +17,9 @@ from server.activities import attendance, services, tasks
 from server.activities.models import Activity, Enrolment
 from server.extensions import db as _db
 from server.points.models import LedgerEntry
-from tests.activities.helpers import END, START, make_activity, scan
+from tests.activities.helpers import END, START, enrolled, make_activity, scan
 
 BEFORE = START - dt.timedelta(days=1)
-
-
-def enrolled(client, login, activity, role="rider"):
-    auth = login(role)
-    response = client.post(f"/api/v1/activities/{activity.id}/enrolments", headers=auth)
-    assert response.get_json()["status"] == "enrolled"
-    return auth
 
 
 def paid(db, user_id):

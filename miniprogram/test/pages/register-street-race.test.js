@@ -1,27 +1,10 @@
 // 社区报到: the rider picks 街道 A, then (before A's communities arrive on a weak network) 街道 B.
 // A's late answer replaces B's communities: the picker under 街道 B lists A's communities and the
 // rider is registered to a community of the wrong street.
-const { load, render, flush, loggedIn } = require('../helpers')
+const { load, render, flush, loggedIn, heldServer } = require('../helpers')
 
 const id = load('packages/profile/register/index')
 beforeEach(() => loggedIn())
-
-function heldServer() {
-  const held = []
-  wx.request = jest.fn((opts) => {
-    held.push(opts)
-    return { abort() {} }
-  })
-  return {
-    held,
-    answer(part, body) {
-      const i = held.findIndex((o) => o.url.includes(part))
-      if (i < 0) throw new Error(`no held request for ${part}`)
-      const [opts] = held.splice(i, 1)
-      opts.success({ statusCode: 200, data: body, header: {} })
-    },
-  }
-}
 
 const STREETS = [
   { id: 10, name: '经三路街道', level: 'street' },

@@ -1,28 +1,9 @@
 // A grid worker taps 待接单 then 待派单 on a weak network: the answers arrive out of order and
 // the list under the 待派单 chip shows the 待接单 orders (utils/list.js has no "latest wins").
-const { load, render, flush, pageText, loggedIn } = require('../helpers')
+const { load, render, flush, pageText, loggedIn, heldServer } = require('../helpers')
 
 const id = load('packages/staff/work-orders/index')
 beforeEach(() => loggedIn({ id: 5, role: 'community_admin' }))
-
-/** wx.request that holds every answer until the test releases it (in any order). */
-function heldServer() {
-  const held = []
-  wx.request = jest.fn((opts) => {
-    held.push(opts)
-    return { abort() {} }
-  })
-  return {
-    held,
-    /** Answer the first held request whose URL contains `part`. */
-    answer(part, body) {
-      const i = held.findIndex((o) => o.url.includes(part))
-      if (i < 0) throw new Error(`no held request for ${part}`)
-      const [opts] = held.splice(i, 1)
-      opts.success({ statusCode: 200, data: body, header: {} })
-    },
-  }
-}
 
 const order = (id, state, name) => ({
   id,
