@@ -28,22 +28,51 @@ class NetworkError extends Error {
   }
 }
 
+// With the phone's storage full (setStorageSync throws) a login would fail every time, or its
+// token be lost at once: what could not be stored is kept in memory for this run (and read
+// before the older value storage may still hold).
+const unstored = { token: '', user: null }
+
+function readStorage(key) {
+  try {
+    return wx.getStorageSync(key)
+  } catch {
+    return ''
+  }
+}
+
+/** Store `value`; true when storage took it. */
+function writeStorage(key, value) {
+  try {
+    wx.setStorageSync(key, value)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function getToken() {
-  return wx.getStorageSync(TOKEN_KEY) || ''
+  return unstored.token || readStorage(TOKEN_KEY) || ''
 }
 
 function setSession({ token, user }) {
-  if (token) wx.setStorageSync(TOKEN_KEY, token)
-  if (user) wx.setStorageSync(USER_KEY, user)
+  if (token) unstored.token = writeStorage(TOKEN_KEY, token) ? '' : token
+  if (user) unstored.user = writeStorage(USER_KEY, user) ? null : user
 }
 
 function clearSession() {
-  wx.removeStorageSync(TOKEN_KEY)
-  wx.removeStorageSync(USER_KEY)
+  unstored.token = ''
+  unstored.user = null
+  try {
+    wx.removeStorageSync(TOKEN_KEY)
+    wx.removeStorageSync(USER_KEY)
+  } catch {
+    // nothing stored to remove
+  }
 }
 
 function getCachedUser() {
-  return wx.getStorageSync(USER_KEY) || null
+  return unstored.user || readStorage(USER_KEY) || null
 }
 
 /** A unique key for one logical money-like operation (reuse it when retrying that operation). */

@@ -31,6 +31,26 @@ describe('request wrapper', () => {
     expect(wx.getStorageSync(api.USER_KEY)).toMatchObject({ id: 7 })
   })
 
+  test('storage full: the re-login still works for this run (the token kept in memory)', async () => {
+    wx.setStorageSync(api.TOKEN_KEY, 'expired')
+    const server = mockServer({
+      'GET /me/points': (req) =>
+        req.header.Authorization === 'Bearer fresh'
+          ? { balance: 12 }
+          : refusal('auth.token_expired', '登录已过期', 401),
+      'POST /auth/wechat-login': () => ({ token: 'fresh', is_new: false, user: { id: 7, role: 'rider' } }),
+    })
+    wx.setStorageSync = jest.fn(() => {
+      throw new Error('setStorageSync:fail exceed storage max size 10Mb')
+    })
+    await expect(api.get('/me/points')).resolves.toEqual({ balance: 12 })
+    await expect(api.get('/me/points')).resolves.toEqual({ balance: 12 }) // no second login
+    expect(server.callsTo('POST /auth/wechat-login')).toHaveLength(1)
+    expect(api.getCachedUser()).toMatchObject({ id: 7 })
+    api.clearSession()
+    expect(api.getCachedUser()).toBeNull()
+  })
+
   test('a 429/503 carries its Retry-After (seconds) on the ApiError', async () => {
     loggedIn()
     mockServer({
