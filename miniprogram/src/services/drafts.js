@@ -8,13 +8,30 @@ const { removePhotos, photoExists } = require('../utils/photos')
 
 const STORE_KEY = 'fengchao.reportDrafts'
 
+// With the phone's storage full (setStorageSync throws) the drafts live in memory for this
+// run instead: a resident can still write and send a report (only a restart would lose an
+// unsent one). Copies, as storage hands out: callers change what load() returns.
+let unstored = null
+const copy = (value) => JSON.parse(JSON.stringify(value))
+
 function load() {
-  const store = wx.getStorageSync(STORE_KEY)
+  if (unstored) return copy(unstored)
+  let store = null
+  try {
+    store = wx.getStorageSync(STORE_KEY)
+  } catch {
+    store = null
+  }
   return store && store.drafts ? store : { currentId: null, drafts: {} }
 }
 
 function persist(store) {
-  wx.setStorageSync(STORE_KEY, store)
+  try {
+    wx.setStorageSync(STORE_KEY, store)
+    unstored = null
+  } catch {
+    unstored = copy(store)
+  }
 }
 
 function blankDraft() {

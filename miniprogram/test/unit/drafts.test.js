@@ -31,6 +31,23 @@ test('a draft is persisted on every change and survives a restart (storage only)
   expect(again.description).toBe('路灯坏了')
 })
 
+test('storage full: drafts live in memory for the run, and a report can still be written and sent', async () => {
+  const full = () => {
+    throw new Error('setStorageSync:fail exceed storage max size 10Mb')
+  }
+  wx.setStorageSync = jest.fn(full)
+  const localId = fillDraft() // getCurrentDraft + updateDraft: no throw
+  expect(drafts.getDraft(localId).description).toBe('楼道里私拉电线给电动车充电')
+  const server = mockServer({
+    'POST /uploads': () => ({ id: 'u1' }),
+    'POST /reports': () => ({ status: 201, body: { report: { id: 9 }, possible_duplicates: [] } }),
+  })
+  await drafts.submitDraft(localId)
+  expect(server.callsTo('POST /reports')).toHaveLength(1)
+  expect(drafts.getDraft(localId)).toBeNull() // sent and gone, in memory too
+  expect(drafts.getCurrentDraft().description).toBe('') // a fresh one to write the next
+})
+
 test('submits photos first, then the report with the draft key; the draft is gone after', async () => {
   const localId = fillDraft()
   const { idempotencyKey } = drafts.getDraft(localId)
