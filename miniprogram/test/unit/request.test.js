@@ -2,6 +2,16 @@ const { mockServer, refusal, loggedIn, BASE } = require('../helpers')
 const api = require('../../src/services/request')
 const config = require('../../src/config')
 
+/** A stored token the server refuses as expired; a re-login gets 'fresh' (user 7). */
+function expiredSession() {
+  wx.setStorageSync(api.TOKEN_KEY, 'expired')
+  return mockServer({
+    'GET /me/points': (req) =>
+      req.header.Authorization === 'Bearer fresh' ? { balance: 12 } : refusal('auth.token_expired', '登录已过期', 401),
+    'POST /auth/wechat-login': () => ({ token: 'fresh', is_new: false, user: { id: 7, role: 'rider' } }),
+  })
+}
+
 describe('request wrapper', () => {
   test('sends the bearer token and resolves the body', async () => {
     loggedIn()
@@ -14,14 +24,7 @@ describe('request wrapper', () => {
   })
 
   test('401 → one silent re-login via wx.login, token stored, original request retried', async () => {
-    wx.setStorageSync(api.TOKEN_KEY, 'expired')
-    const server = mockServer({
-      'GET /me/points': (req) =>
-        req.header.Authorization === 'Bearer fresh'
-          ? { balance: 12 }
-          : refusal('auth.token_expired', '登录已过期', 401),
-      'POST /auth/wechat-login': (req) => ({ token: 'fresh', is_new: false, user: { id: 7, role: 'rider', code: req.data.code } }),
-    })
+    const server = expiredSession()
     await expect(api.get('/me/points')).resolves.toEqual({ balance: 12 })
     expect(wx.login).toHaveBeenCalledTimes(1)
     expect(server.callsTo('POST /auth/wechat-login')[0].data).toEqual({ code: 'wx-code-1' })
@@ -32,14 +35,7 @@ describe('request wrapper', () => {
   })
 
   test('storage full: the re-login still works for this run (the token kept in memory)', async () => {
-    wx.setStorageSync(api.TOKEN_KEY, 'expired')
-    const server = mockServer({
-      'GET /me/points': (req) =>
-        req.header.Authorization === 'Bearer fresh'
-          ? { balance: 12 }
-          : refusal('auth.token_expired', '登录已过期', 401),
-      'POST /auth/wechat-login': () => ({ token: 'fresh', is_new: false, user: { id: 7, role: 'rider' } }),
-    })
+    const server = expiredSession()
     wx.setStorageSync = jest.fn(() => {
       throw new Error('setStorageSync:fail exceed storage max size 10Mb')
     })
