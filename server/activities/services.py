@@ -16,7 +16,7 @@ from server.auth.models import User
 from server.clock import isoformat, utcnow
 from server.errors import Conflict, DomainError, NotFound
 from server.extensions import db
-from server.org.models import OrgUnit
+from server.org.models import OrgUnit, subtree_ids
 from server.stations.scenes import make_scene, new_secret
 
 MANAGER_ROLE = "community_admin"
@@ -336,9 +336,7 @@ def csv_lines(rows: list[dict[str, Any]]) -> list[list[Any]]:
 
 
 def _in_subtree(unit: OrgUnit):
-    return Activity.org_unit_id.in_(
-        select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))
-    )
+    return Activity.org_unit_id.in_(subtree_ids(unit))
 
 
 def list_public(args: dict[str, Any]) -> Select:

@@ -138,10 +138,12 @@ def _with_photos(page: dict[str, Any], audience: str) -> dict[str, Any]:
 
 
 def _staff_stmt(scope: Scope, args: dict[str, Any]) -> Select:
+    from server.org.models import subtree_ids
+
     stmt = select(Need).where(scope.clause(Need.org_unit_id))
     if args.get("org_unit_id"):
         unit = scope.ensure(args["org_unit_id"])
-        stmt = stmt.where(Need.org_unit_id == unit.id)
+        stmt = stmt.where(Need.org_unit_id.in_(subtree_ids(unit)))
     if args.get("status"):
         stmt = stmt.where(Need.status == args["status"])
     if args.get("kind"):

@@ -22,7 +22,7 @@ from sqlalchemy import Table, or_, select
 
 from server.csv_safe import safe_row
 from server.extensions import db
-from server.org.models import OrgUnit
+from server.org.models import OrgUnit, subtree_ids
 
 SCOPE_COLUMNS = ("org_unit_id", "community_id")
 
@@ -33,7 +33,7 @@ def _columns(table: Table):
 
 def export_community(unit: OrgUnit, out: Path) -> dict[str, int]:
     """Write `out` (a zip); returns rows per table."""
-    unit_ids = select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))
+    unit_ids = subtree_ids(unit)
     exported: dict[str, list] = {}
     counts: dict[str, int] = {}
     tables = db.metadata.sorted_tables

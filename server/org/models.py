@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.auth.models import User
@@ -62,6 +73,12 @@ class OrgUnit(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<OrgUnit {self.code} {self.level}>"
+
+
+def subtree_ids(unit: OrgUnit) -> Select:
+    """The ids of `unit` and every unit below it (for `column.in_(...)`): a staff filter by
+    a unit means its whole subtree, whatever level the rows live at."""
+    return select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))
 
 
 class StaffInvitation(TimestampMixin, db.Model):

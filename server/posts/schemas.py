@@ -39,7 +39,7 @@ class PostWriteSchema(Schema):
     capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
     duty_points = fields.Integer(required=True, validate=validate.Range(min=0, max=1000))
     is_active = fields.Boolean()
-    sort = fields.Integer(validate=validate.Range(min=-MAX_ID, max=MAX_ID))
+    sort = fields.Integer(validate=validate.Range(min=-(2**31), max=2**31 - 1))  # INTEGER
 
 
 class PostUpdateSchema(PostWriteSchema):

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 
 from server import pages
 from server.activities import effects
@@ -16,7 +17,7 @@ from server.clock import utcnow
 from server.errors import Conflict, DomainError, NotFound
 from server.extensions import db
 from server.http import paginate
-from server.org.models import OrgUnit
+from server.org.models import OrgUnit, subtree_ids
 from server.posts.models import LIVE_CLAIM_STATUSES, Post, PostClaim
 
 MANAGER_ROLE = "community_admin"
@@ -148,7 +149,7 @@ def claim_post(user: User, post_id: int, note: str | None) -> PostClaim:
     if _live_claims(user.id) >= limit:
         raise Conflict(
             "post.claim_limit",
-            f"每人最多同时担任 {limit} 个岗位（含待审核），请先撤回申请或离岗后再申请",
+            f"每人最多同时担任 {limit} 个岗位（含待审核），请先撤回申请或联系社区离岗后再申请",
             details={"limit": limit},
         )
     if post.holder_count >= post.capacity:
@@ -193,8 +194,30 @@ def withdraw_claim(user: User, claim_id: int) -> PostClaim:
 def staff_posts(scope: Scope, org_unit_id: int | None) -> Select:
     stmt = select(Post).where(scope.clause(Post.org_unit_id))
     if org_unit_id:
-        stmt = stmt.where(Post.org_unit_id == scope.ensure(org_unit_id).id)
+        stmt = stmt.where(Post.org_unit_id.in_(subtree_ids(scope.ensure(org_unit_id))))
     return stmt.order_by(Post.org_unit_id, Post.sort, Post.id)
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict("post.name_taken", f"本社区已有「{name}」岗位，请换个名称")
+
+
+def _check_name(unit_id: int, name: str, post_id: int | None = None) -> None:
+    other = select(Post.id).where(Post.org_unit_id == unit_id, Post.name == name)
+    if post_id is not None:
+        other = other.where(Post.id != post_id)
+    if db.session.execute(other).first():
+        raise _name_taken(name)
+
+
+def _commit_named(name: str) -> None:
+    """Commit; the unique (community, name) decides a race the check above let through
+    (two staff saving the same new name at once, a double tap on 保存)."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise _name_taken(name) from None
 
 
 def create_post(scope: Scope, data: dict[str, Any]) -> Post:
@@ -202,13 +225,10 @@ def create_post(scope: Scope, data: dict[str, Any]) -> Post:
     unit = scope.ensure(data["org_unit_id"], MANAGER_ROLE)
     if unit.level != "community":
         raise DomainError("post.community_only", "岗位需设在社区一级，请选择社区", 422)
-    if db.session.execute(
-        select(Post.id).where(Post.org_unit_id == unit.id, Post.name == data["name"])
-    ).first():
-        raise Conflict("post.name_taken", f"本社区已有「{data['name']}」岗位，请换个名称")
+    _check_name(unit.id, data["name"])
     post = Post(**data)
     db.session.add(post)
-    db.session.commit()
+    _commit_named(data["name"])
     return post
 
 
@@ -224,9 +244,11 @@ def update_post(scope: Scope, post_id: int, data: dict[str, Any]) -> Post:
             "post.capacity_below_holders",
             f"该岗位现有 {post.holder_count} 人在岗，人数上限不能低于在岗人数",
         )
+    if "name" in data:
+        _check_name(post.org_unit_id, data["name"], post.id)
     for key, value in data.items():
         setattr(post, key, value)
-    db.session.commit()
+    _commit_named(post.name)
     return post
 
 
@@ -270,6 +292,17 @@ def approve_claim(scope: Scope, claim_id: int, note: str | None) -> PostClaim:
     db.session.refresh(claim)
     if claim.status != "pending":
         raise Conflict("post_claim.not_pending", "该申请已处理过，请刷新列表")
+    if claim.user_id == scope.user.id:
+        # as attendance: a grant to oneself needs a second person
+        raise DomainError(
+            "post_claim.self_approval", "不能审批自己的岗位申请，请由社区其他工作人员审批", 403
+        )
+    claimant = db.session.get(User, claim.user_id)
+    if claimant.community_id != post.org_unit_id or claimant.citizen_role != "rider":
+        raise Conflict(
+            "post_claim.claimant_moved",
+            "申请人已不是本社区报到的骑手（已换社区或身份），无法通过；可驳回该申请",
+        )
     if post.holder_count >= post.capacity:
         raise Conflict("post_claim.post_full", "该岗位人数已满：请先调整人数上限或让在岗人员离岗")
     claim.status = "approved"

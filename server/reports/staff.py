@@ -13,7 +13,7 @@ from server.clock import SHANGHAI, utcnow
 from server.errors import NotFound
 from server.extensions import db
 from server.http import paginate
-from server.org.models import ROLE_RANK, OrgUnit
+from server.org.models import ROLE_RANK, OrgUnit, subtree_ids
 from server.reports.models import STATE_NAMES, Report, WorkOrder
 from server.reports.presenters import report_detail, report_summary
 from server.reports.workflow import ACTIONS, HANDLER, MANAGER, clock_of
@@ -97,11 +97,7 @@ def filtered_orders(scope: Scope, args: dict[str, Any]):
         stmt = stmt.where(WorkOrder.category_id == args["category_id"])
     if args.get("unit_id"):
         unit = scope.ensure(args["unit_id"])
-        stmt = stmt.where(
-            WorkOrder.org_unit_id.in_(
-                select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))
-            )
-        )
+        stmt = stmt.where(WorkOrder.org_unit_id.in_(subtree_ids(unit)))
     if args.get("overdue") is not None:
         now = utcnow()
         late = or_(

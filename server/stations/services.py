@@ -13,7 +13,7 @@ from server.cache import ensure_announced
 from server.clock import local, utcnow
 from server.errors import DomainError, NotFound
 from server.extensions import db, get_redis, redis_after_commit
-from server.org.models import OrgUnit
+from server.org.models import OrgUnit, subtree_ids
 from server.stations import catalog
 from server.stations import hours as opening
 from server.stations.models import KINDS, SERVICES, Station
@@ -165,11 +165,7 @@ def list_stations(scope: Scope, args: dict[str, Any]):
     stmt = select(Station).where(scope.clause(Station.org_unit_id)).order_by(Station.id)
     if args.get("org_unit_id"):
         unit = scope.ensure(args["org_unit_id"])
-        stmt = stmt.where(
-            Station.org_unit_id.in_(
-                select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))
-            )
-        )
+        stmt = stmt.where(Station.org_unit_id.in_(subtree_ids(unit)))
     if args.get("is_active") is not None:
         stmt = stmt.where(Station.is_active.is_(args["is_active"]))
     if args.get("q"):

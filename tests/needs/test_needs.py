@@ -164,3 +164,20 @@ def test_an_export_over_its_row_limit_is_refused_not_cut_short(client, login, mo
     refused = client.get("/api/v1/admin/needs/export.csv", headers=staff)
     assert refused.status_code == 422
     assert refused.get_json()["code"] == "export.too_many_rows"
+
+
+def test_staff_filtering_needs_by_a_street_get_its_communities_needs(client, units, login):
+    """Needs live at community level; a filter by the street means its whole subtree (as
+    activities, stations and work orders), in the list and the statistics."""
+    for community in ("A", "B"):
+        need = {"kind": "childcare", "content": "希望社区能组织骑手子女暑期托管班"}
+        assert (
+            client.post("/api/v1/needs", json=need, headers=login("rider", community)).status_code
+            == 201
+        )
+    street, s1 = login("street_admin", "S1"), units["S1"].id
+    assert client.get("/api/v1/admin/needs", headers=street).get_json()["total"] == 2
+    listed = client.get(f"/api/v1/admin/needs?org_unit_id={s1}", headers=street).get_json()
+    assert listed["total"] == 2
+    stats = client.get(f"/api/v1/admin/needs/stats?org_unit_id={s1}", headers=street).get_json()
+    assert sum(month["total"] for month in stats["months"]) == 2
