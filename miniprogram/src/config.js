@@ -10,6 +10,10 @@ const BASE_URLS = {
 
 // Subscribe-message template ids come from the server (GET /me/subscriptions), configured
 // there per notification kind (WECHAT_TEMPLATES_JSON / WECHAT_TEMPLATE_<KIND>).
+// Fallback {kind: template_id}, used only while the server's list has never been loaded on this
+// phone (wx.requestSubscribeMessage must run inside the tap, it cannot wait for the network):
+// the deployer may copy the server's ids here; empty, such a tap asks nothing that time.
+const FALLBACK_TEMPLATE_IDS = {}
 
 const REQUEST_TIMEOUT_MS = 15000
 
@@ -37,6 +41,7 @@ module.exports = {
   BASE_URLS,
   RELEASE_API_BASE_URL,
   REQUEST_TIMEOUT_MS,
+  FALLBACK_TEMPLATE_IDS,
   getBaseUrl,
   setBaseUrl,
 }

@@ -1,8 +1,11 @@
 // Subscribe messages. The server says which template to request per notification kind
 // (GET /me/subscriptions → {templates: {kind: template_id}, credits}); we ask the user for the
 // kinds that matter at this moment and report what was accepted (POST /me/subscriptions).
-// wx.requestSubscribeMessage must run inside the tap: call prefetch() when the page loads so
-// askSubscribe() finds the template ids without waiting for the network.
+// wx.requestSubscribeMessage must run inside the tap (WeChat refuses it after a network round
+// trip): call prefetch() when the page loads; askSubscribe() never waits for the network, it
+// asks with the ids known at the tap (this run's, else the last ones stored, else config's
+// fallback) or not at all that time, and prefetches again for the next tap.
+const config = require('../config')
 const notifications = require('./notifications')
 
 // The moments we ask at, as the server's notification kinds.
@@ -13,8 +16,20 @@ const MOMENTS = {
   staffOnDuty: ['work_order_new', 'work_order_assigned', 'work_order_overdue'],
 }
 
+// The server's last answer, kept for a later run whose prefetch fails (a weak network).
+const TEMPLATES_KEY = 'fengchao.subscribeTemplates'
+
 let templates = null
 let loading = null
+
+function storedTemplates() {
+  try {
+    const stored = wx.getStorageSync(TEMPLATES_KEY)
+    return stored && typeof stored === 'object' ? stored : null
+  } catch {
+    return null
+  }
+}
 
 /** Load (once) the template id per kind; never throws. */
 function prefetch() {
@@ -24,6 +39,11 @@ function prefetch() {
       .getSubscriptions()
       .then((res) => {
         templates = (res && res.templates) || {}
+        try {
+          wx.setStorageSync(TEMPLATES_KEY, templates)
+        } catch {
+          // storage full: this run still has them
+        }
         return templates
       })
       .catch(() => ({}))
@@ -54,14 +74,25 @@ function request(tmplIds) {
   })
 }
 
-/** Ask for a moment (a key of MOMENTS) or a list of kinds; resolves with the accepted ids. Never throws. */
+/** The template ids known without the network: this run's, else the server's last answer
+ * stored on the phone, else the configured fallback. */
+function knownTemplates() {
+  return templates || storedTemplates() || config.FALLBACK_TEMPLATE_IDS || {}
+}
+
+/**
+ * Ask for a moment (a key of MOMENTS) or a list of kinds; resolves with the accepted ids. Never
+ * throws. Call it from the tap itself: wx.requestSubscribeMessage is called synchronously, before
+ * anything is awaited; with no ids known yet it asks nothing this time (and prefetches again).
+ */
 async function askSubscribe(momentOrKinds) {
   if (!wx.requestSubscribeMessage) return []
   const kinds = Array.isArray(momentOrKinds) ? momentOrKinds : MOMENTS[momentOrKinds] || []
-  const known = templates || (await prefetch())
-  const tmplIds = templateIds(kinds, known)
-  if (!tmplIds.length) return []
-  const accepted = await request(tmplIds)
+  const tmplIds = templateIds(kinds, knownTemplates())
+  const asking = tmplIds.length ? request(tmplIds) : null // synchronous: still inside the tap
+  if (!templates) prefetch() // the earlier prefetch failed: for the next tap, not awaited here
+  if (!asking) return []
+  const accepted = await asking
   if (accepted.length) {
     try {
       await notifications.saveSubscriptions(accepted)
@@ -72,9 +103,9 @@ async function askSubscribe(momentOrKinds) {
   return accepted
 }
 
-/** Forget the cached templates (tests, logout). */
+/** Forget this run's templates (tests); the ones stored on the phone stay as a fallback. */
 function reset() {
   templates = null
 }
 
-module.exports = { MOMENTS, prefetch, templateIds, askSubscribe, reset }
+module.exports = { MOMENTS, TEMPLATES_KEY, prefetch, templateIds, askSubscribe, reset }

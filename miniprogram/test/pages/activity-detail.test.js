@@ -50,3 +50,60 @@ test('not found shows the message', async () => {
   await flush()
   expect(pageText(page)).toContain('活动不存在')
 })
+
+// A refusal means the activity changed on the server (withdrawn from another phone, signed in,
+// started): the page must show it as it is now, not the stale 取消报名 the rider taps again.
+test('a refused withdrawal reloads the activity and shows its state now; a double tap sends one DELETE', async () => {
+  let mine = ENROLMENT
+  const server = mockServer({
+    'GET /activities/:id': () => ({ id: 4, title: '环境清洁日', status: 'published', capacity: 20, enrolled_count: 1, my_enrolment: mine }),
+    'DELETE /activities/:id/enrolments/me': () => {
+      mine = { ...ENROLMENT, status: 'cancelled' } // it was already withdrawn (an earlier tap whose answer was lost)
+      return refusal('enrolment.not_found', '您没有报名该活动，无需取消', 404)
+    },
+  })
+  const answers = []
+  wx.showModal = jest.fn((o) => answers.push(o))
+  const page = render(id)
+  await page.instance.onLoad({ id: '4' })
+  await flush()
+  expect(page.querySelector('.withdraw')).toBeTruthy()
+  page.querySelector('.withdraw').dispatchEvent('tap')
+  page.querySelector('.withdraw').dispatchEvent('tap')
+  await flush()
+  expect(answers).toHaveLength(1) // one question
+  answers[0].success({ confirm: true })
+  await flush(30)
+  expect(server.callsTo('DELETE /activities/4/enrolments/me')).toHaveLength(1)
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '您没有报名该活动，无需取消' }))
+  expect(server.callsTo('GET /activities/4')).toHaveLength(2) // reloaded after the refusal
+  expect(page.querySelector('.withdraw')).toBeFalsy()
+  expect(page.querySelector('.enrol')).toBeTruthy()
+  expect(page.data.busy).toBe(false)
+})
+
+test('a tap while a withdrawal is in flight sends nothing more', async () => {
+  let answer
+  mockServer({ 'GET /activities/:id': () => ({ id: 4, title: '环境清洁日', status: 'published', capacity: 20, enrolled_count: 1, my_enrolment: ENROLMENT }) })
+  const page = render(id)
+  await page.instance.onLoad({ id: '4' })
+  await flush()
+  const deletes = []
+  const request = wx.request
+  wx.request = jest.fn((opts) => {
+    if (opts.method === 'DELETE') {
+      deletes.push(opts)
+      answer = () => opts.success({ statusCode: 409, data: { code: 'enrolment.already_signed_in', message: '您已签到，不能再取消报名', status: 409 }, header: {} })
+      return { abort() {} }
+    }
+    return request(opts)
+  })
+  const first = page.instance.onWithdraw()
+  await flush()
+  page.instance.onWithdraw() // the answer has not come back yet
+  await flush()
+  expect(deletes).toHaveLength(1)
+  answer()
+  await first
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '您已签到，不能再取消报名' }))
+})

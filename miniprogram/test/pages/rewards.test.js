@@ -73,9 +73,33 @@ describe('rewards', () => {
     const keys = server.callsTo('POST /redemptions').map((c) => c.header['Idempotency-Key'])
     expect(keys).toHaveLength(3)
     expect(new Set(keys).size).toBe(1)
-    // the replay of the first redemption is not shown as a new voucher
-    expect(page.data.voucher).toBeNull()
-    expect(wx.showModal).toHaveBeenLastCalledWith(expect.objectContaining({ title: '上次兑换已成功', confirmText: '去查看' }))
+    // the replay of the first (still pending) redemption: its voucher, said to be that one
+    expect(page.data.voucher).toMatchObject({ code: 'AB12CD34', replayed: true })
+    expect(pageText(page)).toContain('没有重复扣分')
+  })
+
+  test('a stored key whose first attempt never reached the server: the retry is a fresh 201 and its voucher is shown', async () => {
+    let answer = 'network' // the first attempt dies before the server sees it
+    const server = shop(() => answer, 109)
+    await (await openPage()).instance.onRedeem(tap)
+    expect(redemptions.hasPendingRedeem(5)).toBe(true)
+    answer = { status: 201, body: { id: 9, code: 'QW34ER56', qr_payload: 'fc-voucher:QW34ER56', status: 'pending', reward_id: 5, reward_name: '蓝牙耳机', expires_at: '2024-05-08T12:00:00+08:00', balance: 49 } }
+    const page = await openPage()
+    wx.showModal.mockClear()
+    await page.instance.onRedeem(tap)
+    await flush()
+    const keys = keysSent(server)
+    expect(keys).toHaveLength(2)
+    expect(keys[1]).toBe(keys[0]) // the same key: never a second deduction
+    // the rider has the voucher to show at the station: code, QR of the server's payload, deadline
+    expect(page.data.voucher).toMatchObject({ code: 'QW34ER56', qr: 'fc-voucher:QW34ER56', name: '蓝牙耳机' })
+    expect(pageText(page)).toContain('QW34 ER56')
+    expect(page.querySelectorAll('.voucher-panel >>> .dark').length).toBeGreaterThan(50)
+    expect(pageText(page)).toContain('2024-05-08 12:00')
+    expect(page.data.balance).toBe(49)
+    // only the confirm question: no dialog sending the rider away from the voucher
+    expect(wx.showModal.mock.calls.map((c) => c[0].title)).toEqual(['确认兑换'])
+    expect(redemptions.hasPendingRedeem(5)).toBe(false) // settled: the next tap is a new redemption
   })
 
   const tap = { currentTarget: { dataset: { id: 5 } } }
@@ -97,8 +121,7 @@ describe('rewards', () => {
     const page = await openPage()
     expect(wx.getStorageSync(redemptions.PENDING_KEYS)).not.toEqual({}) // survives in storage
     await page.instance.onRedeem(tap)
-    expect(page.data.voucher).toBeNull()
-    expect(wx.showModal).toHaveBeenLastCalledWith(expect.objectContaining({ title: '上次兑换已成功' }))
+    expect(page.data.voucher).toMatchObject({ code: 'AB12CD34', replayed: true })
     const keys = keysSent(server)
     expect(keys).toHaveLength(3)
     expect(new Set(keys).size).toBe(1)
@@ -264,11 +287,15 @@ describe('rewards', () => {
     require('../../src/services/subscribe').reset()
     wx.requestSubscribeMessage = jest.fn((o) => o.success({ TPL_REDEMPTION: 'accept', TPL_REDEMPTION_EXPIRING: 'reject' }))
     const server = mockServer({
+      'GET /rewards': () => REWARDS,
+      'GET /me/points': () => ({ balance: 109 }),
       'GET /me/subscriptions': () => ({ templates: { redemption_fulfilled: 'TPL_REDEMPTION', redemption_expiring: 'TPL_REDEMPTION_EXPIRING', report_status: 'TPL_REPORT_STATUS' }, credits: [] }),
       'POST /me/subscriptions': () => ({ templates: {}, credits: [{ template_id: 'TPL_REDEMPTION', count: 1 }], ignored: [] }),
     })
-    const page = render(rewardsId)
-    await page.instance.onSubscribe()
+    const page = await openPage() // the page prefetches the template ids when it loads
+    const asked = page.instance.onSubscribe()
+    expect(wx.requestSubscribeMessage).toHaveBeenCalledTimes(1) // within the tap, nothing awaited first
+    await asked
     expect(wx.requestSubscribeMessage.mock.calls[0][0].tmplIds).toEqual(['TPL_REDEMPTION', 'TPL_REDEMPTION_EXPIRING'])
     expect(server.callsTo('POST /me/subscriptions')[0].data).toEqual({ accepted: ['TPL_REDEMPTION'] })
   })

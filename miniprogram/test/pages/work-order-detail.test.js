@@ -268,3 +268,40 @@ describe('the after-photos saved on the phone are removed once no longer needed'
     expect(files.has(saved)).toBe(false)
   })
 })
+
+test('resolve with after-photos, some uploads failing: the retry uploads only the failed ones and sends all of them', async () => {
+  let state = 'in_progress'
+  const failOnce = new Set(['wxfile://usr/b.jpg'])
+  const ids = { 'wxfile://usr/a.jpg': 91, 'wxfile://usr/b.jpg': 92, 'wxfile://usr/c.jpg': 93 }
+  const server = mockServer({
+    'GET /work-orders/:id': () => ORDER(state),
+    'POST /work-orders/:id/:action': () => {
+      state = 'resolved'
+      return ORDER(state)
+    },
+    'POST /uploads': (req) => {
+      if (failOnce.delete(req.filePath)) return 'network' // a weak network drops this one
+      return { status: 201, body: { id: ids[req.filePath], url: `http://api.test/u/${ids[req.filePath]}` } }
+    },
+  })
+  const page = render(id)
+  await page.instance.onLoad({ id: '31' })
+  await flush()
+  page.instance.onNote({ detail: { value: '已拆除' } })
+  page.instance.onPhotosChange({ detail: { photos: Object.keys(ids).map((path) => ({ path, uploadId: null })) } })
+  const resolve = { currentTarget: { dataset: { code: 'resolve' } } }
+  await page.instance.onAction(resolve)
+  await flush()
+  expect(pageText(page)).toContain('网络不稳定')
+  expect(server.callsTo('POST /work-orders/31/resolve')).toHaveLength(0)
+  await page.instance.onAction(resolve) // 重试
+  await flush()
+  const uploadsOf = (path) => server.callsTo('POST /uploads').filter((c) => c.filePath === path).length
+  expect(uploadsOf('wxfile://usr/a.jpg')).toBe(1) // uploaded before the failure: not sent again
+  expect(uploadsOf('wxfile://usr/b.jpg')).toBe(2) // failed, then retried
+  expect(uploadsOf('wxfile://usr/c.jpg')).toBe(1)
+  const sent = server.callsTo('POST /work-orders/31/resolve')
+  expect(sent).toHaveLength(1)
+  expect(sent[0].data).toEqual({ note: '已拆除', photo_ids: [91, 92, 93] })
+  expect(page.data.stateName).toBe('已办结')
+})

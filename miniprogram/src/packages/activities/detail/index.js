@@ -3,6 +3,7 @@ const { askSubscribe, prefetch } = require('../../../services/subscribe')
 const { getLocation } = require('../../../utils/location')
 const { sceneFromScan, scanCode } = require('../../../utils/scene')
 const { formatTime } = require('../../../utils/format')
+const { serverDecided } = require('../../../services/request')
 const { confirm, errorMessage, toastError } = require('../../../utils/ui')
 
 Page({
@@ -31,8 +32,16 @@ Page({
     }
   },
 
+  /** The server's message; after a refusal (a 4xx: already withdrawn, full, started…) the
+   * activity changed under the page: show it as it is now, not the stale buttons. */
+  async failed(err) {
+    toastError(err)
+    if (serverDecided(err)) await this.load()
+  },
+
   async onEnrol() {
-    if (this.data.busy) return
+    if (this.acting) return
+    this.acting = true
     this.setData({ busy: true })
     // WeChat opens the subscribe dialog only from the tap itself, not after a network answer
     const asked = askSubscribe('activity')
@@ -42,32 +51,40 @@ Page({
       wx.showToast({ title: enrolment && enrolment.status === 'waitlisted' ? `已候补第 ${enrolment.waitlist_position} 位` : '报名成功', icon: 'none' })
       await this.load()
     } catch (err) {
-      toastError(err)
+      await this.failed(err)
     } finally {
+      this.acting = false
       this.setData({ busy: false })
     }
   },
 
   async onWithdraw() {
-    if (!(await confirm('取消报名', '确定不参加这个活动了吗？'))) return
+    // busy from the tap on: a second tap while the question or the request is open does nothing
+    if (this.acting) return
+    this.acting = true
     this.setData({ busy: true })
     try {
+      if (!(await confirm('取消报名', '确定不参加这个活动了吗？'))) return
       await activities.withdraw(this.data.id)
       await this.load()
     } catch (err) {
-      toastError(err)
+      await this.failed(err)
     } finally {
+      this.acting = false
       this.setData({ busy: false })
     }
   },
 
   async onSignIn() {
+    if (this.acting) return
     let res
     try {
       res = await scanCode()
     } catch {
       return
     }
+    if (this.acting) return
+    this.acting = true
     this.setData({ busy: true })
     try {
       const loc = await getLocation()
@@ -78,6 +95,7 @@ Page({
     } catch (err) {
       toastError(err)
     } finally {
+      this.acting = false
       this.setData({ busy: false })
     }
   },

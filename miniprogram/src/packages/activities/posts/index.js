@@ -1,4 +1,5 @@
 const posts = require('../../../services/posts')
+const { serverDecided } = require('../../../services/request')
 const { loadList } = require('../../../utils/list')
 const { formatTime } = require('../../../utils/format')
 const { confirm, errorMessage, toast, toastError } = require('../../../utils/ui')
@@ -36,35 +37,50 @@ Page({
       this.setData({ claimsError: errorMessage(err) })
     }
   },
+  /** The server's message; after a refusal (a 4xx: post full or closed, claim already
+   * decided or withdrawn) the lists are stale: show the posts and my claims as they are now. */
+  async failed(err) {
+    toastError(err)
+    if (serverDecided(err)) await Promise.all([this.load(), this.loadClaims()])
+  },
+  // One action at a time, guarded from the tap on (the confirm included): a second tap while
+  // the question or the request is open does nothing. The server takes no Idempotency-Key
+  // for claiming or withdrawing; a repeat is refused with 409 and the page reloads.
   async onWithdraw(e) {
     const { id } = e.currentTarget.dataset
     const claim = this.data.claims.find((c) => c.id === id)
-    if (!claim || !(await confirm('撤回申请', `确定撤回「${claim.post_name || '岗位'}」的认领申请吗？`))) return
+    if (!claim || this.acting) return
+    this.acting = true
     this.setData({ withdrawingId: id })
     try {
+      if (!(await confirm('撤回申请', `确定撤回「${claim.post_name || '岗位'}」的认领申请吗？`))) return
       await posts.withdrawClaim(id)
       toast('已撤回')
       await Promise.all([this.loadClaims(), this.load()])
     } catch (err) {
-      toastError(err)
+      await this.failed(err)
     } finally {
+      this.acting = false
       this.setData({ withdrawingId: null })
     }
   },
   async onClaim(e) {
     const { id } = e.currentTarget.dataset
     const post = this.data.items.find((p) => p.id === id)
-    if (!post || !(await confirm('认领岗位', `确定认领「${post.name}」吗？`))) return
+    if (!post || this.acting) return
+    this.acting = true
     this.setData({ claimingId: id })
     try {
+      if (!(await confirm('认领岗位', `确定认领「${post.name}」吗？`))) return
       const claim = await posts.claim(id)
-      const index = this.data.items.indexOf(post)
-      this.setData({ [`items[${index}].my_claim`]: claim, [`items[${index}].claimName`]: posts.CLAIM_NAMES[claim.status] || '' })
+      const index = this.data.items.findIndex((p) => p.id === id) // the list may have reloaded meanwhile
+      if (index >= 0) this.setData({ [`items[${index}].my_claim`]: claim, [`items[${index}].claimName`]: posts.CLAIM_NAMES[claim.status] || '' })
       toast(claim.status === 'pending' ? '已提交，等待社区审核' : '认领成功')
       this.loadClaims()
     } catch (err) {
-      toastError(err)
+      await this.failed(err)
     } finally {
+      this.acting = false
       this.setData({ claimingId: null })
     }
   },

@@ -23,13 +23,17 @@ function showUnknownOutcome() {
   })
 }
 
-/** The answer to a reused key is the earlier redemption: say so, and point to 我的兑换 for its code and state. */
+/** A replayed redemption whose voucher is still to be shown at the station (pending). */
+const usableVoucher = (r) => Boolean(r && r.code && (!r.status || r.status === 'pending'))
+
+/** The answer to a reused key is an earlier redemption already used, cancelled or expired:
+ * no voucher to show; say so, and point to 我的兑换 for its state. */
 function showEarlierOutcome(r, reward) {
   const name = (r && r.reward_name) || reward.name
-  const state = r && r.status && r.status !== 'pending' ? redemptions.STATUS_NAMES[r.status] : ''
+  const state = (r && redemptions.STATUS_NAMES[r.status]) || '已处理'
   wx.showModal({
-    title: state ? `上次的兑换${state}` : '上次兑换已成功',
-    content: `上次兑换「${name}」${state || '已成功'}，这次没有再扣分。兑换码和当前状态请到「我的兑换」查看；再点兑换是一次新的兑换`,
+    title: `上次的兑换${state}`,
+    content: `上次兑换「${name}」${state}，这次没有再扣分。详情请到「我的兑换」查看；再点兑换是一次新的兑换`,
     confirmText: '去查看',
     cancelText: '知道了',
     success: (res) => {
@@ -78,17 +82,26 @@ Page({
       const pending = redemptions.redeemKey(id)
       try {
         const r = await redemptions.redeem(id, { idempotencyKey: pending.key })
-        if (pending.reused) {
+        if (!pending.reused || usableVoucher(r)) {
+          // A new redemption, or with a reused key the first attempt's (its answer was lost,
+          // or it never reached the server and this is a fresh 201): either way the rider
+          // needs its code at the station. `replayed`: say no second deduction was made.
+          this.setData({
+            voucher: {
+              code: r.code,
+              qr: r.qr_payload || r.code,
+              name: r.reward_name || reward.name,
+              expiresAt: formatTime(r.expires_at),
+              replayed: pending.reused,
+            },
+            balance: r.balance !== undefined ? r.balance : this.data.balance,
+          })
+        } else {
           // The server replays the FIRST result of this key (maybe hours old, the
-          // redemption since used, cancelled or expired): not a new voucher.
+          // redemption since used, cancelled or expired): no voucher to show.
           this.setData({ balance: null })
           this.load()
           showEarlierOutcome(r, reward)
-        } else {
-          this.setData({
-            voucher: { code: r.code, qr: r.qr_payload || r.code, name: r.reward_name || reward.name, expiresAt: formatTime(r.expires_at) },
-            balance: r.balance !== undefined ? r.balance : this.data.balance,
-          })
         }
         redemptions.settleRedeemKey(pending.slot) // answered: the next tap is a new redemption
       } catch (err) {

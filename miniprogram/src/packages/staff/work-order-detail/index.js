@@ -194,15 +194,20 @@ Page({
     this.running = true
     this.setData({ busy: true, formError: '' })
     try {
-      const photos = this.data.photos.slice()
-      for (let i = 0; i < photos.length; i += 1) {
-        if (!photos[i].uploadId) photos[i] = { ...photos[i], uploadId: (await uploads.uploadPhoto(photos[i].path)).id }
+      // Each upload is kept (by path) as soon as it is done: when some fail on a weak
+      // network, the retry uploads only those, then sends the transition with all of them.
+      const uploaded = this.uploaded || (this.uploaded = {})
+      const photos = []
+      for (const photo of this.data.photos) {
+        if (!photo.uploadId && !uploaded[photo.path]) uploaded[photo.path] = (await uploads.uploadPhoto(photo.path)).id
+        photos.push({ ...photo, uploadId: photo.uploadId || uploaded[photo.path] })
       }
       this.setData({ photos })
       const holdUntil = code === 'hold' ? new Date(Date.now() + HOLD_HOURS * 3600 * 1000).toISOString() : undefined
       await workOrders.transition(this.data.id, code, { note: this.data.note.trim(), photoIds: photos.map((p) => p.uploadId), holdUntil }, { idempotencyKey: this.pending.key })
       this.pending = null
       removePhotos(photos.map((p) => p.path)) // sent: the saved copies are no longer needed
+      this.uploaded = {}
       this.setData({ note: '', photos: [] })
       toast(`${workOrders.ACTION_NAMES[code] || '操作'}成功`)
       await this.load()
