@@ -16,9 +16,12 @@ const STATUS_NAMES = {
   self_handled: '已自行处理',
 }
 const DONE_STATUSES = ['resolved', 'closed', 'self_handled']
+// 409 from POST /reports/{id}/submit: the draft was filed already (an earlier tap, another phone).
+const NOT_DRAFT = 'report.not_draft'
 
 /** 上报分类（按位置或我的社区所在街道）→ [Category] */
-const listCategories = ({ lat, lng, communityId } = {}) => api.get('/report-categories', { lat, lng, community_id: communityId })
+const listCategories = ({ lat, lng, communityId } = {}) =>
+  api.get('/report-categories', { lat, lng, community_id: communityId }).then((res) => (Array.isArray(res) ? res : (res && res.items) || []))
 /** 提交上报（幂等键随草稿保存，网络重试不会重复提交）→ {report, possible_duplicates} */
 const createReport = (body, { idempotencyKey }) => api.post('/reports', body, { idempotencyKey })
 /** 附近同类未办结问题（提交前提示 +1）→ [Duplicate] */
@@ -27,6 +30,20 @@ const nearbyReports = ({ categoryId, lat, lng }) => api.get('/reports/nearby', {
 const myReports = (query) => api.get('/me/reports', query)
 /** 上报详情（含时间线） */
 const getReport = (id) => api.get(`/reports/${id}`)
+/**
+ * 完成并提交服务器上的草稿（在公众号留言开始的反映）: POST /reports/{id}/submit
+ * {category_id, lat?, lng?, address?, description?} → the filed report (detail). What is left
+ * out keeps the draft's own (text, photos, location); lat/lng are sent only when chosen here
+ * (a null would clear the draft's). The server takes no Idempotency-Key here: a repeat (a retry
+ * after a lost answer) is refused with 409 `report.not_draft`.
+ */
+const fileDraft = (id, { categoryId, lat, lng, address, description }) =>
+  api.post(`/reports/${id}/submit`, {
+    category_id: categoryId,
+    ...(lat !== null && lat !== undefined && lng !== null && lng !== undefined ? { lat, lng } : {}),
+    ...(address ? { address } : {}),
+    ...(description ? { description } : {}),
+  })
 /** 回访评价 {stars 1–5, comment, fixed} */
 const sendFeedback = (id, { stars, comment, fixed }) => api.post(`/reports/${id}/feedback`, { stars, comment: comment || undefined, fixed })
 /** 附议（+1：我也遇到了） */
@@ -40,8 +57,10 @@ const categoryName = (r) => (r && r.category && r.category.name) || ''
 module.exports = {
   STATUS_NAMES,
   DONE_STATUSES,
+  NOT_DRAFT,
   listCategories,
   createReport,
+  fileDraft,
   nearbyReports,
   myReports,
   getReport,

@@ -2,6 +2,19 @@
 const { errorMessage, toastError } = require('./ui')
 
 /**
+ * Latest-wins for a page's repeated loads of one thing (a weak network answers late and out
+ * of order): latest(owner, name) starts a load and returns isLatest(), false as soon as a newer
+ * load of that name has started, so the older answer (or failure) is dropped, not shown.
+ * latest(owner, name, { start: false }) checks against the load running now without starting one.
+ */
+function latest(owner, name, { start = true } = {}) {
+  const seqs = owner.__latest || (owner.__latest = {})
+  if (start) seqs[name] = (seqs[name] || 0) + 1
+  const seq = seqs[name] || 0
+  return () => seqs[name] === seq
+}
+
+/**
  * loadList(page, fetchPage, {reset, map}) — fetchPage(n) resolves {items,total,page,page_size}.
  * A failed first page shows the error state; a failed "more" keeps what is shown and toasts.
  * Only the latest reset may update the list (filters tapped in quick succession); one "more"
@@ -9,18 +22,16 @@ const { errorMessage, toastError } = require('./ui')
  * arrive) are not listed twice.
  */
 async function loadList(page, fetchPage, { reset = true, map } = {}) {
-  const state = page.__list || (page.__list = { seq: 0, more: false })
+  const state = page.__list || (page.__list = { more: false })
   if (!reset && (state.more || state.resetting)) return null
-  if (reset) {
-    state.seq += 1
-    state.resetting = true
-  } else state.more = true
-  const seq = state.seq
+  const isLatest = latest(page, 'list', { start: reset })
+  if (reset) state.resetting = true
+  else state.more = true
   const nextPage = reset ? 1 : (page.data.page || 1) + 1
   page.setData(reset ? { loading: !page.data.items || !page.data.items.length, error: '' } : { loadingMore: true })
   try {
     const res = (await fetchPage(nextPage)) || {}
-    if (seq !== state.seq) return null
+    if (!isLatest()) return null
     const raw = Array.isArray(res) ? res : res.items || []
     const items = map ? raw.map(map) : raw
     let all = items
@@ -38,7 +49,7 @@ async function loadList(page, fetchPage, { reset = true, map } = {}) {
     })
     return res
   } catch (err) {
-    if (seq !== state.seq) return null
+    if (!isLatest()) return null
     if (reset && !(page.data.items && page.data.items.length)) {
       page.setData({ loading: false, loadingMore: false, error: errorMessage(err) })
     } else {
@@ -48,10 +59,10 @@ async function loadList(page, fetchPage, { reset = true, map } = {}) {
     return null
   } finally {
     if (reset) {
-      if (seq === state.seq) state.resetting = false
+      if (isLatest()) state.resetting = false
     } else state.more = false
-    if (seq === state.seq) wx.stopPullDownRefresh()
+    if (isLatest()) wx.stopPullDownRefresh()
   }
 }
 
-module.exports = { loadList }
+module.exports = { loadList, latest }

@@ -52,8 +52,7 @@ Page({
   async loadCategories() {
     this.setData({ categoriesError: '' })
     try {
-      const res = await reports.listCategories()
-      this.setData({ categories: Array.isArray(res) ? res : res.items || [] })
+      this.setData({ categories: await reports.listCategories() })
     } catch (err) {
       this.setData({ categoriesError: errorMessage(err) })
     }

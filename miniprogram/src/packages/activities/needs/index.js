@@ -2,6 +2,7 @@
 const needs = require('../../../services/needs')
 const { newIdempotencyKey, serverDecided } = require('../../../services/request')
 const { formatTime } = require('../../../utils/format')
+const { latest } = require('../../../utils/list')
 const { errorMessage } = require('../../../utils/ui')
 
 const toNeed = (n) => ({
@@ -21,15 +22,17 @@ Page({
   onPullDownRefresh() {
     return this.loadMine()
   },
-  /** 我提交过的（含社区答复），最新在前 */
+  /** 我提交过的（含社区答复），最新在前. Latest wins: the answer of an older load (slow,
+   * overtaken by the reload after sending) is dropped rather than hiding the new need. */
   async loadMine() {
+    const isLatest = latest(this, 'mine')
     try {
       const res = await needs.myNeeds({ page_size: 50 })
-      this.setData({ mine: ((res && res.items) || []).map(toNeed), mineError: '' })
+      if (isLatest()) this.setData({ mine: ((res && res.items) || []).map(toNeed), mineError: '' })
     } catch (err) {
-      this.setData({ mineError: errorMessage(err) })
+      if (isLatest()) this.setData({ mineError: errorMessage(err) })
     } finally {
-      wx.stopPullDownRefresh()
+      if (isLatest()) wx.stopPullDownRefresh()
     }
   },
 

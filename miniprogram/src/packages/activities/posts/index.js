@@ -1,6 +1,6 @@
 const posts = require('../../../services/posts')
 const { serverDecided } = require('../../../services/request')
-const { loadList } = require('../../../utils/list')
+const { latest, loadList } = require('../../../utils/list')
 const { formatTime } = require('../../../utils/format')
 const { confirm, errorMessage, toast, toastError } = require('../../../utils/ui')
 
@@ -25,16 +25,23 @@ Page({
   onPullDownRefresh() {
     return Promise.all([this.load(), this.loadClaims()])
   },
+  /** The server pages the posts (20 a page): more come with onReachBottom. */
+  onReachBottom() {
+    if (this.data.hasMore) return loadList(this, (page) => posts.listPosts({ page }), { reset: false, map: toItem })
+    return undefined
+  },
   load() {
     return loadList(this, (page) => posts.listPosts({ page }), { map: toItem })
   },
-  /** 我的认领（最新在前）：a failure here leaves the posts list usable. */
+  /** 我的认领（最新在前）：a failure here leaves the posts list usable. Latest wins: the
+   * answer of an older load (slow, overtaken by the reload after a claim) is dropped. */
   async loadClaims() {
+    const isLatest = latest(this, 'claims')
     try {
       const res = await posts.myClaims({ page_size: 50 })
-      this.setData({ claims: ((res && res.items) || []).map(toClaim), claimsError: '' })
+      if (isLatest()) this.setData({ claims: ((res && res.items) || []).map(toClaim), claimsError: '' })
     } catch (err) {
-      this.setData({ claimsError: errorMessage(err) })
+      if (isLatest()) this.setData({ claimsError: errorMessage(err) })
     }
   },
   /** The server's message; after a refusal (a 4xx: post full or closed, claim already

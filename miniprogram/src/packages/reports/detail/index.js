@@ -1,7 +1,15 @@
+// A report and its progress. A report begun by messaging the official account is a server-side
+// draft (status `draft`, no category): the reply's card opens this page, where its reporter
+// picks the category (and the location if the messages gave none) and files it.
 const reports = require('../../../services/reports')
+const { ApiError, NetworkError } = require('../../../services/request')
 const { askSubscribe, prefetch } = require('../../../services/subscribe')
 const { formatTime } = require('../../../utils/format')
+const { latest } = require('../../../utils/list')
+const { getLocation, chooseLocation } = require('../../../utils/location')
 const { errorMessage, toast, toastError } = require('../../../utils/ui')
+
+const hasText = (s) => Boolean(s && String(s).trim())
 
 Page({
   data: {
@@ -16,6 +24,18 @@ Page({
     sending: false,
     loading: true,
     error: '',
+    // completing a draft (its reporter only)
+    isDraft: false,
+    draftHasContent: false, // text or photos came with the messages
+    draftHasLocation: false, // a location (or an address) came with the messages
+    categories: [],
+    categoriesError: '',
+    categoryId: null,
+    categoryName: '',
+    place: null, // {lat, lng, address} chosen here when the draft has none
+    extraText: '', // typed here when the draft has neither text nor photos
+    submitting: false,
+    formError: '',
   },
 
   onLoad(options) {
@@ -27,23 +47,157 @@ Page({
     return this.load()
   },
 
-  async load() {
+  /** (Re)load the report; once something is shown, a failed reload keeps it and says why
+   * (`quiet`: says nothing, what is shown is fresh enough). */
+  async load({ quiet = false } = {}) {
     this.setData({ loading: !this.data.report, error: '' })
     try {
-      const r = await reports.getReport(this.data.id)
-      this.setData({
-        report: r,
-        statusName: reports.statusName(r),
-        categoryName: reports.categoryName(r) || '问题上报',
-        time: formatTime(r.created_at),
-        canRate: Boolean(r.can_give_feedback),
-        loading: false,
-      })
+      this.show(await reports.getReport(this.data.id))
     } catch (err) {
-      this.setData({ loading: false, error: errorMessage(err) })
+      if (this.data.report) {
+        this.setData({ loading: false })
+        if (quiet !== true) toastError(err)
+      } else this.setData({ loading: false, error: errorMessage(err) })
     } finally {
       wx.stopPullDownRefresh()
     }
+  },
+
+  show(r) {
+    const isDraft = r.status === 'draft' && r.viewer === 'owner'
+    const wasDraft = this.data.isDraft
+    this.setData({
+      report: r,
+      statusName: reports.statusName(r),
+      categoryName: (isDraft && this.data.categoryName) || reports.categoryName(r) || '问题上报',
+      time: formatTime(r.created_at),
+      canRate: Boolean(r.can_give_feedback),
+      loading: false,
+      isDraft,
+      draftHasContent: hasText(r.description) || Boolean(r.photos && r.photos.length),
+      draftHasLocation: (r.lat !== null && r.lat !== undefined) || hasText(r.address),
+    })
+    if (isDraft && (!wasDraft || this.data.categoriesError || !this.data.categories.length)) this.loadCategories()
+    if (!isDraft && wasDraft) this.setData({ categoryId: null, place: null, extraText: '', formError: '' })
+  },
+
+  /** The categories where the problem is (the draft's location or the one chosen here; else
+   * the resident's community), as the report page lists them. The latest listing wins. */
+  async loadCategories() {
+    const isLatest = latest(this, 'categories')
+    const where = this.data.place || this.data.report || {}
+    const at = where.lat !== null && where.lat !== undefined ? { lat: where.lat, lng: where.lng } : {}
+    this.setData({ categoriesError: '' })
+    try {
+      const categories = await reports.listCategories(at)
+      if (!isLatest()) return
+      this.setData({ categories })
+      this.keepCategory(categories)
+    } catch (err) {
+      if (isLatest()) this.setData({ categoriesError: errorMessage(err) })
+    }
+  },
+
+  /** After a relisting (another street), keep the choice if that street has it (same code). */
+  keepCategory(categories) {
+    const { categoryId } = this.data
+    if (!categoryId || categories.some((c) => c.id === categoryId)) return
+    const chosen = this.chosenCode && categories.find((c) => c.code === this.chosenCode)
+    if (chosen) this.setData({ categoryId: chosen.id, categoryName: chosen.name })
+    else this.setData({ categoryId: null, categoryName: '问题上报' })
+  },
+
+  onSelectCategory(e) {
+    if (this.data.submitting) return
+    const { id, name } = e.detail
+    const category = this.data.categories.find((c) => c.id === id)
+    this.chosenCode = category ? category.code : null
+    this.setData({ categoryId: id, categoryName: name, formError: '' })
+  },
+
+  onExtraText(e) {
+    if (!this.data.submitting) this.setData({ extraText: e.detail.value, formError: '' })
+  },
+
+  setPlace(place) {
+    if (this.data.submitting) return
+    this.setData({ place, formError: '' })
+    this.loadCategories()
+  },
+
+  async onLocate() {
+    try {
+      if (this.data.submitting) return
+      const loc = await getLocation()
+      this.setPlace({ lat: loc.lat, lng: loc.lng, address: '' })
+    } catch (err) {
+      toastError(err)
+    }
+  },
+
+  async onChooseLocation() {
+    try {
+      if (this.data.submitting) return
+      this.setPlace(await chooseLocation(this.data.place))
+    } catch {
+      // cancelled
+    }
+  },
+
+  validate() {
+    const d = this.data
+    if (!d.categoryId) return '请选择问题类型'
+    if (!d.draftHasContent && !hasText(d.extraText)) return '请描述一下问题'
+    if (!d.draftHasLocation && !d.place) return '请先获取或选择问题位置'
+    return ''
+  },
+
+  /**
+   * 提交: files the draft. Filed → the report as the server keeps it now; 409 report.not_draft
+   * (filed already: an earlier tap whose answer was lost) → reload and say so; another refusal →
+   * the server's message; a network failure or a 5xx → the form stays as it is, to try again.
+   */
+  async onSubmitDraft() {
+    if (this.data.submitting) return
+    const problem = this.validate()
+    if (problem) {
+      this.setData({ formError: problem })
+      return
+    }
+    const { id, categoryId, place, draftHasContent, extraText } = this.data
+    this.setData({ submitting: true, formError: '' })
+    try {
+      const filed = await reports.fileDraft(id, {
+        categoryId,
+        ...(place || {}),
+        description: draftHasContent ? undefined : extraText.trim(),
+      })
+      this.setData({ submitting: false })
+      if (filed && filed.status) this.show(filed)
+      toast('已提交')
+      await this.load({ quiet: Boolean(filed && filed.status) })
+    } catch (err) {
+      this.setData({ submitting: false })
+      await this.submitFailed(err)
+    }
+  },
+
+  async submitFailed(err) {
+    if (err instanceof ApiError && err.code === reports.NOT_DRAFT) {
+      wx.showToast({ title: err.message || '该问题已提交，无需重复提交', icon: 'none', duration: 3000 })
+      await this.load()
+      return
+    }
+    if (err instanceof ApiError && ['report.unknown_category', 'report.category_inactive'].includes(err.code)) {
+      this.setData({ categoryId: null, categoryName: '问题上报' })
+      this.loadCategories()
+    }
+    this.setData({ formError: errorMessage(err) })
+    if (err instanceof NetworkError) toastError(err)
+  },
+
+  onRetryCategories() {
+    return this.loadCategories()
   },
 
   onRate(e) {
