@@ -107,7 +107,7 @@ function toBody(draft) {
     description: draft.description,
     lat: draft.lat,
     lng: draft.lng,
-    address: draft.address,
+    address: draft.address || null, // none rather than a made-up one: the point is the place
     photo_ids: draft.photos.map((p) => p.uploadId),
     self_handled: Boolean(draft.self_handled),
     anonymous: Boolean(draft.anonymous),

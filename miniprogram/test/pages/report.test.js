@@ -247,3 +247,15 @@ test('a photo whose file was cleared: the form says to add it again, nothing is 
   expect(server.callsTo('POST /uploads')).toHaveLength(0)
   expect(server.callsTo('POST /reports')).toHaveLength(0)
 })
+
+test('a GPS fix sends no made-up address, and replaces a place chosen on the map before', async () => {
+  const { page, server } = await openFilled({ 'POST /reports': () => CREATED(78) })
+  expect(pageText(page)).toContain('已定位到当前位置')
+  await page.instance.onChooseLocation()
+  expect(drafts.getCurrentDraft().address).toBe('郑州市金水区经三路 1 号')
+  await page.instance.onLocate()
+  expect(drafts.getCurrentDraft()).toMatchObject({ lat: 34.7466, lng: 113.6253, address: '' })
+  page.querySelector('.submit').dispatchEvent('tap')
+  await flush(30)
+  expect(server.callsTo('POST /reports')[0].data.address).toBeNull()
+})

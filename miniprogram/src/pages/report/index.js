@@ -94,7 +94,8 @@ Page({
     try {
       if (this.data.submitting) return
       const loc = await getLocation()
-      if (!this.save({ lat: loc.lat, lng: loc.lng, address: this.data.draft.address || '当前位置' })) return
+      // a GPS fix has no address: an earlier one (from the map) named another place
+      if (!this.save({ lat: loc.lat, lng: loc.lng, address: '' })) return
       await this.checkNearby()
     } catch (err) {
       if (quiet !== true) toastError(err)
