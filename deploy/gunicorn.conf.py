@@ -15,7 +15,9 @@ SQLAlchemy pools in each child and redis-py resets its pools on the new pid.
 import gc
 import json
 import os
+import re
 import shutil
+import stat
 from pathlib import Path
 
 from gunicorn import glogging
@@ -46,8 +48,11 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "1") not in ("0", "false", "no"
 # restart together: workers started together under even load reach their counts together,
 # and a jitter of 10% let all four go within ≈1.4 s at the bench's 350 req/s each — no
 # worker at all until the master had forked the next (bench/README.md). Half of
-# max_requests spreads them over ≈7 s at that rate.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+# max_requests spreads them over ≈28 s at that rate. 20,000 rather than the 5,000 measured
+# there: each recycled worker leaves its Prometheus counter and histogram files behind
+# (prometheus_client keeps a dead worker's counts), and every /metrics scrape reads them
+# all until the next restart (deploy/README.md, "Health and monitoring").
+max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 2)
 # nginx is the only client; it sets X-Forwarded-For / X-Forwarded-Proto (TRUSTED_PROXIES).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
@@ -63,11 +68,14 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s ua="%(a)s"'
 
 # Prometheus multiprocess mode: every worker writes its samples to files in this folder and
-# /metrics adds them up. The folder belongs to this gunicorn alone and is emptied at start.
+# /metrics adds them up. The folder belongs to this gunicorn alone and is emptied at start;
+# the folders of gunicorn masters that are gone are removed then too (on_starting).
+METRICS_FOLDER_PREFIX = "fengchao-metrics-"
 PROMETHEUS_DIR = os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR",
-    str(Path(os.environ.get("FENGCHAO_RUN_DIR", "/tmp")) / f"fengchao-metrics-{os.getpid()}"),
+    str(Path(os.environ.get("FENGCHAO_RUN_DIR", "/tmp")) / f"{METRICS_FOLDER_PREFIX}{os.getpid()}"),
 )
+_METRICS_FOLDER = re.compile(re.escape(METRICS_FOLDER_PREFIX) + r"([0-9]{1,10})", re.ASCII)
 
 
 class JsonAccessLogger(glogging.Logger):
@@ -104,8 +112,52 @@ if _log_format == "json":
     logger_class = JsonAccessLogger
 
 
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not a process of its own: never taken for a dead master
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def stale_metrics_folders(current: str) -> list[Path]:
+    """The metrics folders beside `current` left by gunicorn masters that are gone: named
+    fengchao-metrics-<master pid>, this user's own real folders (no symlinks), never
+    `current`, never one whose master still runs. Under systemd each restart of
+    fengchao-web leaves one in /run/fengchao (RuntimeDirectoryPreserve=restart keeps the
+    folder across restarts), with every file its workers wrote."""
+    here = Path(current)
+    try:
+        siblings = list(here.parent.iterdir())
+    except OSError:
+        return []
+    stale = []
+    for entry in siblings:
+        match = _METRICS_FOLDER.fullmatch(entry.name)
+        if match is None or entry.name == here.name:
+            continue
+        try:
+            info = entry.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        if not _pid_alive(int(match.group(1))):
+            stale.append(entry)
+    return sorted(stale)
+
+
 def on_starting(server):
-    """Master, once: start the metrics folder empty (stale files would add old counts)."""
+    """Master, once: start the metrics folder empty (stale files would add old counts), and
+    remove the folders earlier masters left (they only ever grew: /run/fengchao is kept
+    across restarts)."""
+    for folder in stale_metrics_folders(PROMETHEUS_DIR):
+        shutil.rmtree(folder, ignore_errors=True)
+        server.log.info("removed the metrics folder of a gunicorn that is gone: %s", folder)
     shutil.rmtree(PROMETHEUS_DIR, ignore_errors=True)
     os.makedirs(PROMETHEUS_DIR, exist_ok=True)
 
