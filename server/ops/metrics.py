@@ -173,6 +173,12 @@ class DomainCollector(Collector):
         ("fengchao_reports", "Reports by status.", "reports", "status"),
         ("fengchao_work_orders", "Work orders by state.", "work_orders", "state"),
         ("fengchao_notifications", "The notification outbox by status.", "notifications", "status"),
+        (
+            "fengchao_wechat_inbound",
+            "Messages residents sent the official account, by status.",
+            "wechat_inbound",
+            "status",
+        ),
     )
 
     def collect(self):

@@ -169,8 +169,8 @@ class ReportEvent(db.Model):
     actor_role: Mapped[str] = mapped_column(String(20), nullable=False)  # system|reporter|staff
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict | None] = mapped_column(JSON)
-    # public: anyone who may see the report; reporter: its reporter, followers and staff;
-    # staff: staff only.
+    # public: anyone who may see the report; reporter: its reporter and staff; staff: staff
+    # only. A staff action's note may be narrower than its event (workflow.Action.note_for).
     visibility: Mapped[str] = mapped_column(String(8), default="public", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
@@ -195,7 +195,11 @@ class ReportFollower(db.Model):
 
 
 class WeChatInbound(db.Model):
-    """A message a user sent through WeChat, stored once (by MsgId) and handled by a job."""
+    """A message a user sent through WeChat, stored once (by MsgId) and handled by a job.
+
+    pending -> processing (claimed; `claimed_at` starts its lease) -> done, or back to pending
+    on a failure (failed after MAX_ATTEMPTS); a claim whose lease ran out (the runner died) is
+    taken again by the next run."""
 
     __tablename__ = "wechat_inbound"
 
@@ -209,6 +213,7 @@ class WeChatInbound(db.Model):
     report_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("reports.id"))
     error: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_wechat_inbound_status", "status"),)

@@ -1,7 +1,9 @@
 """How a report looks to each viewer: its reporter, a follower, another citizen, staff.
 
 Other citizens see the public view: no reporter identity when anonymous, actors by role
-(never by name), only photos that passed WeChat's check, no internal notes.
+(never by name), only photos that passed WeChat's check, no internal notes. A staff action's
+note is shown only to its audience (`Action.note_for`): the handling result to everyone, the
+reason for not accepting and the 回访 record to the reporter, other notes to staff only.
 """
 
 from __future__ import annotations
@@ -67,6 +69,14 @@ def _photos(uploads: list[Upload], viewer: str, viewer_id: int | None) -> list[d
     return [p for p in (photo_view(u, viewer, viewer_id) for u in uploads) if p is not None]
 
 
+def _note(event: ReportEvent, viewer: str) -> str | None:
+    """The event's note if this viewer is among its readers (staff actions: `note_for`)."""
+    action = ACTIONS.get(event.action)
+    if action is not None and action.note_for not in VISIBLE[viewer]:
+        return None
+    return event.note
+
+
 def timeline(report: Report, viewer: str, viewer_id: int | None) -> list[dict[str, Any]]:
     events = list(
         db.session.execute(
@@ -97,7 +107,7 @@ def timeline(report: Report, viewer: str, viewer_id: int | None) -> list[dict[st
             "actor_role_name": "反映人"
             if by_reporter and viewer != "staff"
             else ROLE_LABELS.get(event.actor_role, "工作人员"),
-            "note": event.note,
+            "note": _note(event, viewer),
             "photos": _photos(photos.get(event.id, []), viewer, viewer_id),
             "created_at": event.created_at,
         }

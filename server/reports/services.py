@@ -270,10 +270,16 @@ def plus_one(user: User, report_id: int) -> Report:
 
 
 def add_comment(user: User, report_id: int, text: str, photo_ids: list[int]) -> Report:
-    """A message on a report between its reporter(s) and the staff handling it."""
+    """A message on a report between its reporter and the staff handling it (a thread only
+    they read: '+1' followers and other citizens may not post into it)."""
     report, kind = visible_report(user, report_id)
     if kind == "public":
         raise Forbidden("report.comment_not_allowed", "只有反映人和处理人员可以留言")
+    if kind == "follower":
+        raise Forbidden(
+            "report.comment_not_allowed",
+            "留言仅限反映人和处理人员之间沟通；您已关注该问题，可以随时查看处理进度",
+        )
     if kind != "staff":
         suggest, _ = check_text(user.openid, text)
         if suggest == "risky":

@@ -36,6 +36,10 @@ def get_order(scope: Scope, order_id: int) -> WorkOrder:
 
 
 def allowed_actions(scope: Scope, order: WorkOrder) -> list[str]:
+    """What the caller may do next: nothing outside the owning unit's subtree (the unit an
+    order was escalated to watches it; acting is for the owner's side, see workflow._load)."""
+    if not scope.covers(db.session.get(OrgUnit, order.org_unit_id)):
+        return []
     manager = scope.rank >= ROLE_RANK[MANAGER]
     found = []
     for name, action in ACTIONS.items():

@@ -11,10 +11,11 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from server import pages
 from server.auth.models import User
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 DRAFT_WINDOW = dt.timedelta(minutes=30)
 MAX_DESCRIPTION = 1000
 MAX_ATTEMPTS = 5
+# A claim older than this lost its runner (the job's timeout is a minute): taken again.
+CLAIM_LEASE = dt.timedelta(minutes=10)
 CARD_THUMB_KEY = "fc:wechat:report-card-thumb"
 SUPPORTED = ("text", "image", "location")
 HELP_TEXT = (
@@ -95,11 +98,17 @@ def on_media_check(message: dict[str, Any]) -> None:
 
 
 def _user(openid: str) -> User:
-    user = db.session.execute(select(User).where(User.openid == openid)).scalar_one_or_none()
-    if user is None:
-        user = User(openid=openid, citizen_role="resident")
-        db.session.add(user)
-        db.session.flush()
+    """The sender's account, created with their first message (once, when two runners race)."""
+    by_openid = select(User).where(User.openid == openid)
+    user = db.session.execute(by_openid).scalar_one_or_none()
+    if user is not None:
+        return user
+    try:
+        with db.session.begin_nested():
+            user = User(openid=openid, citizen_role="resident")
+            db.session.add(user)
+    except IntegrityError:  # another runner (or a login) created it meanwhile: that one it is
+        user = db.session.execute(by_openid).scalar_one()
     return user
 
 
@@ -219,53 +228,164 @@ def _help(openid: str) -> None:
         log.warning("help reply failed: %s", exc)
 
 
+def _claimable(now: dt.datetime):
+    """Waiting, or claimed by a runner that has not finished within the lease (it died)."""
+    lapsed = func.coalesce(WeChatInbound.claimed_at, WeChatInbound.created_at) < now - CLAIM_LEASE
+    return or_(
+        WeChatInbound.status == "pending",
+        (WeChatInbound.status == "processing") & lapsed & (WeChatInbound.attempts < MAX_ATTEMPTS),
+    )
+
+
+def _fail_abandoned(now: dt.datetime) -> None:
+    """Messages whose runner died on each of their attempts: failed, for the operator."""
+    lapsed = func.coalesce(WeChatInbound.claimed_at, WeChatInbound.created_at) < now - CLAIM_LEASE
+    abandoned = (
+        (WeChatInbound.status == "processing") & lapsed & (WeChatInbound.attempts >= MAX_ATTEMPTS)
+    )
+    ids = list(db.session.execute(select(WeChatInbound.id).where(abandoned)).scalars())
+    for row_id in ids:
+        won = db.session.execute(
+            update(WeChatInbound)
+            .where(WeChatInbound.id == row_id, abandoned)
+            .values(status="failed", error=f"abandoned: no runner finished {MAX_ATTEMPTS} claims")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won == 1:
+            log.error("WeChat message given up: inbox row %s, its runner died each time", row_id)
+    db.session.commit()
+
+
+def _claim(row_id: int, now: dt.datetime) -> WeChatInbound | None:
+    """The row, claimed by this runner (attempts + 1 marks the claim), or None if taken."""
+    won = db.session.execute(
+        update(WeChatInbound)
+        .where(WeChatInbound.id == row_id, _claimable(now))
+        .values(status="processing", attempts=WeChatInbound.attempts + 1, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if won != 1:
+        return None
+    row = db.session.get(WeChatInbound, row_id)
+    db.session.refresh(row)
+    return row
+
+
+def _ours(row_id: int, attempt: int):
+    """Still claimed by this runner: no other took it over after a lapsed lease."""
+    return (
+        (WeChatInbound.id == row_id)
+        & (WeChatInbound.status == "processing")
+        & (WeChatInbound.attempts == attempt)
+    )
+
+
+def _finish(row_id: int, attempt: int, report_id: int | None, now: dt.datetime) -> bool:
+    """Mark the message done with the work of this transaction, and commit; False (and
+    nothing kept) when the claim was lost meanwhile."""
+    won = db.session.execute(
+        update(WeChatInbound)
+        .where(_ours(row_id, attempt))
+        .values(status="done", report_id=report_id, processed_at=now, error=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        db.session.rollback()
+        log.warning("WeChat message handled twice: inbox row %s was taken over", row_id)
+        return False
+    db.session.commit()
+    return True
+
+
+def _give_back(row_id: int, attempt: int, exc: BaseException) -> None:
+    """After a failure (already rolled back): pending again for the next run, or failed once
+    it has had MAX_ATTEMPTS tries."""
+    status = "pending" if attempt < MAX_ATTEMPTS else "failed"
+    db.session.execute(
+        update(WeChatInbound)
+        .where(_ours(row_id, attempt))
+        .values(status=status, error=_describe(exc)[:255])
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if status == "failed":
+        log.error(
+            "WeChat message given up after %s attempts: inbox row %s: %s",
+            attempt,
+            row_id,
+            _describe(exc),
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    """The error for the row and the log: a database error without its statement's values."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return f"{type(cause).__name__}: {cause}"
+
+
+def _is_job_timeout(exc: BaseException) -> bool:
+    from rq.timeouts import BaseTimeoutException
+
+    return isinstance(exc, BaseTimeoutException)
+
+
+def _handle(row: WeChatInbound) -> Callable[[], None] | None:
+    """Apply one claimed message and commit; returns the reply to send (None: none)."""
+    openid, attempt = row.openid, row.attempts
+    now = utcnow()
+    if row.msg_type == "unsupported":
+        return (lambda: _help(openid)) if _finish(row.id, attempt, None, now) else None
+    user = _user(openid)
+    draft, new = _draft(user, now)
+    said = _apply(row, draft, user)
+    draft.updated_at = now
+    if not _finish(row.id, attempt, draft.id, now):
+        return None
+    return lambda: _reply(openid, draft, said, new)
+
+
 def process_inbox(limit: int = 50) -> int:
-    """Job: handle stored messages in order (each claimed by one runner)."""
+    """Job: handle stored messages in order (each claimed by one runner, for CLAIM_LEASE).
+
+    A message that fails goes back to the queue (failed after MAX_ATTEMPTS, logged as an
+    error); one failing message never stops the others."""
     from server.wechat.errors import WeChatError
 
+    now = utcnow()
+    _fail_abandoned(now)
     ids = list(
         db.session.execute(
-            select(WeChatInbound.id)
-            .where(WeChatInbound.status == "pending")
-            .order_by(WeChatInbound.id)
-            .limit(limit)
+            select(WeChatInbound.id).where(_claimable(now)).order_by(WeChatInbound.id).limit(limit)
         ).scalars()
     )
     db.session.rollback()
     done = 0
     for row_id in ids:
-        won = db.session.execute(
-            update(WeChatInbound)
-            .where(WeChatInbound.id == row_id, WeChatInbound.status == "pending")
-            .values(status="processing", attempts=WeChatInbound.attempts + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-        if won != 1:
+        row = _claim(row_id, utcnow())
+        if row is None:
             continue
-        row = db.session.get(WeChatInbound, row_id)
-        db.session.refresh(row)
+        attempt = row.attempts
         try:
-            if row.msg_type == "unsupported":
-                row.status, row.processed_at = "done", utcnow()
-                db.session.commit()
-                _help(row.openid)
-                done += 1
-                continue
-            now = utcnow()
-            user = _user(row.openid)
-            draft, new = _draft(user, now)
-            said = _apply(row, draft, user)
-            draft.updated_at = now
-            row.report_id, row.status, row.processed_at = draft.id, "done", now
-            db.session.commit()
-        except WeChatError as exc:
+            reply = _handle(row)
+        except Exception as exc:
+            if isinstance(exc, WeChatError):  # WeChat unavailable: the next run tries again
+                log.warning("WeChat message inbox row %s, attempt %s: %s", row_id, attempt, exc)
+            else:
+                log.exception("WeChat message inbox row %s failed on attempt %s", row_id, attempt)
             db.session.rollback()
-            row = db.session.get(WeChatInbound, row_id)
-            row.status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
-            row.error = str(exc)[:255]
-            db.session.commit()
+            _give_back(row_id, attempt, exc)
+            if _is_job_timeout(exc):  # the job's time is up: stop here, the rest wait
+                raise
             continue
-        _reply(row.openid, draft, said, new)
+        if reply is None:
+            continue
         done += 1
+        try:
+            reply()
+        except Exception as exc:  # the message is handled; only the answer is lost
+            log.exception("reply to WeChat message inbox row %s failed", row_id)
+            db.session.rollback()
+            if _is_job_timeout(exc):
+                raise
     return done

@@ -45,6 +45,10 @@ class Action:
     sources: tuple[str, ...]
     target: str
     who: str
+    # Who reads the staff's note on the (public) event, as ReportEvent.visibility: the
+    # handling result is public; the reason for not accepting and the 回访 record (the call
+    # with the reporter: their name, phone, flat) are the reporter's; the rest is internal.
+    note_for: str = "staff"
 
 
 ACTIONS: dict[str, Action] = {
@@ -56,13 +60,13 @@ ACTIONS: dict[str, Action] = {
         ),
         Action("accept", "接单", ("dispatched",), "accepted", HANDLER),
         Action("start", "开始处置", ("accepted",), "in_progress", HANDLER),
-        Action("resolve", "办结", ("accepted", "in_progress"), "resolved", HANDLER),
+        Action("resolve", "办结", ("accepted", "in_progress"), "resolved", HANDLER, "public"),
         Action("return", "退回", ("received", "dispatched", "accepted"), "returned", HANDLER),
         Action("hold", "挂起", ("accepted", "in_progress"), "on_hold", HANDLER),
         Action("resume", "恢复处置", ("on_hold",), "in_progress", HANDLER),
-        Action("reject", "不予受理", ("received", "returned"), "rejected", MANAGER),
+        Action("reject", "不予受理", ("received", "returned"), "rejected", MANAGER, "reporter"),
         Action("merge", "合并", OPEN_STATES, "merged", MANAGER),
-        Action("close", "回访结案", ("resolved",), "closed", MANAGER),
+        Action("close", "回访结案", ("resolved",), "closed", MANAGER, "reporter"),
     )
 }
 ROLE_LABELS = {
@@ -371,9 +375,21 @@ def _assign_target(scope: Scope, body: dict[str, Any]) -> tuple[int, int | None]
     return unit.id, on_duty_worker(unit.id)
 
 
+def _move(order: WorkOrder, unit_id: int) -> None:
+    """The order now belongs to `unit_id`; the unit it was escalated to (督办) keeps watching
+    only if the new owner is in its subtree."""
+    order.org_unit_id = unit_id
+    if order.escalated_unit_id is None:
+        return
+    watcher = db.session.get(OrgUnit, order.escalated_unit_id)
+    if not db.session.get(OrgUnit, unit_id).path.startswith(watcher.path):
+        order.escalated_unit_id = None
+
+
 def _dispatch(scope, order, report, category, body, label: str) -> dict:
     unit_id, assignee = _assign_target(scope, body)
-    order.org_unit_id, order.assignee_id = unit_id, assignee
+    _move(order, unit_id)
+    order.assignee_id = assignee
     order.dispatcher_id, order.dispatcher_unit_id = scope.user.id, scope.unit.id
     order.dispatched_at = utcnow()
     title = f"{label}：{category.name}"
@@ -459,7 +475,8 @@ def _do_return(scope, order, report, category, note, photo_ids, body):
         back_to = _street(current).id
         order.is_flagged, order.flag_reason = True, "returned_twice"
     order.return_count += 1
-    order.org_unit_id, order.assignee_id = back_to, None
+    _move(order, back_to)
+    order.assignee_id = None
     unit = db.session.get(OrgUnit, back_to)
     integrations.notify_unit(
         back_to,
@@ -525,6 +542,15 @@ def _do_merge(scope, order, report, category, note, photo_ids, body):
     if survivor.state in ("merged", "rejected", "closed"):
         raise Conflict("work_order.merge_target_closed", "目标工单已结束，不能合并到它")
     target = survivor.report
+    if target.moderation != "pass":  # its followers could not open it (services.visible_report)
+        message = (
+            "目标工单内容未通过审核，不能合并到它"
+            if target.moderation == "risky"
+            else "目标工单内容待审核，审核通过后再合并"
+        )
+        raise Conflict(
+            "work_order.merge_target_held", message, details={"moderation": target.moderation}
+        )
     report.merged_into_id = target.id
     order.closed_at = utcnow()
     followers = db.session.execute(

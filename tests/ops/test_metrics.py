@@ -188,3 +188,21 @@ def test_made_up_methods_share_one_label(client):
     counted = _value(after, "fengchao_http_requests_total", **key)
     assert counted - _value(before, "fengchao_http_requests_total", **key) == 3
     assert not any("BREW" in str(k) or "XYZZY" in str(k) for k in after)
+
+
+def test_official_account_messages_given_up_are_counted(client, db):
+    """A resident's message the inbox job gave up on is what an operator must see."""
+    from server.reports.models import WeChatInbound
+
+    db.session.add_all(
+        [
+            WeChatInbound(
+                dedupe_key="m1", openid="o1", msg_type="text", payload={}, status="failed"
+            ),
+            WeChatInbound(dedupe_key="m2", openid="o1", msg_type="text", payload={}, status="done"),
+        ]
+    )
+    db.session.commit()
+    samples = _samples(client)
+    assert _value(samples, "fengchao_wechat_inbound", status="failed") == 1
+    assert _value(samples, "fengchao_wechat_inbound", status="done") == 1

@@ -8,7 +8,7 @@ import threading
 from server import clock
 from server.reports.models import ReportEvent, WorkOrder
 from server.reports.tasks import scan_overdue
-from tests.reports.conftest import soon
+from tests.reports.conftest import IN_A2, soon
 
 START = dt.datetime(2026, 3, 2, 1, 0)  # 09:00 in Shanghai
 
@@ -140,3 +140,68 @@ def test_two_scans_at_once_warn_once(app, order_in, db):
     for order_id in ids:
         assert len(_events(db, order_id, "overdue")) == 1
         assert len(_events(db, order_id, "escalate")) == 1
+
+
+def _red(order_id, db, units, unit="A"):
+    """Past the 2 h accept window: escalated (督办) one level up, to `unit`."""
+    clock.freeze(START + dt.timedelta(hours=2, minutes=1))
+    assert scan_overdue() == 1
+    db.session.expire_all()
+    assert db.session.get(WorkOrder, order_id).escalated_unit_id == units[unit].id
+
+
+def test_an_order_moved_out_from_under_its_escalated_unit_leaves_it(
+    order_in, act, team, db, units, login, client
+):
+    clock.freeze(START)
+    order_id, _ = order_in("dispatched")  # owned by grid A1
+    _red(order_id, db, units)
+    a2 = login("grid_worker", "A2")
+    act(team["admin_a"], order_id, "reassign", assignee_id=a2.user_id, note="换人")
+    db.session.expire_all()
+    assert db.session.get(WorkOrder, order_id).escalated_unit_id == units["A"].id  # still below
+    b1 = login("grid_worker", "B1")
+    act(team["street"], order_id, "reassign", assignee_id=b1.user_id, note="属于B社区")
+    db.session.expire_all()
+    order = db.session.get(WorkOrder, order_id)
+    assert (order.org_unit_id, order.escalated_unit_id) == (units["B1"].id, None)
+    assert order.escalation_level == 1  # the history stays
+    admin_a = team["admin_a"]
+    assert client.get(f"/api/v1/work-orders/{order_id}", headers=admin_a).status_code == 404
+    listed = client.get("/api/v1/work-orders", headers=admin_a).get_json()
+    assert order_id not in [o["id"] for o in listed["items"]]
+
+
+def test_an_order_returned_above_its_escalated_unit_leaves_it(
+    file_report, act, team, db, units, login, client
+):
+    clock.freeze(START)
+    report_id = file_report(login("resident"), where=IN_A2)["report"]["id"]
+    order_id = db.session.query(WorkOrder).filter_by(report_id=report_id).one().id
+    act(team["street"], order_id, "dispatch", assignee_id=team["worker_a1"].user_id)
+    _red(order_id, db, units)
+    act(team["worker_a1"], order_id, "return", note="不属于本网格")  # back to the street
+    db.session.expire_all()
+    order = db.session.get(WorkOrder, order_id)
+    assert (order.org_unit_id, order.escalated_unit_id) == (units["S1"].id, None)
+    assert client.get(f"/api/v1/work-orders/{order_id}", headers=team["admin_a"]).status_code == 404
+
+
+def test_the_escalated_unit_watches_an_order_owned_elsewhere_and_is_offered_nothing(
+    order_in, act, team, db, units, client
+):
+    """Escalated to community A but owned outside A (as rows escalated before escalation
+    followed the owner may be): A's admin sees the order and is offered no action, since
+    every one would be a 404; the owner's side is offered its actions."""
+    order_id, _ = order_in("received")
+    order = db.session.get(WorkOrder, order_id)
+    order.org_unit_id, order.escalated_unit_id = units["B"].id, units["A"].id
+    db.session.commit()
+    admin_a = team["admin_a"]
+    view = client.get(f"/api/v1/work-orders/{order_id}", headers=admin_a).get_json()
+    assert view["escalated_unit"]["id"] == units["A"].id
+    assert view["allowed_actions"] == []
+    refused = act(admin_a, order_id, "reject", expect=404, note="x")
+    assert refused.get_json()["code"] == "work_order.not_found"
+    street = client.get(f"/api/v1/work-orders/{order_id}", headers=team["street"]).get_json()
+    assert {"dispatch", "reject"} <= set(street["allowed_actions"])

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from server.reports.models import Report, WorkOrder
+from server.reports.models import Report, ReportEvent, WorkOrder
 from server.reports.routing import route_point
 from tests.reports.conftest import IN_A1, IN_A2, IN_B1, IN_C1, IN_S1_GAP, OUTSIDE
 
@@ -292,6 +292,23 @@ def test_comments_between_reporter_and_staff_not_public(order_in, client, db, te
     assert not [e for e in public["timeline"] if e["action"] == "comment"]
     risky = client.post(url, json={"text": "[risky] 内容"}, headers=reporter)
     assert risky.get_json()["code"] == "report.comment_risky"
+
+
+def test_a_follower_cannot_post_into_the_reporters_thread(order_in, client, db, login):
+    """'+1' followers do not read the reporter's thread with the staff, so they may not post
+    into it either (they would never see their message, nor the answer)."""
+    order_id, reporter = order_in("accepted")
+    report_id = db.session.get(WorkOrder, order_id).report_id
+    neighbour = login("resident")
+    plus_one = client.post(f"/api/v1/reports/{report_id}/plus-one", headers=neighbour)
+    assert plus_one.status_code == 200
+    url = f"/api/v1/reports/{report_id}/comments"
+    refused = client.post(url, json={"text": "今天又倒了一车"}, headers=neighbour)
+    assert (refused.status_code, refused.get_json()["code"]) == (403, "report.comment_not_allowed")
+    assert "反映人和处理人员" in refused.get_json()["message"]
+    db.session.expire_all()
+    assert not db.session.query(ReportEvent).filter_by(report_id=report_id, action="comment").all()
+    assert client.post(url, json={"text": "垃圾还在"}, headers=reporter).status_code == 201
 
 
 def test_my_reports_and_categories(file_report, login, client, units):

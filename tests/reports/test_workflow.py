@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.reports.models import ReportEvent, WorkOrder
+from server.reports.models import Report, ReportEvent, ReportFollower, WorkOrder
 from server.reports.workflow import ACTIONS
-from tests.reports.conftest import IN_A1, soon
+from tests.reports.conftest import IN_A1, IN_A2, soon
 
 STATES = [
     "received",
@@ -197,6 +197,35 @@ def test_merge_moves_followers_and_refuses_self(order_in, act, team, client, db)
     assert db.session.get(Report, survivor).status == "received"
 
 
+def test_merging_into_a_report_held_for_review_waits_for_the_review(
+    file_report, act, team, client, db, login
+):
+    """The merged reporter is sent to the survivor, which other citizens cannot open while its
+    content is held: the merge is refused until staff clear it."""
+    reporter_a = login("resident")
+    a = file_report(reporter_a, where=IN_A2)["report"]["id"]
+    held = file_report(login("resident"), where=IN_A2, description="同一堆垃圾 [review]")
+    b = held["report"]["id"]
+    assert held["report"]["moderation"] == "review"
+    order_a = db.session.query(WorkOrder).filter_by(report_id=a).one().id
+    order_b = db.session.query(WorkOrder).filter_by(report_id=b).one().id
+    admin = team["admin_a"]
+    refused = act(admin, order_a, "merge", expect=409, into_id=order_b).get_json()
+    assert refused["code"] == "work_order.merge_target_held"
+    assert refused["message"] == "目标工单内容待审核，审核通过后再合并"
+    db.session.expire_all()
+    assert db.session.get(WorkOrder, order_a).state == "received"  # nothing changed
+    assert db.session.get(Report, a).merged_into_id is None
+    assert not db.session.query(ReportFollower).filter_by(report_id=b, kind="merged").all()
+
+    cleared = client.post(
+        f"/api/v1/admin/reports/{b}/moderation", json={"decision": "approve"}, headers=admin
+    )
+    assert cleared.status_code == 200, cleared.get_json()
+    act(admin, order_a, "merge", into_id=order_b)
+    assert client.get(f"/api/v1/reports/{b}", headers=reporter_a).status_code == 200
+
+
 def test_timeline_shows_roles_not_names_to_citizens(order_in, client, login, db):
     order_id, _ = order_in("accepted")
     report_id = db.session.get(WorkOrder, order_id).report_id
@@ -207,3 +236,58 @@ def test_timeline_shows_roles_not_names_to_citizens(order_in, client, login, db)
         assert "actor_id" not in event and "actor_name" not in event
     roles = [e["actor_role_name"] for e in view["timeline"]]
     assert "社区工作人员" in roles and "网格员" in roles
+
+
+def test_staff_notes_reach_only_their_readers(
+    file_report, act, team, upload, login, client, db, units
+):
+    """The 回访 record (the call with the reporter: phone, name, flat) is the reporter's, not
+    every citizen's, on an anonymous report too; reasons for moving an order are internal; the
+    handling result is public. The events themselves stay public."""
+    reporter = login("resident")
+    report_id = file_report(reporter, where=IN_A2, anonymous=True)["report"]["id"]
+    order_id = db.session.query(WorkOrder).filter_by(report_id=report_id).one().id
+    admin, worker = team["admin_a"], team["worker_a1"]
+    notes = {
+        "dispatch": "带上夹子和垃圾袋",
+        "return": "不属于本网格，请重新派",
+        "reassign": "原网格员请假",
+        "hold": "等待环卫车辆",
+        "resolve": "已清理完毕",
+        "close": "电话回访 13800138000 王女士（3栋502），表示满意",
+    }
+    act(admin, order_id, "dispatch", assignee_id=worker.user_id, note=notes["dispatch"])
+    act(worker, order_id, "return", note=notes["return"])
+    act(admin, order_id, "dispatch", assignee_id=worker.user_id)
+    act(admin, order_id, "reassign", assignee_id=worker.user_id, note=notes["reassign"])
+    act(worker, order_id, "accept")
+    act(worker, order_id, "hold", note=notes["hold"], hold_until=soon())
+    act(worker, order_id, "resume")
+    act(worker, order_id, "resolve", note=notes["resolve"], photo_ids=[upload(worker)])
+    act(admin, order_id, "close", note=notes["close"])
+
+    def seen(auth):
+        view = client.get(f"/api/v1/reports/{report_id}", headers=auth).get_json()
+        actions = {e["action"] for e in view["timeline"]}
+        return (
+            view["viewer"],
+            actions,
+            {e["action"]: e["note"] for e in view["timeline"] if e["note"]},
+        )
+
+    viewer, actions, public = seen(login("rider"))
+    assert viewer == "public" and set(notes) <= actions  # every step is shown...
+    assert {a: n for a, n in public.items() if a in notes} == {"resolve": notes["resolve"]}
+    neighbour = login("resident")  # '+1': a follower reads what the public does
+    db.session.add(ReportFollower(report_id=report_id, user_id=neighbour.user_id, kind="confirm"))
+    db.session.commit()
+    assert seen(neighbour) == ("follower", actions, public)
+    viewer, _, mine = seen(reporter)
+    assert viewer == "owner"
+    assert {a: n for a, n in mine.items() if a in notes} == {
+        "resolve": notes["resolve"],
+        "close": notes["close"],
+    }
+    view = client.get(f"/api/v1/work-orders/{order_id}", headers=admin).get_json()
+    staff = {e["action"]: e["note"] for e in view["report_detail"]["timeline"] if e["note"]}
+    assert {a: staff[a] for a in notes} == notes
