@@ -46,8 +46,7 @@ class ReportCreateSchema(Schema):
 
 
 class DraftSubmitSchema(ReportCreateSchema):
-    lat = Lat
-    lng = Lng
+    """As a new report's body; what it leaves out (or sends as null) the draft keeps."""
 
 
 class PhotoSchema(Schema):

@@ -228,8 +228,10 @@ def submit_draft(user: User, report_id: int, data: dict[str, Any]) -> Report:
         raise Conflict("report.not_draft", "该问题已提交，无需重复提交")
     merged = {
         "description": data.get("description") or report.description,
-        "lat": data.get("lat", report.lat),
-        "lng": data.get("lng", report.lng),
+        # null is "not given" (a client's unset field), never an order to erase the place
+        # the resident sent in WeChat
+        "lat": report.lat if data.get("lat") is None else data["lat"],
+        "lng": report.lng if data.get("lng") is None else data["lng"],
         "address": data.get("address") or report.address,
         "photo_ids": data.get("photo_ids") or [],
         "anonymous": data.get("anonymous", False),

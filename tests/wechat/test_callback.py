@@ -339,3 +339,38 @@ def test_a_query_freed_by_a_handler_failure_still_carries_only_its_own_push(
     assert db.session.query(WeChatInbound).count() == 0
     assert client.post(URL, query_string=query, data=genuine).status_code == 200  # the retry
     assert db.session.query(WeChatInbound).count() == 1
+
+
+def test_a_draft_filed_with_a_null_place_keeps_the_place_it_was_sent(
+    client, wx_user, db, login, units
+):
+    """The place a resident sent in WeChat is kept when the form sends no new one: `null`
+    (as a client writes an unset field) is not an order to erase it."""
+    from tests.factories import make_categories
+
+    cats = make_categories(units["S1"])
+    location = {
+        "ToUserName": "gh_test",
+        "FromUserName": wx_user,
+        "CreateTime": int(time.time()),
+        "MsgType": "location",
+        "Location_X": "34.730",
+        "Location_Y": "113.625",
+        "Scale": "15",
+        "Label": "淮河路与兴华街交叉口",
+        "MsgId": "900101",
+    }
+    for message in (location, text(wx_user, "消防通道被占", "900102")):
+        assert post_plain(client, message).status_code == 200
+    process_inbox()
+    draft = db.session.query(Report).one()
+    auth = login("resident", openid=wx_user)
+    response = client.post(
+        f"/api/v1/reports/{draft.id}/submit",
+        json={"category_id": cats["fire_hazard"].id, "lat": None, "lng": None, "address": None},
+        headers=auth,
+    )
+    assert response.status_code == 200, response.get_json()
+    db.session.expire_all()
+    filed = db.session.get(Report, draft.id)
+    assert (filed.lat, filed.lng, filed.address) == (34.73, 113.625, "淮河路与兴华街交叉口")
