@@ -292,6 +292,10 @@ def approve_claim(scope: Scope, claim_id: int, note: str | None) -> PostClaim:
     db.session.refresh(claim)
     if claim.status != "pending":
         raise Conflict("post_claim.not_pending", "该申请已处理过，请刷新列表")
+    if not post.is_active:
+        raise Conflict(
+            "post_claim.post_inactive", "该岗位已停用，不能再通过申请；如需启用请先编辑岗位"
+        )
     if claim.user_id == scope.user.id:
         # as attendance: a grant to oneself needs a second person
         raise DomainError(

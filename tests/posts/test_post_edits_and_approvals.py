@@ -140,3 +140,19 @@ def test_staff_cannot_approve_their_own_claim(client, units, login):
     )
     other = login("community_admin", "A")
     assert client.post(approve, json={}, headers=other).status_code == 200
+
+
+def test_a_claim_on_a_post_taken_offline_is_not_approved(client, units, login):
+    post = posts_of(units["A"])["流动网格员"]
+    rider = login("rider")
+    claim = client.post(f"/api/v1/posts/{post.id}/claims", json={}, headers=rider).get_json()
+    admin = login("community_admin", "A")
+    offline = client.patch(
+        f"/api/v1/admin/posts/{post.id}", json={"is_active": False}, headers=admin
+    )
+    assert offline.status_code == 200
+    approve = f"/api/v1/admin/post-claims/{claim['id']}/approve"
+    assert code(client.post(approve, json={}, headers=admin)) == (409, "post_claim.post_inactive")
+    online = client.patch(f"/api/v1/admin/posts/{post.id}", json={"is_active": True}, headers=admin)
+    assert online.status_code == 200
+    assert client.post(approve, json={}, headers=admin).status_code == 200
