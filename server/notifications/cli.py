@@ -27,7 +27,13 @@ def status():
 
 
 @outbox_cli.command("retry")
-@click.option("--id", "ids", type=int, multiple=True, help="a notification id (repeatable)")
+@click.option(
+    "--id",
+    "ids",
+    type=click.IntRange(1, 2**63 - 1),  # a BIGINT: beyond it no notification exists
+    multiple=True,
+    help="a notification id (repeatable)",
+)
 @click.option(
     "--all-failed",
     is_flag=True,

@@ -30,6 +30,7 @@ from rq.suspension import is_suspended
 from rq.worker import WorkerStatus
 
 from server.extensions import db
+from server.notifications.queue import WORKER_QUEUES
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,13 @@ class FengchaoWorker(SimpleWorker):
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
-@click.option("--queue", "queues", multiple=True, help="Queue names (default: all).")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(WORKER_QUEUES),
+    help="A queue to work on (repeatable; default: all).",
+)
 @click.option(
     "--alive-file",
     type=click.Path(dir_okay=False),
@@ -197,7 +204,6 @@ class FengchaoWorker(SimpleWorker):
 def worker_command(burst: bool, queues: tuple[str, ...], alive_file: str | None):
     """Run an RQ worker for notifications and periodic jobs (Redis from REDIS_URL)."""
     from server.extensions import get_raw_redis
-    from server.notifications.queue import WORKER_QUEUES
 
     global _app
     _app = current_app._get_current_object()
@@ -232,7 +238,7 @@ def scheduler_tick(now: float | None = None) -> list[str]:
 
 
 @click.command("scheduler")
-@click.option("--once", is_flag=True, help="Run one tick and exit.")
+@click.option("--once", is_flag=True, help="Run one tick and exit (1, saying why, when it failed).")
 @click.option(
     "--alive-file",
     type=click.Path(dir_okay=False),
@@ -262,6 +268,8 @@ def scheduler_command(once: bool, alive_file: str | None):
             for dotted in scheduler_tick():
                 log.info("scheduler: enqueued %s", dotted)
         except Exception as exc:  # Redis down: try again shortly
+            if once:  # nothing to try again: a cron job or script must see the failure
+                raise
             log.warning("scheduler: %s: %s", type(exc).__name__, exc)
         if once:
             return

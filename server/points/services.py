@@ -619,11 +619,21 @@ def _adjust(scope, user_id: int, delta: int, reason: str, key: str | None):
 
 
 def verify_ledger() -> list[str]:
-    """Every account: balance = sum of entries, counters agree, no negative running balance."""
+    """Every account: balance = sum of entries, counters agree, no negative running balance.
+
+    Every read is of one snapshot (server/db_snapshot.py): run while riders check in, an
+    award committed between two of its queries is not a mismatch."""
+    from server.db_snapshot import snapshot
+
+    with snapshot() as conn:
+        return _verify_ledger(conn)
+
+
+def _verify_ledger(conn) -> list[str]:  # conn: a sqlalchemy Connection on one snapshot
     problems: list[str] = []
     sums = {
         row.user_id: row
-        for row in db.session.execute(
+        for row in conn.execute(
             select(
                 LEDGER.c.user_id,
                 func.sum(LEDGER.c.delta).label("total"),
@@ -632,13 +642,13 @@ def verify_ledger() -> list[str]:
         )
     }
     earned = dict(
-        db.session.execute(
+        conn.execute(
             select(LEDGER.c.user_id, func.sum(LEDGER.c.delta))
             .where(LEDGER.c.source_type.not_in(SPENDING_SOURCES))
             .group_by(LEDGER.c.user_id)
         ).all()
     )
-    accounts = {row.user_id: row for row in db.session.execute(select(ACCOUNTS))}
+    accounts = {row.user_id: row for row in conn.execute(select(ACCOUNTS))}
     for user_id in sorted(set(sums) | set(accounts)):
         account, total = accounts.get(user_id), sums.get(user_id)
         balance = account.balance if account else 0
@@ -661,7 +671,7 @@ def verify_ledger() -> list[str]:
     year, month = extract("year", LEDGER.c.day), extract("month", LEDGER.c.day)
     month_sums = {
         (user_id, int(y) * 100 + int(m)): int(total or 0)
-        for user_id, y, m, total in db.session.execute(
+        for user_id, y, m, total in conn.execute(
             select(LEDGER.c.user_id, year, month, func.sum(LEDGER.c.delta))
             .where(LEDGER.c.source_type.not_in(SPENDING_SOURCES))
             .group_by(LEDGER.c.user_id, year, month)
@@ -677,7 +687,7 @@ def verify_ledger() -> list[str]:
                 f"!= {in_ledger} in the ledger"
             )
     # What an account row says its latest day's entries add up to, per rule, is the ledger's.
-    days = db.session.execute(
+    days = conn.execute(
         select(LEDGER.c.user_id, LEDGER.c.rule, func.sum(LEDGER.c.delta))
         .join(ACCOUNTS, (ACCOUNTS.c.user_id == LEDGER.c.user_id) & (ACCOUNTS.c.day == LEDGER.c.day))
         .where(LEDGER.c.rule.is_not(None))
@@ -698,7 +708,7 @@ def verify_ledger() -> list[str]:
             )
     # The running balance, entry by entry, in order: never negative, balance_after agrees.
     running: dict[int, int] = {}
-    stream = db.session.execute(
+    stream = conn.execute(
         select(LEDGER.c.id, LEDGER.c.user_id, LEDGER.c.delta, LEDGER.c.balance_after)
         .order_by(LEDGER.c.user_id, LEDGER.c.id)
         .execution_options(yield_per=5000)

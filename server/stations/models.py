@@ -76,7 +76,7 @@ class Station(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     photos: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     description: Mapped[str | None] = mapped_column(String(500))
-    qr_secret: Mapped[str] = mapped_column(String(64), nullable=False)
+    qr_secret: Mapped[str] = mapped_column(String(64), nullable=False, info={"export": False})
     qr_rotated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_stations_lat_lng", "lat", "lng"),)
