@@ -65,6 +65,36 @@ def forget_queued(notification_id: int) -> None:
         log.warning("could not clear the queued mark of %s: %s", notification_id, exc)
 
 
+# The id of a periodic job's last copy, while the scheduler may still find it waiting.
+PERIODIC_KEY = "fc:periodic:last:{}"
+PERIODIC_KEY_TTL = 24 * 3600
+
+
+def enqueue_periodic(dotted: str, timeout: int) -> str | None:
+    """Enqueue a periodic job unless its last copy still waits in the queue (None then).
+
+    While no worker runs (all down, or busy for a while), each tick would otherwise add a
+    copy: a job every 5 seconds is 720 an hour, all run one after the other once workers
+    are back. One waiting copy does the same work. A copy a worker has taken (started),
+    finished, failed or lost no longer holds the next one back."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    redis = get_redis()
+    key = PERIODIC_KEY.format(dotted)
+    last = redis.get(key)
+    if last:
+        try:
+            status = Job.fetch(last, connection=get_raw_redis()).get_status()
+        except NoSuchJobError:
+            status = None
+        if status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+            return None
+    job_id = enqueue_job(dotted, timeout=timeout)
+    redis.set(key, job_id, ex=PERIODIC_KEY_TTL)
+    return job_id
+
+
 def enqueue_job(dotted: str, *args, queue_name: str = DEFAULT_QUEUE, timeout: int = 600) -> str:
     """Enqueue "module.function"(*args), run by `fengchao worker` inside an app context."""
     job = queue(queue_name).enqueue(

@@ -220,10 +220,11 @@ def worker_command(burst: bool, queues: tuple[str, ...], alive_file: str | None)
 
 def scheduler_tick(now: float | None = None) -> list[str]:
     """Enqueue every periodic job whose interval has a new tick; a Redis lock per job and
-    tick makes several schedulers enqueue each tick once."""
+    tick makes several schedulers enqueue each tick once, and a job whose last copy still
+    waits for a worker is not enqueued again (`queue.enqueue_periodic`)."""
     from server import PERIODIC_JOBS
     from server.extensions import get_redis
-    from server.notifications.queue import enqueue_job
+    from server.notifications.queue import enqueue_periodic
 
     now = time.time() if now is None else now
     redis = get_redis()
@@ -231,8 +232,8 @@ def scheduler_tick(now: float | None = None) -> list[str]:
     for dotted, every in PERIODIC_JOBS:
         every = max(int(every), 1)
         tick = int(now // every)
-        if redis.set(SCHEDULER_KEY.format(dotted, tick), os.getpid(), nx=True, ex=every + 60):
-            enqueue_job(dotted, timeout=max(every * 4, 60))
+        locked = redis.set(SCHEDULER_KEY.format(dotted, tick), os.getpid(), nx=True, ex=every + 60)
+        if locked and enqueue_periodic(dotted, timeout=max(every * 4, 60)):
             enqueued.append(dotted)
     return enqueued
 

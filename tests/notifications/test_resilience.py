@@ -95,7 +95,29 @@ def test_scheduler_enqueues_each_tick_once_across_schedulers(monkeypatch):
     )
     assert scheduler_tick(now=1000.0) == ["tests.notifications.test_resilience.count_tick"]
     assert scheduler_tick(now=1005.0) == []  # same tick, another scheduler: nothing
+    run_worker()
     assert scheduler_tick(now=1010.0) == ["tests.notifications.test_resilience.count_tick"]
+    run_worker()
+    assert get_redis().get("test:ticks") == "2"
+
+
+def test_ticks_while_no_worker_runs_leave_one_copy_waiting(monkeypatch):
+    """Workers down for an hour: a 5-second job would be 720 copies, run one after the
+    other when they are back. One waits; once it is taken, the next tick adds the next."""
+    from server.notifications.queue import DEFAULT_QUEUE, queue
+
+    dotted = "tests.notifications.test_resilience.count_tick"
+    monkeypatch.setattr(server, "PERIODIC_JOBS", [(dotted, 10)])
+    assert scheduler_tick(now=2000.0) == [dotted]
+    for tick in range(1, 30):
+        assert scheduler_tick(now=2000.0 + 10 * tick) == []
+    assert queue(DEFAULT_QUEUE).count == 1
+    run_worker()
+    assert get_redis().get("test:ticks") == "1"
+    assert scheduler_tick(now=2300.0) == [dotted]
+    # a copy lost from the queue (emptied by hand) does not hold the next one back
+    queue(DEFAULT_QUEUE).empty()
+    assert scheduler_tick(now=2310.0) == [dotted]
     run_worker()
     assert get_redis().get("test:ticks") == "2"
 
