@@ -84,6 +84,7 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("server.activities.tasks.auto_sign_out", 60),
     ("server.activities.tasks.send_reminders", 300),
     ("server.points.tasks.expire_redemptions", 3600),
+    ("server.points.tasks.rebuild_rankings", 3600),  # repairs a lost ranking write
     ("server.notifications.tasks.sweep_outbox", 15),
     ("server.reports.tasks.scan_overdue", 300),
     ("server.reports.tasks.request_media_checks", 60),

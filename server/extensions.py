@@ -166,8 +166,9 @@ def redis_after_commit(write: Callable[[Any], None]) -> None:
 
     `write(pipe)` adds commands to a pipeline; everything queued in one transaction goes to
     Redis in one pipeline (one round trip) right after the commit, and nothing after a
-    rollback. Only for derived state that repairs itself (rankings are rebuilt from the
-    ledger, day keys fall back to the ledger's unique key): a failure is logged, not raised.
+    rollback. Only for derived state that repairs itself (the scheduler rebuilds the
+    rankings from the ledger every hour, day keys fall back to the ledger's unique key): a
+    failure is logged, not raised.
     """
     db.session.info.setdefault(_AFTER_COMMIT, []).append(write)
 

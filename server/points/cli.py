@@ -28,5 +28,13 @@ def rebuild_command():
     from server.points.rankings import rebuild_all
 
     done = rebuild_all()
-    members = sum(count for _, _, count in done)
-    click.echo(f"rebuilt {len(done)} rankings ({members} entries)")
+    members = sum(count or 0 for _, _, count in done)
+    failed = [(unit_id, period) for unit_id, period, count in done if count is None]
+    click.echo(f"rebuilt {len(done) - len(failed)} rankings ({members} entries)")
+    if failed:  # the restore runbook chains `rankings rebuild && points verify && doctor`
+        listed = ", ".join(f"unit {unit_id} {period}" for unit_id, period in failed)
+        raise click.ClickException(
+            f"{len(failed)} ranking(s) could not be rebuilt ({listed}): their rebuild log "
+            "kept disappearing (Redis flushed or failed over meanwhile). Check Redis "
+            "(`fengchao doctor`) and run the command again."
+        )

@@ -1,9 +1,10 @@
 """Rankings: points earned in a period, per community and per street, in Redis sorted sets.
 
 Redis is derived state. Each (scope unit, period) key is built from the ledger the first
-time it is read (or by `fengchao rankings rebuild`), flagged built by a marker key, and then
-kept current by awards committed afterwards. After a Redis flush the markers are gone and
-the next read rebuilds, so rankings are correct without Redis persistence.
+time it is read (or by `fengchao rankings rebuild`, which the scheduler runs every hour),
+flagged built by a marker key, and then kept current by awards committed afterwards. After
+a Redis flush the markers are gone and the next read rebuilds, so rankings are correct
+without Redis persistence.
 
 Who is ranked where: a user is ranked in their *current* community and its street, with
 everything they earned in the period, before a move included. That is what a rebuild
@@ -13,7 +14,17 @@ counts; a change of community (PATCH /me) moves the user's members after its com
 A rebuild never loses an award committed while it runs: before reading the ledger it opens
 a log (`rk:log:…`) in which every award's update, and every move, records its user; after
 writing the new set, it rereads the ledger for the users logged meanwhile and swaps the set
-in only when no user was logged since its last reread (`_FINISH`, atomic).
+in only when no user was logged since its last reread (`_FINISH`, atomic). Readers read the
+old set until then.
+
+What puts a ranking right again: the writes after a commit are best effort
+(`redis_after_commit`). One lost (a Redis timeout, a failover) leaves a built ranking short
+of that award; one landing after a rebuild that already read its award from the ledger
+counts it twice — its process stalled between its commit and its write for longer than the
+rebuild kept its log open (`rankings rebuild`: at least REBUILD_SETTLE_S after its ledger
+read; a first reader's rebuild: its own duration). The scheduler rebuilds every ranking of
+the current month and of all time every hour (`tasks.rebuild_rankings`, one ledger read a
+period for the whole city), which repairs both.
 
 Score = points × F + (F − 1 − seconds since the period start of the member's last change):
 equal points rank whoever got there first higher (CTFd's rule). Doubles are exact below
@@ -52,7 +63,8 @@ MONTH_TTL_S = 3600 * 24 * 62  # a month's ranking is kept a while after it ends,
 
 # KEYS: triples of (zset, built marker, rebuild log); ARGV: member, delta, then (factor,
 # seconds) per triple. A rebuild in progress (its log exists) rereads the member's points
-# from the ledger before it swaps its set in; a built set is updated here.
+# from the ledger before it swaps its set in; a built set is updated here, its member's
+# time the later of the one it had and this award's (as a rebuild takes the latest).
 _ADD = """
 local member = ARGV[1]
 local delta = tonumber(ARGV[2])
@@ -66,7 +78,13 @@ for i = 1, #KEYS, 3 do
     local secs = tonumber(ARGV[4 + j])
     local current = redis.call('ZSCORE', KEYS[i], member)
     local points = 0
-    if current then points = math.floor(tonumber(current) / factor) end
+    if current then
+      current = tonumber(current)
+      points = math.floor(current / factor)
+      -- the later of the two times: writes of one user's awards may land out of order
+      local had = factor - 1 - (current - points * factor)
+      if had > secs then secs = had end
+    end
     points = points + delta
     if points ~= 0 then  -- below zero too: a later award starts from the net (as rebuild)
       redis.call('ZADD', KEYS[i], points * factor + (factor - 1 - secs), member)
@@ -236,17 +254,18 @@ def _members_clause(unit_id: int):
     return User.community_id.in_(inside)
 
 
-def _totals(
-    unit_id: int | None, start: dt.datetime, factor: int, users: list[int] | None = None
-) -> dict[str, int]:
-    """{member: score} from the ledger: the unit's members (`users` of them only, if
-    given; any unit if None) with points earned since `start`."""
+def _ledger_scores(
+    start: dt.datetime, factor: int, *criteria
+) -> list[tuple[int, int | None, float]]:
+    """(user, community, score) from the ledger: the points each user the criteria select
+    earned since `start`, and when they last changed."""
     from server.auth.models import User
     from server.points.models import SPENDING_SOURCES, LedgerEntry
 
     query = (
         select(
             LedgerEntry.user_id,
+            User.community_id,
             func.sum(LedgerEntry.delta),
             func.max(LedgerEntry.created_at),
         )
@@ -255,18 +274,37 @@ def _totals(
             LedgerEntry.source_type.not_in(SPENDING_SOURCES),
             LedgerEntry.delta != 0,  # as live: a 0-point entry moves no one's time
             LedgerEntry.created_at >= start,
+            *criteria,
         )
-        .group_by(LedgerEntry.user_id)
+        .group_by(LedgerEntry.user_id, User.community_id)
     )
-    if unit_id is not None:
-        query = query.where(_members_clause(unit_id))
-    if users is not None:
-        query = query.where(LedgerEntry.user_id.in_(users))
-    return {
-        str(uid): int(points) * factor + (factor - 1 - _secs(at, start, factor))
-        for uid, points, at in db.session.execute(query).all()
+    return [
+        (uid, community, int(points) * factor + (factor - 1 - _secs(at, start, factor)))
+        for uid, community, points, at in db.session.execute(query).all()
         if points  # below zero too (a reversal in a later period): kept, never shown
-    }
+    ]
+
+
+def _totals(
+    unit_id: int | None, start: dt.datetime, factor: int, users: list[int] | None = None
+) -> dict[str, float]:
+    """{member: score} from the ledger: the unit's members (`users` of them only, if
+    given; any unit if None) with points earned since `start`."""
+    from server.points.models import LedgerEntry
+
+    criteria = []
+    if unit_id is not None:
+        criteria.append(_members_clause(unit_id))
+    if users is not None:
+        criteria.append(LedgerEntry.user_id.in_(users))
+    return {str(uid): score for uid, _, score in _ledger_scores(start, factor, *criteria)}
+
+
+def _city_scores(start: dt.datetime, factor: int) -> list[tuple[int, int | None, float]]:
+    """(user, community, score) of every user registered with a community."""
+    from server.auth.models import User
+
+    return _ledger_scores(start, factor, User.community_id.is_not(None))
 
 
 # KEYS: rebuild log, builders count; ARGV: a new log's token, the log's TTL.
@@ -282,7 +320,9 @@ return {redis.call('LLEN', KEYS[1]), redis.call('LINDEX', KEYS[1], 0)}
 # accounted for, the log's token, the ranking's TTL (0: none), the log's TTL.
 # Users logged since: {'more', length, users} (reread them, call again). The log gone or
 # replaced (expired, flushed): {'lost'} (start over). Else the new set replaces the
-# ranking, which is marked built: {'done', size}.
+# ranking, which is marked built: {'done', size}. The replaced set is UNLINKed (freed in
+# the background): a RENAME over a 100,000-member set frees it in place, ≈20 ms in which
+# Redis answers no one.
 _FINISH = """
 local n = redis.call('LLEN', KEYS[4])
 if n == 0 or redis.call('LINDEX', KEYS[4], 0) ~= ARGV[2] then return {'lost'} end
@@ -291,11 +331,8 @@ if n > tonumber(ARGV[1]) then
   redis.call('EXPIRE', KEYS[5], ARGV[4])
   return {'more', n, redis.call('LRANGE', KEYS[4], tonumber(ARGV[1]), n - 1)}
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('RENAME', KEYS[1], KEYS[2])
-else
-  redis.call('DEL', KEYS[2])
-end
+redis.call('UNLINK', KEYS[2])
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[2]) end
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[2], ttl)
@@ -309,64 +346,109 @@ return {'done', redis.call('ZCARD', KEYS[2])}
 """
 # KEYS: new set, rebuild log, builders count. A rebuild that did not finish leaves.
 _END = """
-redis.call('DEL', KEYS[1])
+redis.call('UNLINK', KEYS[1])
 if redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
 return 1
 """
 REBUILD_LOG_TTL_S = 600
 REBUILD_ROUNDS = 100
 REBUILD_ATTEMPTS = 3
+# Members per ZADD of a new set: Redis serves other clients between commands, and one
+# ZADD of 100,000 members keeps it from answering anyone for ≈0.3 s (1,000: ≈3 ms).
+REBUILD_CHUNK = 1000
+# How long `rebuild_all` (the CLI, the periodic job) keeps a rebuild's log open after it
+# began reading the ledger, at the least: an award committed just before that read whose
+# Redis write comes late (a stalled process) is reread if it lands within this time; later
+# it would be counted twice, until the next rebuild (the module's doc).
+REBUILD_SETTLE_S = 5.0
 
 
-def rebuild(unit_id: int, period: str, now: dt.datetime | None = None) -> int:
-    """Rebuild one ranking from the ledger; returns how many members it holds.
+class _Build:
+    """One ranking's rebuild under way: its log opened, then its new set written and
+    swapped in (`finish`), or left (`leave`)."""
 
-    Awards committed while it runs are neither lost nor counted twice: they log their users
-    (the log is opened before the ledger is read), whose points are read again before the
-    new set replaces the ranking, until no user was logged since (see the module's doc).
+    def __init__(self, unit_id: int, period: str, now: dt.datetime) -> None:
+        self.unit_id = unit_id
+        _, self.start = period_info(period, now)
+        self.key, self.marker = _keys(unit_id, period, now)
+        self.log_key, self.builders = _log_keys(unit_id, period, now)
+        self.factor = FACTOR[period]
+        self.ttl = MONTH_TTL_S if period == "month" else 0
+        self.temp = f"{self.key}:building:{uuid.uuid4().hex}"
+        self.seen, self.token, self.open = 0, "", False
+
+    def begin(self, pipe) -> None:
+        """Open (or join) the log, on `pipe`; `begun` takes the reply."""
+        token = uuid.uuid4().hex
+        pipe.eval(_BEGIN, 2, self.log_key, self.builders, token, REBUILD_LOG_TTL_S)
+
+    def begun(self, reply) -> None:
+        self.seen, self.token, self.open = int(reply[0]), reply[1], True
+
+    def finish(self, scores: dict[str, float]) -> int | None:
+        """Write the new set and swap it in, rereading the users logged meanwhile: the
+        members it holds; None when the log was lost (start again)."""
+        redis = get_redis()
+        gone: list[str] = []
+        for _round in range(REBUILD_ROUNDS):
+            pipe = redis.pipeline(transaction=False)
+            items = list(scores.items())
+            for i in range(0, len(items), REBUILD_CHUNK):
+                pipe.zadd(self.temp, dict(items[i : i + REBUILD_CHUNK]))
+            if gone:
+                pipe.zrem(self.temp, *gone)
+            pipe.expire(self.temp, REBUILD_LOG_TTL_S)
+            keys = (self.temp, self.key, self.marker, self.log_key, self.builders)
+            args = (self.seen, self.token, self.ttl, REBUILD_LOG_TTL_S)
+            pipe.eval(_FINISH, len(keys), *keys, *args)
+            reply = pipe.execute()[-1]
+            if reply[0] == "done":
+                self.open = False
+                return int(reply[1])
+            if reply[0] == "lost":
+                return None
+            self.seen, logged = int(reply[1]), sorted({int(uid) for uid in reply[2]})
+            scores = _totals(self.unit_id, self.start, self.factor, logged)
+            gone = [str(uid) for uid in logged if str(uid) not in scores]
+        log.warning("ranking %s: still changing after %d rereads", self.key, REBUILD_ROUNDS)
+        return 0
+
+    def leave(self) -> None:
+        """Leave the log and drop the new set, unless finished."""
+        if not self.open:
+            return
+        self.open = False
+        try:
+            get_redis().eval(_END, 3, self.temp, self.log_key, self.builders)
+        except RedisError:
+            log.warning("ranking %s: could not leave its rebuild log", self.key)
+
+
+def rebuild(unit_id: int, period: str, now: dt.datetime | None = None) -> int | None:
+    """Rebuild one ranking from the ledger; returns how many members it holds, or None when
+    it gave up (its log lost REBUILD_ATTEMPTS times: Redis flushed or failed over meanwhile;
+    the ranking is then left as it was).
+
+    Awards committed while it runs are not lost: they log their users (the log is opened
+    before the ledger is read), whose points are read again before the new set replaces
+    the ranking, until no user was logged since. One committed before the ledger read whose
+    Redis write lands only after the swap is counted twice, until the next rebuild (see
+    the module's doc).
     """
     now = now or utcnow()
-    _, start = period_info(period, now)
-    key, marker = _keys(unit_id, period, now)
-    log_key, builders = _log_keys(unit_id, period, now)
-    factor = FACTOR[period]
-    ttl = MONTH_TTL_S if period == "month" else 0
-    redis = get_redis()
     for _attempt in range(REBUILD_ATTEMPTS):
-        temp = f"{key}:building:{uuid.uuid4().hex}"
-        seen, token = redis.eval(_BEGIN, 2, log_key, builders, uuid.uuid4().hex, REBUILD_LOG_TTL_S)
-        finished = False
+        build = _Build(unit_id, period, now)
+        pipe = get_redis().pipeline(transaction=False)
+        build.begin(pipe)
+        build.begun(pipe.execute()[0])
         try:
-            scores, gone = _totals(unit_id, start, factor), []
-            for _round in range(REBUILD_ROUNDS):
-                pipe = redis.pipeline(transaction=False)
-                if scores:
-                    pipe.zadd(temp, scores)
-                if gone:
-                    pipe.zrem(temp, *gone)
-                pipe.expire(temp, REBUILD_LOG_TTL_S)
-                keys = (temp, key, marker, log_key, builders)
-                pipe.eval(_FINISH, len(keys), *keys, seen, token, ttl, REBUILD_LOG_TTL_S)
-                reply = pipe.execute()[-1]
-                if reply[0] == "done":
-                    finished = True
-                    return int(reply[1])
-                if reply[0] == "lost":
-                    break
-                seen, logged = int(reply[1]), sorted({int(uid) for uid in reply[2]})
-                scores = _totals(unit_id, start, factor, logged)
-                gone = [str(uid) for uid in logged if str(uid) not in scores]
-            else:
-                log.warning("ranking %s: still changing after %d rereads", key, REBUILD_ROUNDS)
-                return 0
+            count = build.finish(_totals(unit_id, build.start, build.factor))
         finally:
-            if not finished:
-                try:
-                    redis.eval(_END, 3, temp, log_key, builders)
-                except RedisError:
-                    log.warning("ranking %s: could not leave its rebuild log", key)
-    log.warning("ranking %s: its rebuild log was lost %d times", key, REBUILD_ATTEMPTS)
-    return 0
+            build.leave()
+        if count is not None:
+            return count
+    log.warning("ranking %s: its rebuild log was lost %d times", build.key, REBUILD_ATTEMPTS)
+    return None
 
 
 REBUILD_WAIT_SECONDS = 5.0
@@ -391,17 +473,58 @@ def _rebuild_once(unit_id: int, period: str, now: dt.datetime, marker: str) -> N
     rebuild(unit_id, period, now)  # the other rebuild is stuck or gone: do it ourselves
 
 
-def rebuild_all() -> list[tuple[int, str, int]]:
-    """Rebuild every community's and street's month and all-time rankings."""
-    from server.org.models import OrgUnit
+def rebuild_all(settle: float | None = None) -> list[tuple[int, str, int | None]]:
+    """Rebuild every community's and street's month and all-time rankings: (unit id, period,
+    members), members None for a ranking that could not be rebuilt (`rebuild`).
 
+    One ledger read per period for the whole city (a user's score is the same in their
+    community and its street), shared out to the rankings; each ranking's log is opened
+    before that read and kept open at least `settle` seconds after it (REBUILD_SETTLE_S).
+    """
+    now = utcnow()
+    settle = REBUILD_SETTLE_S if settle is None else settle
+    ranked = dict(
+        db.session.execute(
+            select(OrgUnit.path, OrgUnit.id)
+            .where(OrgUnit.level.in_(("community", "street")))
+            .order_by(OrgUnit.id)
+        ).all()
+    )
+    # a user's community → the rankings they are in: it and the units above it (by path,
+    # as _members_clause)
+    ranked_in: dict[int, list[int]] = {}
+    for unit_id, path in db.session.execute(select(OrgUnit.id, OrgUnit.path)).all():
+        prefixes = (path[: i + 1] for i, c in enumerate(path) if c == "/")
+        ranked_in[unit_id] = [ranked[p] for p in prefixes if p in ranked]
+    unit_ids = sorted(ranked.values())
     done = []
-    units = db.session.execute(
-        select(OrgUnit.id).where(OrgUnit.level.in_(("community", "street"))).order_by(OrgUnit.id)
-    ).scalars()
-    for unit_id in list(units):
-        for period in PERIODS:
-            done.append((unit_id, period, rebuild(unit_id, period)))
+    redis = get_redis()
+    for period in PERIODS:
+        builds = [_Build(unit_id, period, now) for unit_id in unit_ids]
+        try:
+            pipe = redis.pipeline(transaction=False)
+            for build in builds:
+                build.begin(pipe)
+            for build, reply in zip(builds, pipe.execute(), strict=True):
+                build.begun(reply)
+            read_at = time.monotonic()
+            _, start = period_info(period, now)
+            scores: dict[int, dict[str, float]] = {unit_id: {} for unit_id in unit_ids}
+            for uid, community, score in _city_scores(start, FACTOR[period]):
+                for unit_id in ranked_in.get(community, ()):
+                    scores[unit_id][str(uid)] = score
+            wait = read_at + settle - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            for build in builds:
+                count = build.finish(scores.pop(build.unit_id))
+                if count is None:  # its log was lost (expired, flushed): on its own
+                    build.leave()
+                    count = rebuild(build.unit_id, period, now)
+                done.append((build.unit_id, period, count))
+        finally:
+            for build in builds:
+                build.leave()
     return done
 
 

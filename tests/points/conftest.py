@@ -36,6 +36,15 @@ def concurrently(app):
     return run
 
 
+@pytest.fixture(autouse=True)
+def _rebuilds_do_not_settle(monkeypatch):
+    """`rankings rebuild` keeps its logs open REBUILD_SETTLE_S for late Redis writes: not
+    here, but in the tests of that wait."""
+    from server.points import rankings
+
+    monkeypatch.setattr(rankings, "REBUILD_SETTLE_S", 0.0)
+
+
 @pytest.fixture
 def verify_ledger_cli(app):
     def run():

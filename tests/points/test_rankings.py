@@ -346,21 +346,21 @@ def test_an_award_committed_during_rankings_rebuild_of_a_built_ranking_is_kept(
     clock.freeze(T0 + dt.timedelta(hours=1))
     for period in ("month", "all"):
         assert _items(ranking(client, jia, period=period)) == [("甲**", 5), ("乙**", 3)]
-    real = rankings._totals
+    real = rankings._city_scores
     done = []
 
-    def ledger_read_then_an_award(unit_id, start, factor, users=None):
-        taken = real(unit_id, start, factor, users)
-        if users is None:
-            _award_elsewhere(app, yi.user_id, 4, f"during-{len(done)}")
-            done.append(unit_id)
+    def ledger_read_then_an_award(start, factor):
+        taken = real(start, factor)
+        _award_elsewhere(app, yi.user_id, 4, f"during-{len(done)}")
+        done.append(start)
         return taken
 
-    monkeypatch.setattr(rankings, "_totals", ledger_read_then_an_award)
+    monkeypatch.setattr(rankings, "_city_scores", ledger_read_then_an_award)
     result = app.test_cli_runner().invoke(args=["rankings", "rebuild"])
     assert result.exit_code == 0, result.output
     monkeypatch.undo()
-    points = 3 + 4 * len(done)  # one award during each of the rebuilds
+    assert len(done) == 2  # one ledger read a period, for every ranking
+    points = 3 + 4 * len(done)  # an award during each
     month = ranking(client, jia, period="month")
     everything = ranking(client, jia, period="all", scope="street")
     assert _items(month) == [("乙**", points), ("甲**", 5)]
@@ -531,3 +531,176 @@ def test_a_zero_point_entry_does_not_reorder_a_tie_after_a_rebuild(client, login
     assert live == [("张**", 10), ("李**", 10)]  # 张 got there first
     redis.flushdb()
     assert board() == live
+
+
+# ------------------------------------------ Redis writes that fail, come late or out of order
+
+
+def _board(client, auth, period="month", scope="community"):
+    return _items(ranking(client, auth, period=period, scope=scope))
+
+
+def _land(redis, held):
+    """A held ranking update (see `_award_elsewhere`) reaches Redis now."""
+    from server.points import rankings
+
+    pipe = redis.pipeline(transaction=False)
+    rankings.apply_changes(held, pipe)
+    pipe.execute()
+
+
+def _periodic_rankings_rebuild():
+    """What the scheduler runs (server.PERIODIC_JOBS)."""
+    from server import PERIODIC_JOBS
+    from server.points import tasks
+
+    assert "server.points.tasks.rebuild_rankings" in dict(PERIODIC_JOBS)
+    return tasks.rebuild_rankings()
+
+
+def test_an_award_whose_ranking_write_failed_is_ranked_after_the_periodic_rebuild(
+    client, login, monkeypatch, caplog
+):
+    """The award commits, its Redis write after the commit fails (a timeout): the built
+    rankings miss it — their markers do not expire (all time) or last weeks (month) — until
+    the scheduler's periodic rebuild puts them right."""
+    import redis as redis_lib
+
+    import server.extensions
+
+    zhang = login("rider", "A", display_name="张三")
+    li = login("rider", "A", display_name="李四")
+    admin = login("community_admin", "A")
+    earn(zhang.user_id, 10, "z1", T0)
+    earn(li.user_id, 20, "l1", T0)
+    for period in ("month", "all"):
+        assert _board(client, zhang, period) == [("李**", 20), ("张**", 10)]  # built
+
+    def unreachable():
+        raise redis_lib.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(server.extensions, "get_redis", unreachable)
+    grant = {"user_id": zhang.user_id, "delta": 30, "reason": "补发活动积分"}
+    response = client.post("/api/v1/admin/points/adjustments", json=grant, headers=admin)
+    assert response.status_code == 201, response.get_json()  # committed
+    monkeypatch.undo()
+    assert "Redis writes after commit failed" in caplog.text
+    assert _board(client, zhang, "all") == [("李**", 20), ("张**", 10)]  # missed
+
+    clock.freeze(T0 + dt.timedelta(minutes=30))
+    assert _periodic_rankings_rebuild() == {"rankings": 2 * 5, "members": 2 * 4}
+    for period in ("month", "all"):
+        for scope in ("community", "street"):
+            assert _board(client, li, period, scope) == [("张**", 40), ("李**", 20)]
+
+
+def test_the_periodic_rebuild_lets_a_run_still_going_finish(login, redis):
+    from server.points import tasks
+
+    rider = login("rider")
+    earn(rider.user_id, 10, "x", T0)
+    redis.set(tasks.REBUILD_RANKINGS_LOCK, "another run", ex=60)
+    assert tasks.rebuild_rankings() == {"rankings": 0, "members": 0}
+    assert not redis.keys("rk:all:*")
+    assert redis.get(tasks.REBUILD_RANKINGS_LOCK) == "another run"  # not released by us
+    redis.delete(tasks.REBUILD_RANKINGS_LOCK)
+    assert tasks.rebuild_rankings()["rankings"] == 2 * 5  # communities A, B, C; S1, S2
+    assert not redis.exists(tasks.REBUILD_RANKINGS_LOCK)
+
+
+def test_rankings_rebuild_agrees_with_the_rankings_kept_current(
+    app, client, login, units, redis, monkeypatch
+):
+    """`rankings rebuild` reads the ledger once a period for every ranking: each community
+    and street gets its own members, as a ranking built on its first read does."""
+    from server.points import rankings
+
+    monkeypatch.setattr(rankings, "REBUILD_CHUNK", 2)  # new sets written in several ZADDs
+    riders = {
+        "zhao": login("rider", "A", display_name="赵一"),
+        "qian": login("rider", "A", display_name="钱二"),
+        "sun": login("rider", "B", display_name="孙三"),
+        "li": login("rider", "C", display_name="李四"),  # another street
+    }
+    clock.freeze(T0)
+    _views(client, riders)  # built, kept current from here on
+    earn(riders["zhao"].user_id, 30, "z-oct", dt.datetime(2026, 10, 20, 4, 0))
+    for n, name in enumerate(("qian", "sun", "li", "zhao")):
+        earn(riders[name].user_id, 5 + n, f"{name}-nov", T0 + dt.timedelta(minutes=n))
+    clock.freeze(T0 + dt.timedelta(hours=1))
+    live = _views(client, riders)
+    result = app.test_cli_runner().invoke(args=["rankings", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "rebuilt 10 rankings (16 entries)" in result.output
+    assert _views(client, riders) == live
+    redis.flushdb()  # each ranking rebuilt on its own by its first reader
+    assert _views(client, riders) == live
+    assert live["street", "all", "sun"][1] == [("赵**", 38), ("孙**", 6), ("钱**", 5)]
+    assert live["street", "month", "li"][1] == [("李**", 7)]
+
+
+def test_an_award_whose_write_lands_while_a_rebuild_settles_is_counted_once(
+    app, client, login, redis, monkeypatch
+):
+    """Committed before the rebuild reads the ledger, its Redis write late (a stalled
+    process): `rankings rebuild` keeps its logs open REBUILD_SETTLE_S after the read, so a
+    write landing within that is reread, not added to the rebuilt count."""
+    from server.points import rankings
+
+    jia = login("rider", display_name="甲一")
+    earn(jia.user_id, 5, "j1", T0)
+    assert _board(client, jia, "all") == [("甲**", 5)]  # built
+    held = _award_elsewhere(app, jia.user_id, 3, "j2", redis_write_late=True)
+    monkeypatch.setattr(rankings, "REBUILD_SETTLE_S", 5.0)
+    waited = []
+
+    def settling(seconds):  # the late write lands while the rebuild waits
+        waited.append(seconds)
+        if held:
+            _land(redis, [held.pop()])
+
+    monkeypatch.setattr(rankings.time, "sleep", settling)
+    result = app.test_cli_runner().invoke(args=["rankings", "rebuild"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.undo()
+    if held:  # no wait: it lands after the rebuild
+        _land(redis, held)
+    assert _board(client, jia, "all") == [("甲**", 8)]  # the ledger: 5 + 3, not 11
+    assert len(waited) == 2 and all(0 < s <= 5.0 for s in waited)  # once per period
+
+
+def test_an_award_whose_write_lands_after_a_rebuild_is_counted_once_after_the_next(
+    app, client, login, redis
+):
+    """A write later than the rebuild's wait lands on the rebuilt ranking, which counted the
+    award already: counted twice until the next rebuild (the module's doc)."""
+    jia = login("rider", display_name="甲一")
+    earn(jia.user_id, 5, "j1", T0)
+    assert _board(client, jia, "all") == [("甲**", 5)]
+    held = _award_elsewhere(app, jia.user_id, 3, "j2", redis_write_late=True)
+    result = app.test_cli_runner().invoke(args=["rankings", "rebuild"])
+    assert result.exit_code == 0, result.output
+    _land(redis, held)
+    assert _board(client, jia, "all") == [("甲**", 11)]  # the window the doc admits
+    _periodic_rankings_rebuild()
+    assert _board(client, jia, "all") == [("甲**", 8)]
+
+
+def test_late_writes_of_one_riders_awards_keep_the_latest_time(app, client, login, redis):
+    """张's two awards reach Redis in the opposite order to their commits: 张 still reached
+    10 after 李 did, so 李 keeps the tie, as a rebuild from the ledger says."""
+    zhang = login("rider", display_name="张三")
+    li = login("rider", display_name="李四")
+    clock.freeze(T0)
+    assert _board(client, zhang) == []  # built
+    clock.freeze(T0 + dt.timedelta(minutes=1))
+    first = _award_elsewhere(app, zhang.user_id, 5, "z1", redis_write_late=True)
+    earn(li.user_id, 10, "l1", T0 + dt.timedelta(minutes=2))
+    clock.freeze(T0 + dt.timedelta(minutes=3))
+    second = _award_elsewhere(app, zhang.user_id, 5, "z2", redis_write_late=True)
+    _land(redis, second)
+    _land(redis, first)
+    live = ranking(client, li)
+    assert _items(live) == [("李**", 10), ("张**", 10)]
+    redis.flushdb()
+    assert ranking(client, li) == live
