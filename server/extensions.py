@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import redis as redis_lib
+from apispec import BasePlugin
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
@@ -40,10 +42,40 @@ db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 
 
+class AppWideResponses(BasePlugin):
+    """Documents on every operation the refusals the app gives before or around any view
+    (each operation documents its own with `server.http.error_responses`):
+
+    - 400 `invalid_characters` (text no database stores: NUL, a lone surrogate, in the
+      query, the path or the body; server/security.py) and `malformed_json`;
+    - 413 `request_too_large` on an operation that takes a body (MAX_CONTENT_LENGTH);
+    - 503 `service_unavailable` (with `Retry-After`) on every /api/v1 operation: the
+      database or Redis could not be reached (server/errors.py). The probes outside it
+      (/healthz, /metrics) read neither; /readyz documents its own 503.
+    """
+
+    API_PREFIX = "/api/v1/"
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        for operation in (operations or {}).values():
+            statuses = [400]
+            if "requestBody" in operation:
+                statuses.append(413)
+            if path and path.startswith(self.API_PREFIX):
+                statuses.append(503)
+            responses = operation.setdefault("responses", {})
+            for status in statuses:
+                if status not in responses and str(status) not in responses:
+                    responses[str(status)] = HTTPStatus(status).name
+
+
 class FengchaoApi(Api):
     """flask-smorest with our error envelope for every HTTP error, documented."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def _init_spec(self, *, extra_plugins=None, **kwargs):
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), AppWideResponses()], **kwargs)
 
     def handle_http_exception(self, error):
         return http_error_response(error)
@@ -197,7 +229,7 @@ def _write_after_commit(session: Session) -> None:
             write(pipe)
         pipe.execute()
     except Exception:
-        log.exception("Redis writes after commit failed (derived state: rebuilt on demand)")
+        log.exception("Redis writes after commit failed (derived state, rebuilt hourly)")
 
 
 @event.listens_for(Session, "after_rollback")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from collections.abc import Callable
+from copy import deepcopy
+from http import HTTPStatus
+from typing import Any, TypeVar
 
 import orjson
 from flask import Response, current_app, request
@@ -17,6 +20,31 @@ from server.errors import DomainError
 from server.extensions import db
 
 MAX_PAGE_SIZE = 100
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def error_responses(*statuses: int) -> Callable[[F], F]:
+    """Document the error statuses a view answers, each as the error envelope:
+    `@error_responses(404, 409)` on a view that raises NotFound and Conflict.
+
+    The same document as a stack of `@blp.alt_response(status, response="NOT_FOUND")` (the
+    response flask-smorest registers under each status's name), with no wrapper around the
+    view: nothing runs per request. The guards add 401/403 themselves, `@blp.arguments` adds
+    422, and every operation gets 400, 413 when it takes a body and 503 under /api/v1
+    (`AppWideResponses`, server/extensions.py); list here what the view's own code (its
+    service) refuses with. The test suite fails on an error status an operation answers
+    without documenting it (tests/openapi_contract.py).
+    """
+
+    def decorator(func: F) -> F:
+        doc = deepcopy(getattr(func, "_apidoc", {}))  # shared with the function it wraps
+        responses = doc.setdefault("response", {}).setdefault("responses", {})
+        for status in statuses:
+            responses.setdefault(status, []).append(HTTPStatus(status).name)
+        func._apidoc = doc  # type: ignore[attr-defined]
+        return func
+
+    return decorator
 
 
 class LocalDateTime(fields.DateTime):

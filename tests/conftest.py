@@ -21,6 +21,17 @@ from server.wechat.sandbox import SandboxControl, SandboxServer
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    """The OpenAPI contract check (tests/openapi_contract.py), in this repository's sessions
+    only: a conftest elsewhere that imports this one gets the marker, not the check."""
+    from tests.openapi_contract import MARKER_HELP, PLUGIN_NAME, ContractPlugin
+
+    config.addinivalue_line("markers", MARKER_HELP)
+    if config.rootpath.resolve() == REPOSITORY and not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        config.pluginmanager.register(ContractPlugin(), PLUGIN_NAME)
 
 
 def pytest_report_header(config):

@@ -42,7 +42,7 @@ from server.auth.guards import (
 )
 from server.csv_safe import safe_row
 from server.db_replica import reads_from_replica
-from server.http import page_of
+from server.http import error_responses, page_of
 
 blp = Blueprint(
     "activities", __name__, url_prefix="/api/v1", description="活动、出勤与志愿服务时长"
@@ -53,6 +53,7 @@ blp = Blueprint(
 class Activities(MethodView):
     @blp.arguments(ActivityQuerySchema, location="query")
     @blp.response(200, page_of(ActivitySchema))
+    @error_responses(404)
     def get(self, args):
         """List activities: upcoming first; by community, kind, or near a point."""
         return services.public_page(args)
@@ -61,6 +62,7 @@ class Activities(MethodView):
 @blp.route("/activities/<int:activity_id>")
 class ActivityDetail(MethodView):
     @blp.response(200, ActivityDetailSchema)
+    @error_responses(404)
     def get(self, activity_id):
         """One activity, with the caller's enrolment when logged in."""
         return services.public_detail(current_user_or_none(), activity_id)
@@ -70,6 +72,7 @@ class ActivityDetail(MethodView):
 class Enrolments(MethodView):
     @login_required
     @blp.response(201, EnrolmentSchema)
+    @error_responses(403, 404, 409)
     def post(self, activity_id):
         """Enrol (`enrolled`), or join the waitlist when full (`waitlisted`)."""
         return services.enrol_view(current_user(), activity_id)
@@ -79,6 +82,7 @@ class Enrolments(MethodView):
 class MyEnrolment(MethodView):
     @login_required
     @blp.response(200, EnrolmentSchema)
+    @error_responses(404, 409)
     def delete(self, activity_id):
         """Cancel my enrolment before the start; the first waitlisted person moves up."""
         return services.cancel_enrolment(current_user(), activity_id)
@@ -89,6 +93,7 @@ class Attendance(MethodView):
     @login_required
     @blp.arguments(AttendanceScanSchema)
     @blp.response(200, AttendanceResultSchema)
+    @error_responses(403, 404, 409)
     def post(self, body):
         """Scan the activity's code on site: the first scan signs in, the next signs out."""
         return attendance.scan(
@@ -111,6 +116,7 @@ class MyCertificate(MethodView):
     @login_required
     @blp.arguments(CertificateQuerySchema, location="query")
     @blp.response(200, content_type="image/png", description="the certificate (PNG)")
+    @error_responses(404)
     def get(self, args):
         """A printable certificate (PNG) of my hours in a period, with a verification code."""
         certificate, rows = hours.issue_certificate(
@@ -128,6 +134,7 @@ class MyCertificate(MethodView):
 class CertificateCheck(MethodView):
     @staff_required("grid_worker")
     @blp.response(200, CertificateSchema)
+    @error_responses(404)
     def get(self, code):
         """Verify a service-hours certificate by its code (staff)."""
         return hours.verify_certificate(code)
@@ -141,6 +148,7 @@ class AdminActivities(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AdminActivityQuerySchema, location="query")
     @blp.response(200, page_of(ActivitySchema))
+    @error_responses(404)
     def get(self, args):
         """Activities in my subtree (drafts included)."""
         return services.staff_page(current_scope("grid_worker"), args)
@@ -148,6 +156,7 @@ class AdminActivities(MethodView):
     @staff_required("community_admin")
     @blp.arguments(ActivityWriteSchema)
     @blp.response(201, AdminActivitySchema)
+    @error_responses(404, 409)
     def post(self, body):
         """Create a draft activity."""
         return services.staff_view(services.create_activity(current_scope("community_admin"), body))
@@ -157,6 +166,7 @@ class AdminActivities(MethodView):
 class AdminActivityDetail(MethodView):
     @staff_required("grid_worker")
     @blp.response(200, AdminActivitySchema)
+    @error_responses(404)
     def get(self, activity_id):
         """One activity with its QR scene."""
         return services.staff_view(services.get_for_staff(current_scope(), activity_id))
@@ -164,6 +174,7 @@ class AdminActivityDetail(MethodView):
     @staff_required("community_admin")
     @blp.arguments(ActivityUpdateSchema(partial=True))
     @blp.response(200, AdminActivitySchema)
+    @error_responses(404, 409)
     def patch(self, body, activity_id):
         """Edit a draft or published activity."""
         return services.staff_view(
@@ -175,6 +186,7 @@ class AdminActivityDetail(MethodView):
 class AdminPublish(MethodView):
     @staff_required("community_admin")
     @blp.response(200, AdminActivitySchema)
+    @error_responses(404, 409, 422)
     def post(self, activity_id):
         """Publish a draft (enrolment opens)."""
         return services.staff_view(
@@ -187,6 +199,7 @@ class AdminCancel(MethodView):
     @staff_required("community_admin")
     @blp.arguments(CancelSchema)
     @blp.response(200, AdminActivitySchema)
+    @error_responses(404, 409)
     def post(self, body, activity_id):
         """Cancel an activity; everyone enrolled or waitlisted is notified."""
         return services.staff_view(
@@ -199,6 +212,7 @@ class AdminActivityQrPng(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(ActivityQrQuerySchema, location="query")
     @blp.response(200, content_type="image/png")
+    @error_responses(404, 502)
     def get(self, args, activity_id):
         """The activity's sign-in mini-program code (PNG) to print and put up on site."""
         return Response(
@@ -211,6 +225,7 @@ class AdminActivityQrPng(MethodView):
 class AdminRotate(MethodView):
     @staff_required("community_admin")
     @blp.response(200, AdminActivitySchema)
+    @error_responses(404)
     def post(self, activity_id):
         """Rotate the QR secret: codes printed before stop working."""
         return services.staff_view(
@@ -223,6 +238,7 @@ class AdminEnrolments(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(EnrolmentQuerySchema, location="query")
     @blp.response(200, page_of(AdminEnrolmentSchema))
+    @error_responses(404)
     def get(self, args, activity_id):
         """Enrolments of an activity in order of arrival."""
         return services.enrolment_page(current_scope(), activity_id, args)
@@ -233,6 +249,7 @@ class AdminEnrolmentsCsv(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(EnrolmentQuerySchema, location="query")
     @blp.response(200, content_type="text/csv", description="UTF-8 CSV with a BOM (Excel)")
+    @error_responses(404)
     @reads_from_replica
     def get(self, args, activity_id):
         """Export the enrolment list as CSV."""
@@ -251,6 +268,7 @@ class AdminAttendance(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(ConfirmSchema)
     @blp.response(200, ConfirmResultsSchema)
+    @error_responses(404, 409)
     def post(self, body, activity_id):
         """Confirm attendance from the list once the activity has ended (credited from the
         sign-in, or the start when they never scanned, to the end).

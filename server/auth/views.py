@@ -17,6 +17,7 @@ from server.auth.schemas import (
     PhoneResultSchema,
 )
 from server.extensions import limiter
+from server.http import error_responses
 from server.ops.limits import rate_limit
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录与个人信息")
@@ -52,9 +53,7 @@ class WeChatLogin(MethodView):
     @limiter.limit(rate_limit("LOGIN"))  # per client address (RATE_LIMIT_LOGIN)
     @blp.arguments(LoginSchema)
     @blp.response(200, LoginResultSchema)
-    @blp.alt_response(401, response="UNAUTHORIZED")
-    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
-    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    @error_responses(401, 403, 429, 503)
     def post(self, body):
         """Exchange a wx.login code for a Fengchao token."""
         result = services.login_with_code(body["code"])
@@ -99,7 +98,7 @@ class MyPhone(MethodView):
     @limiter.limit(rate_limit("PHONE"))  # per user (RATE_LIMIT_PHONE): WeChat bills lookups
     @blp.arguments(PhoneCodeSchema)
     @blp.response(200, PhoneResultSchema)
-    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @error_responses(429)
     def post(self, body):
         """Bind the phone number from a getPhoneNumber code; answered masked."""
         return {"phone": services.bind_phone(current_user(), body["code"])}

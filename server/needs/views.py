@@ -12,7 +12,13 @@ from flask_smorest import Blueprint
 from server.auth.guards import current_scope, current_user, login_required, staff_required
 from server.csv_safe import safe_row
 from server.db_replica import reads_from_replica
-from server.http import IDEMPOTENCY_HEADER_DOC, PageQuerySchema, idempotency_key, page_of
+from server.http import (
+    IDEMPOTENCY_HEADER_DOC,
+    PageQuerySchema,
+    error_responses,
+    idempotency_key,
+    page_of,
+)
 from server.needs import services
 from server.needs.schemas import (
     AdminNeedQuerySchema,
@@ -31,6 +37,7 @@ class Needs(MethodView):
     @login_required
     @blp.arguments(NeedCreateSchema)
     @blp.response(201, NeedSchema)
+    @error_responses(403, 404, 409)
     @blp.doc(
         parameters=[{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER_DOC.items()]
     )
@@ -58,6 +65,7 @@ class AdminNeeds(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AdminNeedQuerySchema, location="query")
     @blp.response(200, page_of(AdminNeedSchema))
+    @error_responses(404)
     def get(self, args):
         """Needs in my subtree: open first, then newest."""
         return services.staff_needs(current_scope(), args)
@@ -68,6 +76,7 @@ class AdminNeedsExport(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AdminNeedQuerySchema, location="query")
     @blp.response(200, content_type="text/csv", description="UTF-8 CSV with a BOM (Excel)")
+    @error_responses(404)
     @reads_from_replica
     def get(self, args):
         """Export needs as CSV (same filters as the list)."""
@@ -83,6 +92,7 @@ class AdminNeedStats(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AdminNeedQuerySchema, location="query")
     @blp.response(200, NeedStatsSchema)
+    @error_responses(404)
     @reads_from_replica
     def get(self, args):
         """Counts by kind per month (Shanghai time)."""
@@ -93,6 +103,7 @@ class AdminNeedStats(MethodView):
 class AdminNeed(MethodView):
     @staff_required("grid_worker")
     @blp.response(200, AdminNeedSchema)
+    @error_responses(404)
     def get(self, need_id):
         """One need in my subtree."""
         return services.get_for_staff(current_scope(), need_id)
@@ -103,6 +114,7 @@ class AnswerNeed(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AnswerSchema)
     @blp.response(200, AdminNeedSchema)
+    @error_responses(404, 409)
     def post(self, body, need_id):
         """Answer a need; the submitter is notified."""
         return services.answer_need(current_scope(), need_id, body["answer"])

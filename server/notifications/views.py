@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from server.auth import services as auth_services
 from server.auth.guards import current_user, login_required, staff_required
-from server.http import page_of, paginate
+from server.http import error_responses, page_of, paginate
 from server.notifications import admin, services
 from server.notifications.schemas import (
     InboxQuerySchema,
@@ -47,6 +47,7 @@ class Inbox(MethodView):
 class ReadOne(MethodView):
     @login_required
     @blp.response(200, NotificationSchema)
+    @error_responses(404)
     def post(self, notification_id):
         """Mark one of my notifications read."""
         return services.mark_read(current_user().id, notification_id)
@@ -103,6 +104,7 @@ class OutboxSummary(MethodView):
 class Retry(MethodView):
     @staff_required("admin")
     @blp.response(200, OutboxItemSchema)
+    @error_responses(404, 409)
     def post(self, notification_id):
         """Send a failed or stuck notification again."""
         row = admin.retry(notification_id)

@@ -12,6 +12,7 @@ from marshmallow import Schema, fields
 
 from server.errors import ServiceUnavailable
 from server.extensions import limiter
+from server.http import error_responses
 from server.ops import metrics
 from server.ops.checks import readiness
 
@@ -74,7 +75,7 @@ class Healthz(MethodView):
 @blp.route("/readyz")
 class Readyz(MethodView):
     @blp.response(200, ReadySchema)
-    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    @error_responses(503)
     def get(self):
         """Readiness: database reachable, Redis reachable, migrations at head."""
         checks = readiness()

@@ -15,7 +15,7 @@ from server.auth.guards import (
 from server.auth.schemas import StaffSchema
 from server.errors import DomainError, NotFound
 from server.extensions import db, limiter
-from server.http import PageQuerySchema, page_of, paginate
+from server.http import PageQuerySchema, error_responses, page_of, paginate
 from server.ops.limits import rate_limit
 from server.org import services
 from server.org.models import ROLE_NAMES, OrgUnit
@@ -58,6 +58,7 @@ class OrgUnits(MethodView):
 @blp.route("/org-units/<int:unit_id>")
 class OrgUnitDetail(MethodView):
     @blp.response(200, OrgUnitSchema)
+    @error_responses(404)
     def get(self, unit_id):
         """One org unit."""
         unit = db.session.get(OrgUnit, unit_id)
@@ -71,6 +72,7 @@ class AdminOrgUnits(MethodView):
     @staff_required("street_admin")
     @blp.arguments(OrgUnitCreateSchema)
     @blp.response(201, OrgUnitSchema)
+    @error_responses(404, 409)
     def post(self, body):
         """Add a unit below one in your subtree (street admins and above)."""
         scope = current_scope("street_admin")
@@ -89,6 +91,7 @@ class Invitations(MethodView):
     @staff_required("community_admin")
     @blp.arguments(InvitationCreateSchema)
     @blp.response(201, InvitationSchema)
+    @error_responses(404)
     def post(self, body):
         """Create a one-time staff invitation code for a unit in your subtree."""
         scope = current_scope("community_admin")
@@ -117,6 +120,7 @@ class Staff(MethodView):
 class StaffMember(MethodView):
     @staff_required("community_admin")
     @blp.response(204)
+    @error_responses(404)
     def delete(self, binding_id):
         """Unbind a staff member (their tokens are revoked)."""
         scope = current_scope("community_admin")
@@ -129,13 +133,14 @@ class MyStaffBinding(MethodView):
     @limiter.limit(rate_limit("STAFF_BINDING"))  # per user (RATE_LIMIT_STAFF_BINDING)
     @blp.arguments(BindingCodeSchema)
     @blp.response(201, StaffSchema)
-    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @error_responses(409, 429)
     def post(self, body):
         """Become staff of a unit with a one-time invitation code."""
         return staff_view(services.bind_staff(current_user(), body["code"]))
 
     @login_required
     @blp.response(200, StaffSchema)
+    @error_responses(404)
     def get(self):
         """The caller's staff binding (404 for citizens)."""
         binding = active_binding(current_user())
@@ -147,6 +152,7 @@ class MyStaffBinding(MethodView):
 
     @login_required
     @blp.response(204)
+    @error_responses(404)
     def delete(self):
         """Leave the staff role (tokens are revoked; log in again)."""
         binding = active_binding(current_user())

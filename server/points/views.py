@@ -17,6 +17,7 @@ from server.clock import isoformat
 from server.http import (
     IDEMPOTENCY_HEADER_DOC,
     PageQuerySchema,
+    error_responses,
     fast_response,
     idempotency_key,
     page_of,
@@ -83,8 +84,7 @@ class Rankings(MethodView):
     @token_required  # the ranking's script reads the caller's principal record
     @blp.arguments(RankingQuerySchema(), location="query")
     @blp.response(200, RankingSchema)
-    @blp.alt_response(400, response="BAD_REQUEST")  # ranking.not_registered
-    @blp.alt_response(404, response="NOT_FOUND")  # staff: org_unit_id outside their subtree
+    @error_responses(400, 404)  # ranking.not_registered; staff: org_unit_id outside their subtree
     def get(self, args):
         """Top N by points earned in the period in my community or street, and my own rank.
 
@@ -110,6 +110,7 @@ class Rewards(MethodView):
 @blp.route("/rewards/<int:reward_id>")
 class RewardDetail(MethodView):
     @blp.response(200, RewardSchema)
+    @error_responses(404)
     def get(self, reward_id):
         """One reward."""
         return redemptions.public_reward(reward_id)
@@ -120,6 +121,7 @@ class Redemptions(MethodView):
     @login_required
     @blp.arguments(RedeemSchema)
     @blp.response(201, RedemptionSchema)
+    @error_responses(404, 409)
     @blp.doc(parameters=IDEMPOTENCY_DOC)
     def post(self, body):
         """Redeem a reward with points: pending until staff at the station fulfil it."""
@@ -143,6 +145,7 @@ class MyRedemptions(MethodView):
 class CancelRedemption(MethodView):
     @login_required
     @blp.response(200, RedemptionSchema)
+    @error_responses(404, 409)
     @blp.doc(parameters=IDEMPOTENCY_DOC)
     def post(self, redemption_id):
         """Cancel my pending redemption: the points and the stock come back.
@@ -156,6 +159,7 @@ class CancelRedemption(MethodView):
 class FulfilRedemption(MethodView):
     @staff_required("grid_worker")
     @blp.response(200, AdminRedemptionSchema)
+    @error_responses(404, 409)
     @blp.doc(parameters=IDEMPOTENCY_DOC)
     def post(self, code):
         """Hand over the goods for a voucher (staff of the reward's community).
@@ -181,6 +185,7 @@ class AdminRedemptions(MethodView):
 class AdminRedemption(MethodView):
     @staff_required("grid_worker")
     @blp.response(200, AdminRedemptionItemSchema)
+    @error_responses(404)
     def get(self, code):
         """Look a voucher up before handing the goods over."""
         return redemptions.voucher_in_scope(current_scope(), code)
@@ -200,6 +205,7 @@ class AdminRewards(MethodView):
     @staff_required("community_admin")
     @blp.arguments(RewardWriteSchema)
     @blp.response(201, RewardSchema)
+    @error_responses(404)
     def post(self, body):
         """Add a reward to a community's or a station's catalog."""
         return redemptions.create_reward(current_scope("community_admin"), body)
@@ -210,6 +216,7 @@ class AdminReward(MethodView):
     @staff_required("community_admin")
     @blp.arguments(RewardPatchSchema)
     @blp.response(200, RewardSchema)
+    @error_responses(404)
     def patch(self, body, reward_id):
         """Edit a reward (`stock_delta` restocks atomically; `is_active: false` withdraws it)."""
         return redemptions.update_reward(current_scope("community_admin"), reward_id, body)
@@ -228,6 +235,7 @@ class Adjustments(MethodView):
     @staff_required("community_admin")
     @blp.arguments(AdjustmentRequestSchema)
     @blp.response(201, AdjustmentSchema)
+    @error_responses(404, 409)
     @blp.doc(parameters=IDEMPOTENCY_DOC)
     def post(self, body):
         """Grant (delta > 0) or deduct (delta < 0) a rider's points, with a reason."""
@@ -248,6 +256,7 @@ class Rules(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(RuleQuerySchema, location="query")
     @blp.response(200, EffectiveRuleSchema(many=True))
+    @error_responses(404)
     def get(self, args):
         """The earning rules as they apply in a unit of my subtree."""
         current_scope().ensure(args["org_unit_id"])
@@ -256,6 +265,7 @@ class Rules(MethodView):
     @staff_required("community_admin")
     @blp.arguments(RuleSchema)
     @blp.response(200, EffectiveRuleSchema(many=True))
+    @error_responses(404)
     def put(self, body):
         """Set a unit's points and daily cap for one rule."""
         return services.put_rule(current_scope("community_admin"), body)
@@ -263,6 +273,7 @@ class Rules(MethodView):
     @staff_required("community_admin")
     @blp.arguments(RuleDeleteQuerySchema, location="query")
     @blp.response(200, EffectiveRuleSchema(many=True))
+    @error_responses(404)
     def delete(self, args):
         """Drop a unit's own rule: it follows the street's (or the default) again."""
         scope = current_scope("community_admin")

@@ -12,7 +12,7 @@ from server.auth.guards import (
     login_required,
     staff_required,
 )
-from server.http import PageQuerySchema, page_of
+from server.http import PageQuerySchema, error_responses, page_of
 from server.posts import services
 from server.posts.schemas import (
     AdminPostQuerySchema,
@@ -43,6 +43,7 @@ class PostClaims(MethodView):
     @login_required
     @blp.arguments(ClaimCreateSchema)
     @blp.response(201, ClaimSchema)
+    @error_responses(403, 404, 409)
     def post(self, body, post_id):
         """Claim a post in my community (staff approve)."""
         return services.claim_post(current_user(), post_id, body["note"])
@@ -62,6 +63,7 @@ class MyClaims(MethodView):
 class WithdrawClaim(MethodView):
     @login_required
     @blp.response(200, ClaimSchema)
+    @error_responses(404, 409)
     def post(self, claim_id):
         """Withdraw my pending claim."""
         return services.withdraw_claim(current_user(), claim_id)
@@ -72,6 +74,7 @@ class AdminPosts(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AdminPostQuerySchema, location="query")
     @blp.response(200, page_of(PostSchema))
+    @error_responses(404)
     def get(self, args):
         """Posts in my subtree."""
         return services.staff_post_page(current_scope(), args)
@@ -79,6 +82,7 @@ class AdminPosts(MethodView):
     @staff_required("community_admin")
     @blp.arguments(PostWriteSchema)
     @blp.response(201, PostSchema)
+    @error_responses(404, 409)
     def post(self, body):
         """Add a post to a community."""
         return services.create_post(current_scope("community_admin"), body)
@@ -89,6 +93,7 @@ class AdminPost(MethodView):
     @staff_required("community_admin")
     @blp.arguments(PostUpdateSchema(partial=True))
     @blp.response(200, PostSchema)
+    @error_responses(404, 409)
     def patch(self, body, post_id):
         """Edit a post."""
         return services.update_post(current_scope("community_admin"), post_id, body)
@@ -109,6 +114,7 @@ class ApproveClaim(MethodView):
     @staff_required("community_admin")
     @blp.arguments(DecisionSchema)
     @blp.response(200, ClaimSchema)
+    @error_responses(404, 409)
     def post(self, body, claim_id):
         """Approve a pending claim."""
         return services.approve_claim(current_scope("community_admin"), claim_id, body["note"])
@@ -119,6 +125,7 @@ class DeclineClaim(MethodView):
     @staff_required("community_admin")
     @blp.arguments(DecisionSchema)
     @blp.response(200, ClaimSchema)
+    @error_responses(404, 409)
     def post(self, body, claim_id):
         """Decline a pending claim."""
         return services.decline_claim(current_scope("community_admin"), claim_id, body["note"])
@@ -129,6 +136,7 @@ class EndClaim(MethodView):
     @staff_required("community_admin")
     @blp.arguments(DecisionSchema)
     @blp.response(200, ClaimSchema)
+    @error_responses(404, 409)
     def post(self, body, claim_id):
         """End an approved claim (the rider leaves the post)."""
         return services.end_claim(current_scope("community_admin"), claim_id, body["note"])

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from server.auth.guards import current_scope, current_user, login_required, staff_required
 from server.db_replica import reads_from_replica
 from server.extensions import limiter
-from server.http import IDEMPOTENCY_HEADER_DOC, idempotency_key, page_of
+from server.http import IDEMPOTENCY_HEADER_DOC, error_responses, idempotency_key, page_of
 from server.ops.limits import rate_limit
 from server.reports import moderation, services, staff, stats, workflow
 from server.reports.presenters import confirm_count, report_detail, report_summary
@@ -67,7 +67,7 @@ class Reports(MethodView):
     @limiter.shared_limit(rate_limit("REPORT"), scope="report_submit")  # RATE_LIMIT_REPORT
     @blp.arguments(ReportCreateSchema)
     @blp.response(201, ReportCreatedSchema)
-    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @error_responses(404, 409, 429)
     @blp.doc(
         parameters=[
             {"in": "header", "name": "Idempotency-Key", **IDEMPOTENCY_HEADER_DOC["Idempotency-Key"]}
@@ -88,6 +88,7 @@ class Nearby(MethodView):
     @login_required
     @blp.arguments(NearbyQuerySchema, location="query")
     @blp.response(200, DuplicateSchema(many=True))
+    @error_responses(404)
     def get(self, args):
         """Open reports of this category close by: '+1' one instead of filing it again."""
         user = current_user()
@@ -111,6 +112,7 @@ class MyReports(MethodView):
 class ReportDetail(MethodView):
     @login_required
     @blp.response(200, ReportDetailSchema)
+    @error_responses(404)
     def get(self, report_id):
         """A report with its timeline, as you may see it (public view for other citizens)."""
         user = current_user()
@@ -124,7 +126,7 @@ class SubmitDraft(MethodView):
     @limiter.shared_limit(rate_limit("REPORT"), scope="report_submit")  # RATE_LIMIT_REPORT
     @blp.arguments(DraftSubmitSchema)
     @blp.response(200, ReportDetailSchema)
-    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @error_responses(404, 409, 429)
     def post(self, body, report_id):
         """Complete and file a draft started by messaging us on WeChat."""
         user = current_user()
@@ -135,6 +137,7 @@ class SubmitDraft(MethodView):
 class PlusOne(MethodView):
     @login_required
     @blp.response(200, ReportDetailSchema)
+    @error_responses(404, 409)
     def post(self, report_id):
         """'+1': I see this problem too."""
         user = current_user()
@@ -147,6 +150,7 @@ class Comments(MethodView):
     @login_required
     @blp.arguments(CommentSchema)
     @blp.response(201, ReportDetailSchema)
+    @error_responses(403, 404, 409)
     def post(self, body, report_id):
         """A message between the reporter and the staff handling the report."""
         user = current_user()
@@ -159,6 +163,7 @@ class Feedback(MethodView):
     @login_required
     @blp.arguments(FeedbackSchema)
     @blp.response(200, ReportDetailSchema)
+    @error_responses(404, 409)
     def post(self, body, report_id):
         """Rate the handling (1–5); 'not fixed' reopens it once and alerts the street."""
         user = current_user()
@@ -173,6 +178,7 @@ class WorkOrders(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(WorkOrderQuerySchema, location="query")
     @blp.response(200, page_of(WorkOrderSchema))
+    @error_responses(404)
     def get(self, args):
         """Work orders in your area (filters: state, category, unit, overdue, date…)."""
         return staff.list_orders(current_scope(), args)
@@ -183,6 +189,7 @@ class WorkOrderExport(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(WorkOrderExportQuerySchema, location="query")
     @blp.response(200, content_type="text/csv")
+    @error_responses(404)
     @reads_from_replica
     def get(self, args):
         """Work orders in your area as CSV for Excel (same filters as the list)."""
@@ -203,6 +210,7 @@ class Stats(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(StatsQuerySchema, location="query")
     @blp.response(200, StatsSchema)
+    @error_responses(404)
     @reads_from_replica
     def get(self, args):
         """Work-order statistics of your area: received, resolved, on time, satisfaction."""
@@ -214,6 +222,7 @@ class ModerationDecision(MethodView):
     @staff_required("community_admin")
     @blp.arguments(ModerationDecisionSchema)
     @blp.response(200, ReportDetailSchema)
+    @error_responses(404, 409)
     def post(self, body, report_id):
         """Clear (approve) or hold a report whose content was flagged for review."""
         scope = current_scope("community_admin")
@@ -225,6 +234,7 @@ class ModerationDecision(MethodView):
 class WorkOrderDetail(MethodView):
     @staff_required("grid_worker")
     @blp.response(200, WorkOrderDetailSchema)
+    @error_responses(404)
     def get(self, order_id):
         """One work order with its report, reporter (even when anonymous) and timeline."""
         scope = current_scope()
@@ -236,6 +246,7 @@ class WorkOrderAction(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(TransitionSchema)
     @blp.response(200, WorkOrderDetailSchema)
+    @error_responses(404, 409)
     def post(self, body, order_id, action):
         """Act on a work order: dispatch, reassign, accept, start, resolve, return, hold,
         resume, reject, merge, close (409 when the state does not allow it)."""

@@ -20,6 +20,7 @@ from server.errors import DomainError
 from server.http import (
     IDEMPOTENCY_HEADER_DOC,
     PageQuerySchema,
+    error_responses,
     fast_response,
     idempotency_key,
     page_of,
@@ -59,6 +60,7 @@ class NearbyStations(MethodView):
 @blp.route("/stations/<int:station_id>")
 class StationDetail(MethodView):
     @blp.response(200, StationSchema)
+    @error_responses(404)
     def get(self, station_id):
         """One active station."""
         return services.public_station(station_id)
@@ -71,10 +73,7 @@ class Checkins(MethodView):
     @token_required
     @blp.arguments(CheckinRequestSchema())
     @blp.response(201, CheckinResultSchema)
-    @blp.alt_response(400, response="BAD_REQUEST")
-    @blp.alt_response(403, response="FORBIDDEN")
-    @blp.alt_response(409, response="CONFLICT")
-    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @error_responses(400, 403, 409, 429)
     @blp.doc(
         parameters=[{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER_DOC.items()]
     )
@@ -116,6 +115,7 @@ class AdminStations(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AdminStationQuerySchema, location="query")
     @blp.response(200, page_of(AdminStationSchema))
+    @error_responses(404)
     def get(self, args):
         """Stations in my subtree."""
         stmt = services.list_stations(current_scope(), args)
@@ -124,6 +124,7 @@ class AdminStations(MethodView):
     @staff_required("community_admin")
     @blp.arguments(StationWriteSchema)
     @blp.response(201, AdminStationSchema)
+    @error_responses(404)
     def post(self, body):
         """Add a station (community admins and above, within their subtree)."""
         return services.create_station(current_scope("community_admin"), body)
@@ -133,6 +134,7 @@ class AdminStations(MethodView):
 class AdminStation(MethodView):
     @staff_required("grid_worker")
     @blp.response(200, AdminStationSchema)
+    @error_responses(404)
     def get(self, station_id):
         """A station with its current signed QR scene."""
         return services.station_in_scope(current_scope(), station_id)
@@ -140,12 +142,14 @@ class AdminStation(MethodView):
     @staff_required("community_admin")
     @blp.arguments(StationPatchSchema)
     @blp.response(200, AdminStationSchema)
+    @error_responses(404, 409)
     def patch(self, body, station_id):
         """Edit a station; `is_active: false` deactivates it."""
         return services.update_station(current_scope("community_admin"), station_id, body)
 
     @staff_required("community_admin")
     @blp.response(200, AdminStationSchema)
+    @error_responses(404)
     def delete(self, station_id):
         """Deactivate a station (history is kept)."""
         return services.update_station(
@@ -157,6 +161,7 @@ class AdminStation(MethodView):
 class RotateQr(MethodView):
     @staff_required("community_admin")
     @blp.response(200, AdminStationSchema)
+    @error_responses(404)
     def post(self, station_id):
         """Rotate the station's QR secret: codes printed before stop working."""
         return services.rotate_qr(current_scope("community_admin"), station_id)
@@ -167,6 +172,7 @@ class StationQrPng(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(QrQuerySchema, location="query")
     @blp.response(200, content_type="image/png")
+    @error_responses(404, 409, 502)
     def get(self, args, station_id):
         """The station's mini-program code (PNG); `variant=poster` gives the printable poster
         (409 `station.inactive` for a deactivated station: every scan of it is refused)."""
@@ -183,6 +189,7 @@ class StationQrPng(MethodView):
 class StationPosterPdf(MethodView):
     @staff_required("grid_worker")
     @blp.response(200, content_type="application/pdf")
+    @error_responses(404, 409, 502)
     def get(self, station_id):
         """A printable A5 poster (PDF): the station's name and its code (409 `station.inactive`
         for a deactivated station)."""

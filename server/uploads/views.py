@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 
 from server.auth.guards import current_user, login_required
 from server.extensions import limiter
+from server.http import error_responses
 from server.ops.limits import rate_limit
 from server.uploads import services
 
@@ -47,7 +48,7 @@ class Uploads(MethodView):
     @limiter.limit(rate_limit("UPLOAD"))  # per user (RATE_LIMIT_UPLOAD)
     @blp.arguments(UploadFormSchema, location="files")
     @blp.response(201, UploadSchema)
-    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @error_responses(415, 429)
     def post(self, files):
         """Upload a photo (EXIF removed, resized; checked by WeChat before others see it)."""
         return upload_view(services.create_upload(current_user(), files.get("file")))
