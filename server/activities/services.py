@@ -182,7 +182,7 @@ def publish_activity(scope: Scope, activity_id: int) -> Activity:
     if activity.status != "draft":
         raise Conflict("activity.not_draft", "只有草稿状态的活动可以发布")
     if activity.ends_at <= utcnow():
-        raise DomainError("activity.already_over", "活动结束时间已过，请修改时间后再发布", 422)
+        raise Conflict("activity.already_over", "活动结束时间已过，请修改时间后再发布")
     activity.status = "published"
     activity.published_at = utcnow()
     db.session.commit()

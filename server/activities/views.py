@@ -186,9 +186,10 @@ class AdminActivityDetail(MethodView):
 class AdminPublish(MethodView):
     @staff_required("community_admin")
     @blp.response(200, AdminActivitySchema)
-    @error_responses(404, 409, 422)
+    @error_responses(404, 409)
     def post(self, activity_id):
-        """Publish a draft (enrolment opens)."""
+        """Publish a draft (enrolment opens). 409 `activity.not_draft`, `activity.already_over`
+        (its end has passed: change its times first)."""
         return services.staff_view(
             services.publish_activity(current_scope("community_admin"), activity_id)
         )

@@ -220,3 +220,19 @@ def test_certificate_refusals(client, units, login):
         422,
         "certificate.invalid_period",
     )
+
+
+def test_a_draft_whose_end_has_passed_is_not_published(client, db, units, login):
+    """A state refusal (409, as the other ones), not a malformed request: the body is fine,
+    the activity's times are not any more."""
+    clock.freeze(BEFORE)
+    admin = login("community_admin", "A")
+    created = client.post("/api/v1/admin/activities", json=payload(units["A"]), headers=admin)
+    activity_id = created.get_json()["id"]
+    clock.freeze(END + dt.timedelta(minutes=1))
+    late = client.post(f"/api/v1/admin/activities/{activity_id}/publish", headers=admin)
+    assert (late.status_code, late.get_json()["code"]) == (409, "activity.already_over")
+    assert (
+        client.get(f"/api/v1/admin/activities/{activity_id}", headers=admin).get_json()["status"]
+        == "draft"
+    )
