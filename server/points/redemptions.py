@@ -354,6 +354,10 @@ def fulfil(scope: Scope, code: str, key: str | None = None) -> Redemption:
     from server.notifications.services import notify
 
     redemption = voucher_in_scope(scope, code)
+    if redemption.user_id == scope.user.id:  # goods leaving the stock need a second person
+        raise DomainError(
+            "redemption.self_fulfil", "不能核销自己的兑换码，请由其他工作人员发放", 403
+        )
     if _closed_with(redemption, "fulfilled", key) and redemption.fulfilled_by_id == scope.user.id:
         return redemption
     now = utcnow()

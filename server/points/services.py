@@ -567,6 +567,19 @@ def _adjust(scope, user_id: int, delta: int, reason: str, key: str | None):
     if user is None or user.community_id is None:
         raise NotFound("points.unknown_user", "找不到该用户，或该用户尚未在社区报到")
     scope.ensure(user.community_id, "community_admin")
+    from server.auth.guards import active_binding
+
+    binding = active_binding(user)
+    if binding is not None and (
+        binding.org_unit_id == scope.unit.id or not scope.covers(binding.org_unit)
+    ):
+        # staff who are also registered somewhere: only those below the adjuster, never a
+        # colleague of the same unit nor one above (two of them could pay each other)
+        raise DomainError(
+            "points.adjust_staff_outside",
+            "不能为本级或上级工作人员调整积分，请由其上级办理",
+            403,
+        )
     if delta == 0:
         raise DomainError("points.zero_adjustment", "调整分值不能为 0", 422)
     adjustment = PointsAdjustment(

@@ -164,7 +164,8 @@ class FulfilRedemption(MethodView):
     def post(self, code):
         """Hand over the goods for a voucher (staff of the reward's community).
 
-        A retry with the same `Idempotency-Key` answers with the fulfilled redemption."""
+        A retry with the same `Idempotency-Key` answers with the fulfilled redemption. 403
+        `redemption.self_fulfil`: one's own voucher is handed over by someone else."""
         done = redemptions.fulfil(current_scope(), code, idempotency_key())
         return _with_balance(done)
 
@@ -238,7 +239,10 @@ class Adjustments(MethodView):
     @error_responses(404, 409)
     @blp.doc(parameters=IDEMPOTENCY_DOC)
     def post(self, body):
-        """Grant (delta > 0) or deduct (delta < 0) a rider's points, with a reason."""
+        """Grant (delta > 0) or deduct (delta < 0) a rider's points, with a reason.
+
+        403 `points.self_adjustment`, and `points.adjust_staff_outside` for staff (also
+        registered somewhere) of the caller's own unit or above it."""
         adjustment, balance = services.adjust_points(
             current_scope("community_admin"),
             body["user_id"],

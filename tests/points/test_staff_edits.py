@@ -82,3 +82,57 @@ def test_restocking_cannot_pass_the_stock_maximum(client, login, units, db):
     assert (
         client.patch(url, json={"stock_delta": 1}, headers=admin).get_json()["stock"] == 1_000_000
     )
+
+
+def _registered(client, auth, unit):
+    """Staff who are also registered in a community earn and redeem as a rider does."""
+    moved = client.patch(f"{API}/me", json={"community_id": unit.id}, headers=auth)
+    assert moved.status_code == 200, moved.get_json()
+
+
+def test_staff_cannot_hand_their_own_voucher_to_themselves(client, login, units, db):
+    """Goods leaving the stock need a second person, as a points adjustment does."""
+    from server.points.models import Redemption
+
+    reward = make_reward(units["A"], cost=10, stock=5)
+    staff = login("community_admin", "A")
+    _registered(client, staff, units["A"])
+    give_points(staff.user_id, 100)
+    made = client.post(f"{API}/redemptions", json={"reward_id": reward.id}, headers=staff)
+    code = made.get_json()["code"]
+    own = client.post(f"{API}/redemptions/{code}/fulfil", headers=staff)
+    assert (own.status_code, own.get_json()["code"]) == (403, "redemption.self_fulfil")
+    db.session.expire_all()
+    assert db.session.query(Redemption).one().status == "pending"
+    colleague = login("community_admin", "A")
+    assert client.post(f"{API}/redemptions/{code}/fulfil", headers=colleague).status_code == 200
+
+
+def test_points_of_staff_are_adjusted_only_from_above(client, login, units):
+    """A community admin paid the street admin who lives in the community, who could pay
+    them back: two people granting each other points round the no-self-adjustment rule."""
+    from server.points.services import balance_of
+
+    def adjust(auth, user_id):
+        return client.post(
+            f"{API}/admin/points/adjustments",
+            json={"user_id": user_id, "delta": 50, "reason": "奖励一下"},
+            headers=auth,
+        )
+
+    street = login("street_admin", "S1")
+    _registered(client, street, units["A"])
+    colleague = login("community_admin", "A")
+    _registered(client, colleague, units["A"])
+    grid_worker = login("grid_worker", "A1")
+    _registered(client, grid_worker, units["A"])
+    admin_a = login("community_admin", "A")
+    for above_or_beside in (street, colleague):
+        refused = adjust(admin_a, above_or_beside.user_id)
+        assert (refused.status_code, refused.get_json()["code"]) == (
+            403,
+            "points.adjust_staff_outside",
+        )
+        assert balance_of(above_or_beside.user_id) == 0
+    assert adjust(admin_a, grid_worker.user_id).status_code == 201  # below: as any rider
+    assert adjust(street, colleague.user_id).status_code == 201  # from above
