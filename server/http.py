@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
 from copy import deepcopy
 from http import HTTPStatus
@@ -69,6 +70,23 @@ class Text(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class DisplayName(Text):
+    """A name others see (reports' public view, rankings, needs): blanks and invisible
+    format characters (zero-width space, BOM) around it dropped; refused if what is left
+    holds a control, format or separator character (a newline, BEL, a right-to-left
+    override that turns the text around) or a private-use one."""
+
+    REFUSED = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = text.strip("".join(c for c in set(text) if unicodedata.category(c) == "Cf"))
+        text = text.strip()
+        if any(unicodedata.category(c) in self.REFUSED for c in text):
+            raise ValidationError("名称不能包含换行、控制字符或不可见字符，请只用文字、字母和数字")
+        return text
 
 
 class InDateTime(LocalDateTime):

@@ -83,7 +83,7 @@ def refuse_unstorable_text() -> None:
     if "%00" in query or "\x00" in query:
         suspects += [*request.args.keys(), *request.args.values()]
     if wsgi.get("CONTENT_LENGTH") or wsgi.get("HTTP_TRANSFER_ENCODING"):  # a body
-        if request.mimetype == "application/json":
+        if request.is_json:  # application/json and application/*+json, as the parser takes
             if _SUSPECT_JSON.search(request.get_data(cache=True)):
                 suspects.append(request.get_json(silent=True))
         elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):

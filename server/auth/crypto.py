@@ -30,8 +30,10 @@ def decrypt(value: str) -> str | None:
 
 
 def mask_phone(phone: str) -> str:
-    """138****1234: the only form a phone number is ever shown in."""
+    """138****1234: the only form a phone number is ever shown in. At least four digits are
+    hidden whatever the length (a Hong Kong 5123****... would show seven of eight): the last
+    four at most, then the first three only of what is left beyond four hidden ones."""
     digits = phone.strip()
-    if len(digits) >= 7:
-        return digits[:3] + "****" + digits[-4:]
-    return "****"
+    tail = min(4, max(len(digits) - 4, 0))
+    head = min(3, max(len(digits) - tail - 4, 0))
+    return digits[:head] + "****" + (digits[-tail:] if tail else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from server.auth.models import CITIZEN_ROLES, PLATFORMS
-from server.http import LocalDateTime, Text
+from server.http import DisplayName, LocalDateTime
 from server.security import MAX_ID
 
 
@@ -62,7 +62,7 @@ class LoginResultSchema(Schema):
 
 class MePatchSchema(Schema):
     role = fields.String(validate=validate.OneOf(CITIZEN_ROLES))
-    display_name = Text(validate=validate.Length(min=1, max=32), allow_none=True)
+    display_name = DisplayName(validate=validate.Length(min=1, max=32), allow_none=True)
     avatar_url = fields.Url(
         schemes={"https", "http"}, allow_none=True, validate=validate.Length(max=512)
     )

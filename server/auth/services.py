@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from server.auth.tokens import issue_token
 from server.clock import utcnow
 from server.errors import DomainError, Forbidden, ServiceUnavailable, Unauthorized
 from server.extensions import db
-from server.org.models import OrgUnit
+from server.org.models import ROLE_NAMES, OrgUnit
 from server.wechat.errors import WeChatError, WeChatUnavailable
 
 log = logging.getLogger(__name__)
@@ -115,11 +116,31 @@ def update_profile(user: User, changes: dict[str, Any]) -> User:
             from server.points import rankings
 
             rankings.after_commit_move(user.id, before, user.community_id)
+    if changes.get("display_name"):
+        _refuse_staff_title(user, changes["display_name"])
     for field in ("display_name", "avatar_url", "is_party_member"):
         if field in changes:
             setattr(user, field, changes[field])
     db.session.commit()
     return user
+
+
+# Words that make a name read as the street's staff or the service itself.
+STAFF_TITLES = (*ROLE_NAMES.values(), "工作人员", "管理员", "指挥中心", "官方", "客服")
+
+
+def _refuse_staff_title(user: User, name: str) -> None:
+    """A citizen's name is shown to other citizens (a report's public view, needs,
+    rankings): it may not pass for staff. Staff may use their titles."""
+    from server.auth.guards import active_binding
+
+    plain = "".join(unicodedata.normalize("NFKC", name).split())
+    if any(title in plain for title in STAFF_TITLES) and active_binding(user) is None:
+        raise DomainError(
+            "me.reserved_name",
+            "名称不能使用工作人员或官方的称呼（如「网格员」「管理员」），请换一个",
+            422,
+        )
 
 
 def bind_phone(user: User, code: str) -> str:

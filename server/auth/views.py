@@ -87,7 +87,11 @@ class Me(MethodView):
     @blp.arguments(MePatchSchema)
     @blp.response(200, MeSchema)
     def patch(self, changes):
-        """Change display name, avatar, citizen role, platform, home community (社区报到)."""
+        """Change display name, avatar, citizen role, platform, home community (社区报到).
+
+        A display name is shown to other users: blanks and invisible characters around it
+        are dropped, control and format characters inside refused (422), and a citizen's may
+        not read as staff (422 `me.reserved_name`: 网格员, 管理员, 官方…)."""
         user = services.update_profile(current_user(), changes)
         return {**user_view(user), "extras": {}}
 
