@@ -20,12 +20,17 @@ const ROLE_NAMES = {
 }
 const STAFF_ROLES = ['grid_worker', 'community_admin', 'street_admin', 'admin']
 
-/** 获取我的资料 */
-async function getMe() {
+/**
+ * 获取我的资料 (stored as the session's user). { store: false } leaves storing to the caller: a
+ * page that may drop an older answer arriving late stores only the one it keeps (storeMe).
+ */
+async function getMe({ store = true } = {}) {
   const me = await api.get('/me')
-  api.setSession({ user: me })
+  if (store) storeMe(me)
   return me
 }
+/** Keep a /me answer as the session's user (what other pages read with getCachedUser). */
+const storeMe = (me) => api.setSession({ user: me })
 /** 更新资料 / 社区报到 {role: rider|resident, community_id, platform, display_name} */
 async function updateMe(patch) {
   const me = await api.patch('/me', patch)
@@ -44,4 +49,4 @@ const isManager = (user) => Boolean(user && MANAGER_ROLES.includes(user.role))
 const isStaff = (user) => Boolean(user && STAFF_ROLES.includes(user.role))
 const platformName = (code) => (PLATFORMS.find((p) => p.code === code) || {}).name || ''
 
-module.exports = { PLATFORMS, ROLE_NAMES, STAFF_ROLES, getMe, updateMe, bindPhone, setDuty, isStaff, isManager, platformName }
+module.exports = { PLATFORMS, ROLE_NAMES, STAFF_ROLES, getMe, storeMe, updateMe, bindPhone, setDuty, isStaff, isManager, platformName }

@@ -161,6 +161,24 @@ function login() {
   return loginInFlight
 }
 
+/**
+ * After a 401 for a request sent with `sentWith`: clear that token and log in again only if it is
+ * still the stored one. A late 401 for an old token (a parallel request's re-login already stored
+ * a new one) must not throw the new token away and log in again (every server login counts
+ * against a per-address limit): the caller just retries with the current token. A re-login
+ * already under way is shared.
+ */
+async function reauthAfter401(sentWith) {
+  if (loginInFlight) {
+    await loginInFlight
+    return
+  }
+  const current = getToken()
+  if (current && current !== sentWith) return
+  wx.removeStorageSync(TOKEN_KEY)
+  await login()
+}
+
 async function ensureLogin() {
   if (getToken()) return getCachedUser()
   const result = await login()
@@ -186,8 +204,7 @@ async function request(method, path, options = {}) {
   })
 
   if (res.statusCode === 401 && auth && !retried) {
-    wx.removeStorageSync(TOKEN_KEY)
-    await login()
+    await reauthAfter401(token)
     return request(method, path, { ...options, retried: true })
   }
   if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -220,8 +237,7 @@ async function uploadFile(filePath, { formData, retried = false } = {}) {
     header,
   })
   if (res.statusCode === 401 && !retried) {
-    wx.removeStorageSync(TOKEN_KEY)
-    await login()
+    await reauthAfter401(token)
     return uploadFile(filePath, { formData, retried: true })
   }
   if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -275,8 +291,7 @@ async function downloadFile(path, { query, retried = false } = {}) {
   if (token) header.Authorization = `Bearer ${token}`
   const res = await wxDownloadFile({ url: `${config.getBaseUrl()}${path}${toQuery(query)}`, header })
   if (res.statusCode === 401 && !retried) {
-    wx.removeStorageSync(TOKEN_KEY)
-    await login()
+    await reauthAfter401(token)
     return downloadFile(path, { query, retried: true })
   }
   if (res.statusCode >= 200 && res.statusCode < 300) {

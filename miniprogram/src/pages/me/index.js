@@ -2,6 +2,7 @@ const me = require('../../services/me')
 const org = require('../../services/org')
 const { getCachedUser } = require('../../services/request')
 const { errorMessage } = require('../../utils/ui')
+const { latest } = require('../../utils/list')
 
 const MENU = [
   { key: 'reports', icon: '📝', name: '我的上报', url: '/packages/reports/mine/index' },
@@ -48,23 +49,32 @@ Page({
   },
 
   async load() {
+    // A tab page loads on every show: on a weak network an older /me answer may arrive after a
+    // newer one (e.g. from before a registration). Only the latest load may show or store its
+    // answer, so the older profile neither comes back on screen nor overwrites the cached user.
+    const isLatest = latest(this, 'me')
     this.setData({ loading: !this.data.user, error: '' })
     try {
-      const user = await me.getMe()
+      const user = await me.getMe({ store: false })
+      if (!isLatest()) return
+      me.storeMe(user)
       this.setData({ ...view(user), loading: false, stale: '' })
       if (user.community_id) {
         // /me carries only the id; the name comes from the org unit (a failure just leaves it out)
         org
           .getOrgUnit(user.community_id)
-          .then((unit) => this.setData({ communityName: unit.name }))
+          .then((unit) => {
+            if (isLatest()) this.setData({ communityName: unit.name })
+          })
           .catch(() => {})
       }
     } catch (err) {
+      if (!isLatest()) return
       // a profile is on screen (cached): keep it, and say it may be out of date and why
       if (this.data.user) this.setData({ loading: false, error: '', stale: `${errorMessage(err)}；以下是上次的资料，下拉可刷新` })
       else this.setData({ loading: false, error: errorMessage(err) })
     } finally {
-      wx.stopPullDownRefresh()
+      if (isLatest()) wx.stopPullDownRefresh()
     }
   },
 

@@ -1,6 +1,9 @@
 const serviceHours = require('../../../services/serviceHours')
 const { formatTime } = require('../../../utils/format')
 const { errorMessage, saveImage } = require('../../../utils/ui')
+const { loadList } = require('../../../utils/list')
+
+const toItem = (h) => ({ ...h, id: h.activity_id, time: formatTime(h.signed_in_at || h.starts_at) })
 
 /** This year so far, as Shanghai dates: {from: 'YYYY-01-01', to: today}. */
 function thisYear(now = Date.now()) {
@@ -9,28 +12,27 @@ function thisYear(now = Date.now()) {
 }
 
 Page({
-  data: { total: 0, items: [], loading: true, error: '', year: '', certificate: '', certificateCode: '', certLoading: false, certError: '' },
+  // totalHours/activityCount: the volunteer's totals from the answer (loadList's `total` is the row count)
+  data: { totalHours: 0, activityCount: 0, items: [], loading: true, error: '', year: '', certificate: '', certificateCode: '', certLoading: false, certError: '' },
   onLoad() {
     return this.load()
   },
   onPullDownRefresh() {
     return this.load()
   },
-  async load() {
-    this.setData({ loading: true, error: '' })
-    try {
-      const res = await serviceHours.myServiceHours()
-      this.setData({
-        total: res.total_hours || 0,
-        activityCount: res.activity_count || 0,
-        items: (res.items || []).map((h) => ({ ...h, id: h.activity_id, time: formatTime(h.signed_in_at || h.starts_at) })),
-        loading: false,
-      })
-    } catch (err) {
-      this.setData({ loading: false, error: errorMessage(err) })
-    } finally {
-      wx.stopPullDownRefresh()
-    }
+  /** The server pages the activities (20 a page): more come with onReachBottom. */
+  onReachBottom() {
+    if (this.data.hasMore) return this.fetch(false)
+    return undefined
+  },
+  load() {
+    return this.fetch(true)
+  },
+  async fetch(reset) {
+    const res = await loadList(this, (page) => serviceHours.myServiceHours({ page }), { reset, map: toItem })
+    // null: dropped (a newer load answered) or failed — keep the totals shown
+    if (res) this.setData({ totalHours: res.total_hours || 0, activityCount: res.activity_count || 0 })
+    return res
   },
   /** 开具今年的服务时长证明（PNG），显示核验码，可预览、保存。 */
   async onCertificate() {

@@ -5,6 +5,7 @@ const { getCachedUser, newIdempotencyKey, serverDecided } = require('../../../se
 const { formatTime } = require('../../../utils/format')
 const { scanCode } = require('../../../utils/scene')
 const { errorMessage } = require('../../../utils/ui')
+const { latest } = require('../../../utils/list')
 
 /** What a looked-up voucher shows before anything is handed over. */
 function voucherView(r, code) {
@@ -33,6 +34,8 @@ Page({
   onInput(e) {
     const code = redemptions.voucherCode(e.detail.value)
     if (code === this.data.code) return
+    // a lookup still on its way is for the code before this edit: its answer is dropped
+    latest(this, 'lookup')
     this.setData({ code, error: '', voucher: null })
   },
 
@@ -56,10 +59,12 @@ Page({
       this.setData({ error: '请扫描或输入兑换码' })
       return
     }
+    const isLatest = latest(this, 'lookup')
     this.busy = true
     this.setData({ busy: true, error: '', result: null, voucher: null })
     try {
       const r = await redemptions.lookup(code)
+      if (!isLatest()) return // the code was changed meanwhile: do not show this voucher under it
       const me = getCachedUser()
       if (r.status === 'fulfilled' && this.pending && this.pending.code === code && me && r.fulfilled_by_id === me.id) {
         // My own earlier 确认发放 went through; only its answer was lost.
@@ -69,7 +74,7 @@ Page({
       }
       this.setData({ voucher: voucherView(r, code) })
     } catch (err) {
-      this.setData({ error: errorMessage(err) })
+      if (isLatest()) this.setData({ error: errorMessage(err) })
     } finally {
       this.busy = false
       this.setData({ busy: false })

@@ -5,6 +5,7 @@ const me = require('../../../services/me')
 const { getCachedUser, serverDecided } = require('../../../services/request')
 const { formatTime } = require('../../../utils/format')
 const { errorMessage, toast, toastError, confirm, saveImage } = require('../../../utils/ui')
+const { latest } = require('../../../utils/list')
 
 const ROTATE_WARNING = '换码后，之前打印张贴的码牌全部失效，骑手扫旧码将无法打卡，需重新打印张贴。确定换码吗？'
 
@@ -30,6 +31,9 @@ Page({
   },
 
   async loadPoster() {
+    // Only the latest download may be shown: one begun before 换码 (slow on a weak network) that
+    // answers last carries the old, dead code and must not be offered for saving or printing.
+    const isLatest = latest(this, 'poster')
     // A deactivated station's code does not check anyone in: offer no poster to save or print.
     if (this.data.inactive) {
       this.setData({ poster: '', posterLoading: false, posterError: '' })
@@ -38,8 +42,10 @@ Page({
     this.setData({ posterLoading: true, posterError: '' })
     try {
       const { tempFilePath } = await stations.downloadPoster(this.data.id)
+      if (!isLatest()) return
       this.setData({ poster: tempFilePath, posterLoading: false })
     } catch (err) {
+      if (!isLatest()) return
       this.setData({ posterLoading: false, posterError: errorMessage(err) })
     }
   },
@@ -55,7 +61,19 @@ Page({
   },
 
   async onRotate() {
-    if (!(await confirm('换码', ROTATE_WARNING))) return
+    // One rotation at a time from the tap on (the confirm dialog included): a double tap must not
+    // rotate twice and kill the code the first rotation just produced.
+    if (this.acting) return
+    this.acting = true
+    try {
+      if (!(await confirm('换码', ROTATE_WARNING))) return
+      await this.rotate()
+    } finally {
+      this.acting = false
+    }
+  },
+
+  async rotate() {
     this.setData({ rotating: true, notice: '' })
     const before = this.data.station && this.data.station.qr_rotated_at
     try {
