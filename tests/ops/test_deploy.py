@@ -224,8 +224,9 @@ def test_entrypoint_and_systemd_units():
         assert last_environment < keys.index("EnvironmentFile"), unit
 
 
-def _run_entrypoint(tmp_path, *args: str) -> list[str]:
-    """deploy/entrypoint.sh with stand-ins for fengchao and gunicorn that log their argv."""
+def _run_entrypoint(tmp_path, *args: str, **environment: str) -> list[str]:
+    """deploy/entrypoint.sh with stand-ins for fengchao and gunicorn that log their argv
+    (`environment`: variables the container would have)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     log = tmp_path / "calls.log"
@@ -234,7 +235,7 @@ def _run_entrypoint(tmp_path, *args: str) -> list[str]:
         stub = bin_dir / program
         stub.write_text(f'#!/bin/sh\necho "{program} $*" >> "{log}"\n')
         stub.chmod(0o755)
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), **environment}
     subprocess.run(
         ["sh", str(DEPLOY / "entrypoint.sh"), *args],
         check=True, timeout=30, env=env, capture_output=True,

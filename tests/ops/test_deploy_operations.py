@@ -14,6 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.ops.test_deploy import _run_entrypoint
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 README = DEPLOY / "README.md"
 UNITS = ("fengchao-web.service", "fengchao-worker@.service", "fengchao-scheduler.service")
@@ -169,27 +171,11 @@ def test_migrations_run_once_before_any_app_container(tmp_path):
     assert "Alembic's own lock" not in entrypoint  # there is none
     assert "no lock" in entrypoint
     # the entrypoint honours the setting compose gives app
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "calls.log"
-    for program in ("fengchao", "gunicorn"):
-        stub = bin_dir / program
-        stub.write_text(f'#!/bin/sh\necho "{program} $*" >> "{log}"\n')
-        stub.chmod(0o755)
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    subprocess.run(
-        ["sh", str(DEPLOY / "entrypoint.sh"), "web"],
-        check=True, timeout=30, capture_output=True,
-        env={**env, "FENGCHAO_MIGRATE_ON_START": app["environment"]["FENGCHAO_MIGRATE_ON_START"]},
-    )  # fmt: skip
-    calls = log.read_text().splitlines()
+    calls = _run_entrypoint(
+        tmp_path, "web", FENGCHAO_MIGRATE_ON_START=app["environment"]["FENGCHAO_MIGRATE_ON_START"]
+    )
     assert calls == ["gunicorn -c /etc/fengchao/gunicorn.conf.py server:create_app()"]
-    log.write_text("")
-    subprocess.run(
-        ["sh", str(DEPLOY / "entrypoint.sh"), *migrate["command"]],
-        check=True, timeout=30, capture_output=True, env=env,
-    )  # fmt: skip
-    assert log.read_text().splitlines() == ["fengchao db upgrade heads"]
+    assert _run_entrypoint(tmp_path, *migrate["command"]) == ["fengchao db upgrade heads"]
 
 
 # --- gunicorn's metrics folders -----------------------------------------------------------
