@@ -153,7 +153,14 @@ def _file(user: User, report: Report, data: dict[str, Any], category: ReportCate
     if report.is_self_handled:
         report.status = "self_handled"
         record(report, "self_handled", actor=user, actor_role=user.citizen_role)
-        if user.citizen_role == "rider" and category.points_apply and data.get("photo_ids"):
+        # paid at once (no one checks a self-handled clue), so never for content WeChat's
+        # check judged risky (held from everyone but staff)
+        if (
+            user.citizen_role == "rider"
+            and category.points_apply
+            and data.get("photo_ids")
+            and report.moderation != "risky"
+        ):
             integrations.award(
                 user.id,
                 "clue_self_handled",

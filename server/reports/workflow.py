@@ -461,7 +461,7 @@ def _do_resolve(scope, order, report, category, note, photo_ids, body):
         data=_data(report, category, order),
         dedupe_key=f"report:{report.id}:feedback:{order.reopen_count}",
     )
-    award_clue_points(report, category, order)
+    award_clue_points(report, category, order, resolver_id=scope.user.id)
     return {}
 
 
@@ -621,12 +621,16 @@ def _merged_in(report_id: int) -> list[Any]:
     return found
 
 
-def award_clue_points(report: Report, category: ReportCategory, order: WorkOrder) -> None:
+def award_clue_points(
+    report: Report, category: ReportCategory, order: WorkOrder, resolver_id: int | None = None
+) -> None:
     """Resolved clue: full points to the first reporter, a small award to confirmers (once).
 
     Riders earn them, by the role a report was filed with (not the one its reporter has
     switched to since). One clue pays once: a follower brought in by merging a report that
-    paid already (resolved, reopened 'not fixed', then merged) earns nothing more here."""
+    paid already (resolved, reopened 'not fixed', then merged) earns nothing more here.
+    Nor does whoever resolved it (staff also registered as a rider): handling one's own
+    clue is the job, and a clue paid to its handler needs no second person."""
     from server.points.models import LedgerEntry
 
     if not category.points_apply:
@@ -651,6 +655,8 @@ def award_clue_points(report: Report, category: ReportCategory, order: WorkOrder
             ).scalars()
         )
     for follower, role in followers:
+        if follower.user_id == resolver_id:
+            continue
         if follower.kind == "reporter":
             role = report.reporter_role
         elif follower.kind == "merged":

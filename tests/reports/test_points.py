@@ -69,3 +69,49 @@ def test_category_without_rider_points_awards_nothing(file_report, login, team, 
     act(worker, order.id, "accept")
     act(worker, order.id, "resolve", note="已劝导", photo_ids=[upload(worker)])
     assert _entries(db, rider.user_id) == []
+
+
+def test_a_self_handled_clue_judged_risky_earns_nothing(file_report, login, db, units):
+    """Self-handled clues are paid at filing, with no one to look at them first: content
+    WeChat's check holds as risky is not paid for."""
+    rider = login("rider")
+    body = file_report(rider, where=IN_A2, self_handled=True, description="[risky] 违规内容")
+    assert body["report"]["status"] == "self_handled"
+    assert _entries(db, rider.user_id) == []
+    fine = file_report(rider, where=IN_A2, self_handled=True)
+    assert fine["report"]["status"] == "self_handled"
+    assert [entry[0] for entry in _entries(db, rider.user_id)] == ["clue_self_handled"]
+
+
+def test_staff_who_resolve_their_own_clue_are_not_paid_for_it(
+    client, file_report, act, team, db, upload, units
+):
+    """A grid worker also registered as a rider filed a clue in their own grid, took it
+    and resolved it: no second person ever looked at it. Others' clues pay them as ever."""
+    worker = team["worker_a1"]
+    became_rider = client.patch(
+        "/api/v1/me",
+        json={"role": "rider", "community_id": units["A"].id, "platform": "meituan"},
+        headers=worker,
+    )
+    assert became_rider.status_code == 200, became_rider.get_json()
+    body = file_report(worker, where=IN_A2)
+    order = db.session.query(WorkOrder).filter_by(report_id=body["report"]["id"]).one()
+    order_id = order.id
+    act(team["admin_a"], order_id, "dispatch", assignee_id=worker.user_id)
+    act(worker, order_id, "accept")
+    act(worker, order_id, "resolve", note="已清理", photo_ids=[upload(worker)])
+    assert _entries(db, worker.user_id) == []
+    # the same clue resolved by someone else pays its reporter
+    other = file_report(worker, where=IN_A2, description="路口又倒了一堆垃圾")
+    other_order = db.session.query(WorkOrder).filter_by(report_id=other["report"]["id"]).one()
+    act(team["admin_a"], other_order.id, "dispatch", assignee_id=worker.user_id)
+    act(worker, other_order.id, "accept")
+    act(
+        team["admin_a"],
+        other_order.id,
+        "resolve",
+        note="已清理",
+        photo_ids=[upload(team["admin_a"])],
+    )
+    assert [entry[0] for entry in _entries(db, worker.user_id)] == ["clue_accepted"]
