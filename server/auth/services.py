@@ -114,8 +114,13 @@ def update_profile(user: User, changes: dict[str, Any]) -> User:
                 user.registered_at = utcnow()
         if user.community_id != before:  # ranked in the new community from the commit on
             from server.points import rankings
+            from server.posts.services import release_claims_elsewhere
 
             rankings.after_commit_move(user.id, before, user.community_id)
+            # the posts' locks before the user row's (this user's UPDATE waits for the
+            # commit), the order claiming a post takes them in
+            with db.session.no_autoflush:
+                release_claims_elsewhere(user.id, user.community_id)
     if changes.get("display_name"):
         _refuse_staff_title(user, changes["display_name"])
     for field in ("display_name", "avatar_url", "is_party_member"):

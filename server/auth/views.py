@@ -91,7 +91,9 @@ class Me(MethodView):
 
         A display name is shown to other users: blanks and invisible characters around it
         are dropped, control and format characters inside refused (422), and a citizen's may
-        not read as staff (422 `me.reserved_name`: 网格员, 管理员, 官方…)."""
+        not read as staff (422 `me.reserved_name`: 网格员, 管理员, 官方…). A new home
+        community ends the caller's governance-post claims in the old one (pending ones
+        withdrawn, posts held left)."""
         user = services.update_profile(current_user(), changes)
         return {**user_view(user), "extras": {}}
 

@@ -358,6 +358,38 @@ def end_claim(scope: Scope, claim_id: int, note: str | None) -> PostClaim:
     return claim
 
 
+def release_claims_elsewhere(user_id: int, community_id: int | None) -> int:
+    """A rider who moved to another community (or left theirs) can no longer serve the old
+    one's posts: their pending claims there are withdrawn and their posts left (the places
+    go back to the community, and they no longer count against the rider's limit in the
+    new one). In the caller's transaction (PATCH /me); under each post's lock, as the staff's
+    decisions are. Returns how many claims ended."""
+    stmt = (
+        select(PostClaim)
+        .join(Post, Post.id == PostClaim.post_id)
+        .where(PostClaim.user_id == user_id, PostClaim.status.in_(LIVE_CLAIM_STATUSES))
+        .order_by(PostClaim.post_id)  # one lock order for every caller
+    )
+    if community_id is not None:
+        stmt = stmt.where(Post.org_unit_id != community_id)
+    claims = db.session.execute(stmt).scalars()
+    ended = 0
+    for claim in list(claims):
+        post = lock_row(Post, claim.post_id, "holder_count", PostNotFound())
+        db.session.refresh(claim)
+        now = utcnow()
+        if claim.status == "pending":
+            claim.status, claim.ended_at = "withdrawn", now
+        elif claim.status == "approved":
+            claim.status, claim.ended_at = "ended", now
+            claim.decision_note = "已换社区报到，自动离岗"
+            post.holder_count -= 1
+        else:
+            continue
+        ended += 1
+    return ended
+
+
 def award_duty(user_id: int, *, source_type: str, source_id: int | str, reason: str) -> Any:
     """Duty points for a rider holding a post (e.g. an accepted clue); in the caller's
     transaction. None when the rider holds no post or the source was already awarded."""

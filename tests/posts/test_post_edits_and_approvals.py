@@ -104,12 +104,12 @@ def test_staff_filtering_posts_by_a_street_get_its_communities_posts(client, uni
     assert by_street["total"] == everything["total"] == 10
 
 
-def test_a_claim_of_a_rider_who_moved_away_is_not_approved(client, units, login):
+def test_a_claim_of_a_claimant_no_longer_a_rider_is_not_approved(client, units, login):
     post = posts_of(units["A"])["流动网格员"]
     rider = login("rider")
     claim = client.post(f"/api/v1/posts/{post.id}/claims", json={}, headers=rider).get_json()
-    moved = client.patch("/api/v1/me", json={"community_id": units["C"].id}, headers=rider)
-    assert moved.status_code == 200
+    switched = client.patch("/api/v1/me", json={"role": "resident"}, headers=rider)
+    assert switched.status_code == 200
     admin = login("community_admin", "A")
     approve = f"/api/v1/admin/post-claims/{claim['id']}/approve"
     response = client.post(approve, json={}, headers=admin)
@@ -121,6 +121,35 @@ def test_a_claim_of_a_rider_who_moved_away_is_not_approved(client, units, login)
         f"/api/v1/admin/post-claims/{claim['id']}/decline", json={}, headers=admin
     )
     assert declined.status_code == 200
+
+
+def test_moving_away_ends_the_claims_in_the_old_community(client, units, login):
+    """A rider who registered with another community cannot serve the old one's posts: the
+    pending claim is withdrawn, the post held is left (its place goes back), and neither
+    counts against the limit in the new community."""
+    a_posts, c_posts = posts_of(units["A"]), posts_of(units["C"])
+    rider = login("rider")
+    held = client.post(f"/api/v1/posts/{a_posts['流动网格员'].id}/claims", json={}, headers=rider)
+    asked = client.post(f"/api/v1/posts/{a_posts['文明倡导员'].id}/claims", json={}, headers=rider)
+    admin = login("community_admin", "A")
+    approve = f"/api/v1/admin/post-claims/{held.get_json()['id']}/approve"
+    assert client.post(approve, json={}, headers=admin).status_code == 200
+    moved = client.patch("/api/v1/me", json={"community_id": units["C"].id}, headers=rider)
+    assert moved.status_code == 200
+    mine = client.get("/api/v1/me/post-claims", headers=rider).get_json()["items"]
+    assert {c["id"]: c["status"] for c in mine} == {
+        held.get_json()["id"]: "ended",
+        asked.get_json()["id"]: "withdrawn",
+    }
+    listed = client.get("/api/v1/admin/posts?page_size=100", headers=admin).get_json()
+    assert {p["name"]: p["holder_count"] for p in listed["items"]}["流动网格员"] == 0
+    for name in ("流动网格员", "文明倡导员"):  # the limit (2) counts the new community only
+        claimed = client.post(f"/api/v1/posts/{c_posts[name].id}/claims", json={}, headers=rider)
+        assert claimed.status_code == 201, claimed.get_json()
+    again = client.patch("/api/v1/me", json={"community_id": units["C"].id}, headers=rider)
+    assert again.status_code == 200  # the same community: its claims stay
+    mine = client.get("/api/v1/me/post-claims", headers=rider).get_json()["items"]
+    assert sorted(c["status"] for c in mine) == ["ended", "pending", "pending", "withdrawn"]
 
 
 def test_staff_cannot_approve_their_own_claim(client, units, login):
