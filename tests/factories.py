@@ -106,3 +106,18 @@ def jpeg_bytes(size=(64, 48), color=(200, 30, 30), exif=None) -> bytes:
     kwargs = {"exif": exif} if exif is not None else {}
     Image.new("RGB", size, color).save(buffer, "JPEG", **kwargs)
     return buffer.getvalue()
+
+
+def assert_template_sources(notification) -> dict:
+    """Every field of the notification kind's default template finds its value in what the
+    caller wrote (its `data`, title, body): none falls back to the send time or the title.
+    Returns the fields as WeChat would get them."""
+    from server.notifications.config import DEMO_TEMPLATES
+    from server.notifications.fields import build_data
+
+    fields = DEMO_TEMPLATES[notification.kind]["fields"]
+    given = {"title", "body", "created_at", *(notification.data or {})}
+    for key, source in fields.items():
+        names = [source] if isinstance(source, str) else list(source)
+        assert given & set(names), f"{notification.kind}: {key} reads {names}, none written"
+    return build_data(fields, notification)

@@ -33,6 +33,25 @@ from server.points.services import InsufficientPoints, apply_points, lock_accoun
 
 log = logging.getLogger(__name__)
 
+
+def _notice(redemption: Redemption, status: str, at: dt.datetime | None = None) -> dict[str, Any]:
+    """What the redemption notifications carry: every field their default templates show
+    (server/notifications/config.py: item, status, station, time, expires_at); `at`: when
+    it happened (the redemption's creation unless given)."""
+    from server.stations.models import Station
+
+    place = db.session.get(Station, redemption.station_id) if redemption.station_id else None
+    place = place or db.session.get(OrgUnit, redemption.org_unit_id)
+    return {
+        "redemption_id": redemption.id,
+        "item": redemption.reward_name,
+        "status": status,
+        "station": place.name if place is not None else "",
+        "expires_at": redemption.expires_at,
+        "time": at or redemption.created_at,
+    }
+
+
 REWARDS = Reward.__table__
 REDEMPTIONS = Redemption.__table__
 VOUCHER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -322,7 +341,7 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
         body=f"您已用 {reward.cost} 积分兑换「{reward.name}」，兑换码 {code}，"
         f"请在 {isoformat(redemption.expires_at)[:10]} 前到驿站出示兑换码领取。",
         page=pages.REDEMPTIONS,
-        data={"redemption_id": redemption.id, "code": code},
+        data={**_notice(redemption, "待领取"), "code": code},
         dedupe_key=f"redemption_created:{redemption.id}",
     )
     try:
@@ -399,7 +418,7 @@ def fulfil(scope: Scope, code: str, key: str | None = None) -> Redemption:
         title="奖品已领取",
         body=f"您兑换的「{redemption.reward_name}」已领取，感谢您为社区的付出！",
         page=pages.REDEMPTIONS,
-        data={"redemption_id": redemption.id},
+        data=_notice(redemption, "已领取", now),
         dedupe_key=f"redemption_fulfilled:{redemption.id}",
     )
     db.session.commit()
@@ -622,7 +641,7 @@ def _remind(rows: list[Redemption], now: dt.datetime) -> int:
                 f"{isoformat(redemption.expires_at)[:16].replace('T', ' ')} 过期，"
                 f"请尽快到驿站出示兑换码 {redemption.code} 领取；过期后积分自动退回。",
                 page=pages.REDEMPTIONS,
-                data={"redemption_id": redemption.id},
+                data=_notice(redemption, "即将过期"),
                 dedupe_key=f"redemption_expiring:{redemption.id}",
             )
             count += 1

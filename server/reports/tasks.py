@@ -95,6 +95,7 @@ def _warn(order: WorkOrder, clock: dict, was: int, now_level: int) -> None:
         "category": category.name,
         "status": STATE_NAMES[order.state],
         "time": due,
+        "deadline": due,  # the overdue template's time field reads it (notifications.config)
         "address": report.address or "",
     }
     overdue = now_level >= 2

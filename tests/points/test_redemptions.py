@@ -577,3 +577,28 @@ def test_a_rewards_unit_cannot_be_patched_away(client, login, units):
         "请选择奖品所属的社区或驿站",
     )
     assert _db_reward(reward.id).org_unit_id == units["A"].id
+
+
+def test_redemption_messages_carry_what_their_templates_show(client, login, units, db):
+    """item, status, station and expiry, not the send time and the title in their place."""
+    from server.points.tasks import expire_redemptions
+    from tests.factories import assert_template_sources
+
+    reward = make_reward(units["A"], cost=30, stock=2)
+    rider = login("rider")
+    give_points(rider.user_id, 30)
+    made = redeem(client, rider, reward.id).get_json()
+    clock.freeze(NOON + dt.timedelta(days=6, hours=1))
+    expire_redemptions()
+    staff = login("grid_worker", "A")
+    assert (
+        client.post(f"/api/v1/redemptions/{made['code']}/fulfil", headers=staff).status_code == 200
+    )
+    for kind in ("redemption_created", "redemption_expiring", "redemption_fulfilled"):
+        [notice] = notifications_of(db, rider.user_id, kind)
+        shown = assert_template_sources(notice)
+        assert reward.name in shown["thing1"]["value"], (kind, shown)
+    expiring = assert_template_sources(
+        notifications_of(db, rider.user_id, "redemption_expiring")[0]
+    )
+    assert expiring["time3"]["value"].startswith(f"{(NOON + dt.timedelta(days=7)).year}年")

@@ -205,3 +205,24 @@ def test_the_escalated_unit_watches_an_order_owned_elsewhere_and_is_offered_noth
     assert refused.get_json()["code"] == "work_order.not_found"
     street = client.get(f"/api/v1/work-orders/{order_id}", headers=team["street"]).get_json()
     assert {"dispatch", "reject"} <= set(street["allowed_actions"])
+
+
+def test_the_overdue_message_shows_the_deadline(order_in, db, team):
+    """Its template's time field read `deadline`, which the warning did not write: staff
+    were shown the send time as the deadline."""
+    from server.notifications.fields import format_time
+    from server.notifications.models import Notification
+    from tests.factories import assert_template_sources
+
+    clock.freeze(START)
+    order_id, _ = order_in("dispatched")
+    due = db.session.get(WorkOrder, order_id).accept_due_at
+    clock.freeze(START + dt.timedelta(hours=2, minutes=1))
+    scan_overdue()
+    notice = (
+        db.session.query(Notification)
+        .filter_by(user_id=team["worker_a1"].user_id, kind="work_order_overdue")
+        .first()
+    )
+    shown = assert_template_sources(notice)
+    assert shown["time3"]["value"] == format_time(due)
