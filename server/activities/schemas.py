@@ -99,8 +99,12 @@ class ActivitySchema(Schema):
     status = fields.String()
     distance_m = fields.Integer(allow_none=True, dump_only=True)
 
+    # Who the cover link is for: everyone, once WeChat's check passed it (as report photos)
+    COVER_AUDIENCE = "public"
+
     def _cover_url(self, activity) -> str | None:
-        """The uploaded cover (a signed URL) when there is one, else the given URL."""
+        """The uploaded cover (a signed URL) when there is one others may see, else the given
+        URL: an upload WeChat has not passed yet is shown to staff only."""
         if activity.cover_upload_id:
             from server.extensions import db
             from server.uploads.models import Upload
@@ -108,7 +112,10 @@ class ActivitySchema(Schema):
 
             upload = db.session.get(Upload, activity.cover_upload_id)
             if upload is not None and upload.ref_type == "activity_cover":
-                return signed_url(upload, "full")
+                if self.COVER_AUDIENCE == "staff" and upload.moderation != "risky":
+                    return signed_url(upload, "full", "staff")
+                if upload.moderation == "pass":
+                    return signed_url(upload, "full")
         return activity.cover_url
 
 
@@ -119,6 +126,7 @@ class ActivityDetailSchema(ActivitySchema):
 
 
 class AdminActivitySchema(ActivityDetailSchema):
+    COVER_AUDIENCE = "staff"  # staff see their cover before WeChat's verdict
     qr_scene = fields.String()
     created_by_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
     published_at = LocalDateTime(allow_none=True)

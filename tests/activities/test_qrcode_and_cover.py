@@ -88,3 +88,33 @@ def test_cover_must_be_the_callers_own_unused_upload(client, login, units, db):
     patched = client.patch(url, json={"cover_upload_id": newer}, headers=admin)
     assert patched.status_code == 200, patched.get_json()
     assert f"/api/v1/media/{newer}/full" in patched.get_json()["cover_url"]
+
+
+def test_a_cover_is_public_only_once_wechat_passed_it(client, login, units, db):
+    """As report photos: an uploaded cover is checked by WeChat before others see it; staff
+    see their own at once."""
+    from urllib.parse import urlsplit
+
+    clock.freeze(BEFORE)
+    admin = login("community_admin", "A")
+    mine = _upload(client, admin)
+    created = client.post(
+        "/api/v1/admin/activities", json=payload(units["A"], cover_upload_id=mine), headers=admin
+    ).get_json()
+    assert f"/api/v1/media/{mine}/full" in created["cover_url"]
+    link = urlsplit(created["cover_url"])
+    shown = client.get(f"{link.path}?{link.query}", headers=admin)
+    shown.close()
+    assert shown.status_code == 200
+    activity_id = created["id"]
+    client.post(f"/api/v1/admin/activities/{activity_id}/publish", headers=admin)
+    public = client.get(f"/api/v1/activities/{activity_id}").get_json()
+    assert public["cover_url"] is None  # pending: not for everyone yet
+    db.session.get(Upload, mine).moderation = "pass"
+    db.session.commit()
+    public = client.get(f"/api/v1/activities/{activity_id}").get_json()
+    assert f"/api/v1/media/{mine}/full" in public["cover_url"]
+    link = urlsplit(public["cover_url"])
+    shown = client.get(f"{link.path}?{link.query}")
+    shown.close()
+    assert shown.status_code == 200
