@@ -13,7 +13,8 @@
   delivery WeChat did not make is counted (fengchao_notifications_failed_total).
 - `fengchao scheduler` enqueues server.PERIODIC_JOBS once per tick (a Redis lock per job and
   tick); `tasks.sweep_outbox` (every 15 s) re-enqueues due rows and reclaims rows stuck in
-  `sending` past NOTIFY_SENDING_LEASE_SECONDS (the only window for a duplicate send).
+  `sending` past NOTIFY_SENDING_LEASE_SECONDS (the only window for a duplicate send); a
+  row stuck on its last attempt ends failed, outcome unknown (worker lost).
 - Settings (config.py, documented in .env.example): WECHAT_TEMPLATES_JSON,
   WECHAT_TEMPLATE_<KIND>, WECHAT_OA_APPID, WECHAT_OA_SECRET, WECHAT_OA_TEMPLATES_JSON,
   NOTIFY_LANG, NOTIFY_MAX_ATTEMPTS, NOTIFY_RETRY_BASE_SECONDS, NOTIFY_SENDING_LEASE_SECONDS,

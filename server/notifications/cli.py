@@ -38,7 +38,7 @@ def status():
     "--all-failed",
     is_flag=True,
     help="every failed or stuck notification, except those whose send timed out after it "
-    "went out (WeChat may have delivered them)",
+    "went out or whose worker was lost on its last attempt (WeChat may have delivered them)",
 )
 @click.option(
     "--include-unknown",
@@ -50,8 +50,9 @@ def retry(ids: tuple[int, ...], all_failed: bool, include_unknown: bool):
     """Put failed or stuck notifications back in the outbox (the worker sends them).
 
     `--all-failed` leaves out sends whose outcome is unknown (a timeout after the request
-    went out) unless `--include-unknown`: after a WeChat outage those are the many, and each
-    may already have reached its user. Name one with `--id` to resend it anyway.
+    went out, a worker lost on the last attempt) unless `--include-unknown`: after a WeChat
+    outage those are the many, and each may already have reached its user. Name one with
+    `--id` to resend it anyway.
     Exits 1 when any of them could not be requeued (unknown, being sent, or already sent).
     """
     from server.errors import DomainError
@@ -63,12 +64,15 @@ def retry(ids: tuple[int, ...], all_failed: bool, include_unknown: bool):
         raise click.UsageError("name notifications with --id, or pass --all-failed")
     targets = list(ids)
     if all_failed:
-        from server.notifications.tasks import OUTCOME_UNKNOWN
+        from server.notifications.tasks import OUTCOME_UNKNOWN, WORKER_LOST
 
         stmt = outbox_query("problems").with_only_columns(Notification.id)
         if not include_unknown:
             stmt = stmt.where(
-                or_(Notification.last_error.is_(None), Notification.last_error != OUTCOME_UNKNOWN)
+                or_(
+                    Notification.last_error.is_(None),
+                    Notification.last_error.not_in((OUTCOME_UNKNOWN, WORKER_LOST)),
+                )
             )
         targets += list(db.session.execute(select(stmt.subquery())).scalars())
     done = refused = 0

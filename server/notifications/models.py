@@ -25,6 +25,7 @@ from server.models_base import BigId, TimestampMixin, pk
 # Delivery states of a notification (the inbox shows every row whatever its state):
 #   pending   waiting for a worker (new, or a retry after next_attempt_at)
 #   sending   claimed by a worker (claimed_at); stuck past the lease → back to pending
+#             (on its last attempt: failed, outcome unknown)
 #   sent      WeChat accepted it (wechat_msgid)
 #   inbox     in-app only: no template for the kind, no credit, or the user refused (43101)
 #   failed    retries exhausted or a configuration problem (last_error)

@@ -16,6 +16,7 @@ from sqlalchemy import case, event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.auth.models import User
 from server.clock import utcnow
 from server.errors import NotFound
 from server.extensions import db, in_savepoint
@@ -132,13 +133,19 @@ def notify_staff(
 
 
 def on_duty_staff(org_unit_id: int) -> list[int]:
-    """Users bound (not revoked, on duty) to exactly this unit."""
+    """Active users bound (not revoked, on duty) to exactly this unit.
+
+    A deactivated account whose binding was not revoked is nobody on duty: it must not
+    stop an alert going up.
+    """
     stmt = (
         select(StaffBinding.user_id)
+        .join(User, User.id == StaffBinding.user_id)
         .where(
             StaffBinding.org_unit_id == org_unit_id,
             StaffBinding.revoked_at.is_(None),
             StaffBinding.is_on_duty.is_(True),
+            User.is_active.is_(True),
         )
         .order_by(StaffBinding.user_id)
     )
@@ -146,7 +153,13 @@ def on_duty_staff(org_unit_id: int) -> list[int]:
 
 
 def reachable(user_id: int, kind: str) -> bool:
-    """Whether a WeChat message of this kind can reach the user now (credit or OA follower)."""
+    """Whether a WeChat message of this kind can reach the user now (credit or OA follower).
+
+    Never for a user the worker would not send to (inactive, no openid: tasks._deliver).
+    """
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or not user.openid:
+        return False
     template = template_for(kind)
     if template is not None and credit_count(user_id, template.template_id) > 0:
         return True

@@ -4,12 +4,20 @@ A worker claims a row with a conditional UPDATE (pending → sending) and commit
 calling WeChat, and marks it sent right after. WeChat's send APIs take no idempotency
 key, so in two windows nobody knows whether WeChat delivered a message:
 
-- the worker dies between WeChat's answer and that commit: the row stays `sending`, and
-  after NOTIFY_SENDING_LEASE_SECONDS the sweeper puts it back to `pending` and it is sent
-  once more (a duplicate, rare: it takes a crash);
+- the worker dies (or hangs past RQ's job timeout) between WeChat's answer and that
+  commit: the row stays `sending`, and after NOTIFY_SENDING_LEASE_SECONDS the sweeper puts
+  it back to `pending` and it is sent once more (a duplicate, rare: it takes a crash) —
+  unless that was its NOTIFY_MAX_ATTEMPTS-th claim: then it ends `failed` with "outcome
+  unknown (worker lost)", treated like a read timeout (not sent again, its credit counts
+  as used), so a row that kills its worker is not sent again and again;
 - the request went out and its answer timed out (a read timeout): WeChat may well have
   delivered it, so it is not sent again; the row ends `failed` with "outcome unknown
   (timeout)" (the user still sees it in the in-app inbox).
+
+A worker writes how its attempt ended only while the row is still its claim (`sending`,
+its claimed_at and attempt number): one whose lease expired meanwhile (the operator's
+`deliver_due_now` has no job timeout) cannot undo what the next worker did; its whole
+transaction, credit refunds included, is rolled back.
 
 Connect errors and timeouts, HTTP 5xx and -1 (nothing sent) are retried with a backoff;
 so are other network errors (a connection reset: WeChat almost certainly did not act on
@@ -25,7 +33,7 @@ import logging
 from typing import Any
 
 import requests
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from urllib3.exceptions import ReadTimeoutError
 
 from server.auth.models import User
@@ -48,6 +56,11 @@ CONFIG_ERRCODES = frozenset({47003, 40037, 41030})
 # The sends WeChat cannot deduplicate: a lost answer leaves the outcome unknown.
 SEND_PATHS = ("/message/subscribe/send", "/message/template/send")
 OUTCOME_UNKNOWN = "outcome unknown (timeout)"
+# The row stayed `sending` past its lease on its last attempt: maybe sent, maybe not.
+WORKER_LOST = "outcome unknown (worker lost)"
+
+# What a worker's claim of a row was: (claimed_at, attempts). Its writes are fenced by it.
+Claim = tuple[dt.datetime, int]
 
 
 def deliver(notification_id: int) -> str:
@@ -61,6 +74,10 @@ def deliver(notification_id: int) -> str:
             raise
 
 
+def _below_max_attempts():
+    return Notification.attempts < setting("NOTIFY_MAX_ATTEMPTS")
+
+
 def _claim(notification_id: int, now: dt.datetime) -> bool:
     claimed = db.session.execute(
         update(Notification)
@@ -68,6 +85,7 @@ def _claim(notification_id: int, now: dt.datetime) -> bool:
             Notification.id == notification_id,
             Notification.status == "pending",
             or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+            _below_max_attempts(),  # a backstop: a row never gets more than the maximum
         )
         .values(status="sending", claimed_at=now, attempts=Notification.attempts + 1)
         .execution_options(synchronize_session=False)
@@ -76,21 +94,66 @@ def _claim(notification_id: int, now: dt.datetime) -> bool:
     return bool(claimed)
 
 
+def _settle(row: Notification, claim: Claim, **values: Any) -> bool:
+    """Commit this attempt's transaction with `values` written to the row, if the row is
+    still this worker's claim; otherwise roll all of it back (refunds included): the lease
+    expired, and the sweeper, an operator or another worker has the row now."""
+    claimed_at, attempts = claim
+    mine = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id == row.id,
+            Notification.status == "sending",
+            Notification.claimed_at == claimed_at,
+            Notification.attempts == attempts,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not mine:
+        db.session.rollback()
+        log.warning(
+            "notification %s: claim %s (attempt %s) expired and the row moved on; "
+            "this attempt's outcome is not written",
+            row.id,
+            claimed_at.isoformat(),
+            attempts,
+        )
+        return False
+    db.session.commit()
+    return True
+
+
 def _finish(
-    row: Notification, status: str, error: str | None = None, *, failed_for: str | None = None
+    row: Notification,
+    claim: Claim,
+    status: str,
+    error: str | None = None,
+    *,
+    failed_for: str | None = None,
 ) -> str:
     """End the row; `failed_for` counts a delivery WeChat did not make, by reason (an
     errcode, 'retries_exhausted', 'config', 'outcome_unknown'), for the operator's alerts."""
+    kind = row.kind
+    ended = _settle(
+        row,
+        claim,
+        status=status,
+        last_error=error[:255] if error else None,
+        claimed_at=None,
+        next_attempt_at=None,
+    )
+    if not ended:
+        return "skipped"
     if failed_for:
-        from server.ops.metrics import NOTIFICATIONS_FAILED
-
-        NOTIFICATIONS_FAILED.labels(kind=row.kind, reason=failed_for).inc()
-    row.status = status
-    row.last_error = error[:255] if error else None
-    row.claimed_at = None
-    row.next_attempt_at = None
-    db.session.commit()
+        _count_failed(kind, failed_for)
     return status
+
+
+def _count_failed(kind: str, reason: str) -> None:
+    from server.ops.metrics import NOTIFICATIONS_FAILED
+
+    NOTIFICATIONS_FAILED.labels(kind=kind, reason=reason).inc()
 
 
 def _deliver(notification_id: int) -> str:
@@ -98,10 +161,11 @@ def _deliver(notification_id: int) -> str:
     if not _claim(notification_id, now):
         return "skipped"
     row = db.session.get(Notification, notification_id)
+    claim: Claim = (now, row.attempts)
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active or not user.openid:
         _give_back_credit(row)
-        return _finish(row, "inbox", "user cannot receive WeChat messages")
+        return _finish(row, claim, "inbox", "user cannot receive WeChat messages")
 
     oa = oa_settings()
     oa_openid = oa_openid_for(user.id) if oa and row.kind in oa["templates"] else None
@@ -109,37 +173,45 @@ def _deliver(notification_id: int) -> str:
     try:
         if oa_openid:
             _give_back_credit(row)  # held by an earlier subscribe attempt: not needed now
-            row.channel = "oa_template"
-            db.session.commit()
+            if not _settle(row, claim, channel="oa_template"):
+                return "skipped"
             result = send_oa_template(row, oa_openid)
         else:
             if template is None:
                 _give_back_credit(row)
-                return _finish(row, "inbox", "no template configured for this kind")
+                return _finish(row, claim, "inbox", "no template configured for this kind")
             if row.template_id != template.template_id and row.credit_held:
                 services.refund_credit(user.id, row.template_id)
                 row.credit_held = False
             row.template_id, row.channel = template.template_id, "subscribe"
             if not row.credit_held:
                 if not services.spend_credit(user.id, template.template_id):
-                    return _finish(row, "inbox", "no subscription credit")
+                    return _finish(row, claim, "inbox", "no subscription credit")
                 row.credit_held = True
-            db.session.commit()  # the credit is spent before WeChat is called
+            # the credit is spent before WeChat is called (and only while the row is ours)
+            if not _settle(row, claim, template_id=row.template_id, channel="subscribe"):
+                return "skipped"
             result = send_subscribe(row, user, template)
     except WeChatError as exc:
-        return _on_wechat_error(row, user, exc)
+        return _on_wechat_error(row, claim, user, exc)
     except Exception as exc:  # a bug or the database: retry later, keep the trace
         log.exception("delivering notification %s failed unexpectedly", notification_id)
         db.session.rollback()
         row = db.session.get(Notification, notification_id)
-        return _retry_or_fail(row, f"{type(exc).__name__}: {exc}")
-    row.status = "sent"
-    row.sent_at = utcnow()
-    row.wechat_msgid = str(result.get("msgid") or "") or None
-    row.credit_held = False  # WeChat used it
-    row.last_error = None
-    row.claimed_at = None
-    db.session.commit()
+        return _retry_or_fail(row, claim, f"{type(exc).__name__}: {exc}")
+    sent = _settle(
+        row,
+        claim,
+        status="sent",
+        sent_at=utcnow(),
+        wechat_msgid=str(result.get("msgid") or "") or None,
+        credit_held=False,  # WeChat used it
+        last_error=None,
+        claimed_at=None,
+        next_attempt_at=None,
+    )
+    if not sent:
+        return "skipped"
     log.info("notification %s (%s) sent to user %s", row.id, row.kind, row.user_id)
     return "sent"
 
@@ -171,7 +243,7 @@ def _outcome_unknown(exc: WeChatError) -> bool:
     return isinstance(inner, ReadTimeoutError)
 
 
-def _on_wechat_error(row: Notification, user: User, exc: WeChatError) -> str:
+def _on_wechat_error(row: Notification, claim: Claim, user: User, exc: WeChatError) -> str:
     error = f"{exc.errcode}: {exc.errmsg}"
     if _outcome_unknown(exc):
         # no retry: a second send could reach the user twice; the credit was probably used
@@ -182,16 +254,16 @@ def _on_wechat_error(row: Notification, user: User, exc: WeChatError) -> str:
             row.kind,
             exc.errmsg,
         )
-        return _finish(row, "failed", OUTCOME_UNKNOWN, failed_for="outcome_unknown")
+        return _finish(row, claim, "failed", OUTCOME_UNKNOWN, failed_for="outcome_unknown")
     if exc.errcode == REFUSED and row.channel == "subscribe":
         services.clear_credits(user.id, row.template_id)
         row.credit_held = False
         log.info("user %s refused template %s (43101): inbox only", user.id, row.template_id)
-        return _finish(row, "inbox", error, failed_for=str(REFUSED))
+        return _finish(row, claim, "inbox", error, failed_for=str(REFUSED))
     transient = isinstance(exc, WeChatUnavailable) or exc.errcode in TOKEN_ERRCODES
     transient = transient or exc.errcode in (45009, 45011)
     if transient:
-        return _retry_or_fail(row, error)
+        return _retry_or_fail(row, claim, error)
     _give_back_credit(row)
     if exc.errcode in CONFIG_ERRCODES:
         log.error(
@@ -204,65 +276,96 @@ def _on_wechat_error(row: Notification, user: User, exc: WeChatError) -> str:
     else:
         log.error("WeChat refused notification %s (%s): %s", row.id, row.kind, error)
     reason = "config" if exc.errcode in CONFIG_ERRCODES else str(exc.errcode)
-    return _finish(row, "failed", error, failed_for=reason)
+    return _finish(row, claim, "failed", error, failed_for=reason)
 
 
-def _retry_or_fail(row: Notification, error: str) -> str:
+def _retry_or_fail(row: Notification, claim: Claim, error: str) -> str:
     """Back to pending after an exponential backoff, or failed after NOTIFY_MAX_ATTEMPTS."""
-    if row.attempts >= setting("NOTIFY_MAX_ATTEMPTS"):
+    attempts = claim[1]
+    if attempts >= setting("NOTIFY_MAX_ATTEMPTS"):
         _give_back_credit(row)
-        log.error("notification %s failed after %s attempts: %s", row.id, row.attempts, error)
-        return _finish(row, "failed", error, failed_for="retries_exhausted")
-    delay = setting("NOTIFY_RETRY_BASE_SECONDS") * 2 ** max(row.attempts - 1, 0)
-    row.status = "pending"
-    row.claimed_at = None
-    row.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
-    row.last_error = error[:255]
-    db.session.commit()  # the held credit stays with the row for the next attempt
+        log.error("notification %s failed after %s attempts: %s", row.id, attempts, error)
+        return _finish(row, claim, "failed", error, failed_for="retries_exhausted")
+    delay = setting("NOTIFY_RETRY_BASE_SECONDS") * 2 ** max(attempts - 1, 0)
+    retried = _settle(  # the held credit stays with the row for the next attempt
+        row,
+        claim,
+        status="pending",
+        claimed_at=None,
+        next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
+        last_error=error[:255],
+    )
+    if not retried:
+        return "skipped"
     log.warning("notification %s: %s; retry in %ss", row.id, error, delay)
     return "pending"
 
 
 def sweep_outbox(limit: int = 1000) -> dict[str, Any]:
-    """Periodic: reclaim rows stuck in `sending`, enqueue every due `pending` row."""
+    """Periodic: reclaim rows stuck in `sending`, enqueue every due `pending` row.
+
+    A row stuck on its last attempt (NOTIFY_MAX_ATTEMPTS) is not reclaimed: its worker was
+    lost, maybe after WeChat took the send, so it ends like a read timeout (`failed`,
+    outcome unknown, the credit it held counts as used, counted for the operator).
+    """
     with app_context():
         now = utcnow()
         lease = dt.timedelta(seconds=setting("NOTIFY_SENDING_LEASE_SECONDS"))
+        stuck = and_(Notification.status == "sending", Notification.claimed_at < now - lease)
+        lost = db.session.execute(
+            update(Notification)
+            .where(stuck, ~_below_max_attempts())
+            .values(
+                status="failed",
+                last_error=WORKER_LOST,
+                credit_held=False,  # probably used (as after a read timeout): not refunded
+                claimed_at=None,
+                next_attempt_at=None,
+            )
+            .returning(Notification.id, Notification.kind, Notification.attempts)
+            .execution_options(synchronize_session=False)
+        ).all()
         recovered = db.session.execute(
             update(Notification)
-            .where(Notification.status == "sending", Notification.claimed_at < now - lease)
+            .where(stuck, _below_max_attempts())
             .values(status="pending", claimed_at=None, next_attempt_at=None)
             .execution_options(synchronize_session=False)
         ).rowcount
         db.session.commit()
+        for notification_id, kind, attempts in lost:
+            _count_failed(kind, "outcome_unknown")
+            log.error(
+                "notification %s (%s): its worker was lost on attempt %s (stuck in sending); "
+                "not sent again",
+                notification_id,
+                kind,
+                attempts,
+            )
         if recovered:
             log.warning("outbox sweeper: %s notification(s) were stuck in sending", recovered)
-        due = list(
-            db.session.execute(
-                select(Notification.id)
-                .where(due_clause(now))
-                .order_by(Notification.id)
-                .limit(limit)
-            ).scalars()
-        )
-        db.session.commit()
+        due = _due_ids(now, limit)
         enqueued = enqueue_deliveries(due) if due else 0
-        return {"recovered": recovered, "due": len(due), "enqueued": enqueued}
+        return {"recovered": recovered, "lost": len(lost), "due": len(due), "enqueued": enqueued}
+
+
+def _due_ids(now: dt.datetime, limit: int) -> list[int]:
+    """Due pending rows a worker may claim (not one past the maximum: `_claim` skips it)."""
+    ids = list(
+        db.session.execute(
+            select(Notification.id)
+            .where(due_clause(now), _below_max_attempts())
+            .order_by(Notification.id)
+            .limit(limit)
+        ).scalars()
+    )
+    db.session.commit()
+    return ids
 
 
 def deliver_due_now(limit: int = 1000) -> dict[str, int]:
     """Deliver every due pending row in this process (operators and tests; no Redis)."""
     with app_context():
-        now = utcnow()
-        ids = list(
-            db.session.execute(
-                select(Notification.id)
-                .where(due_clause(now))
-                .order_by(Notification.id)
-                .limit(limit)
-            ).scalars()
-        )
-        db.session.commit()
+        ids = _due_ids(utcnow(), limit)
         outcome: dict[str, int] = {}
         for notification_id in ids:
             status = _deliver(notification_id)

@@ -325,16 +325,18 @@ def test_bulk_retry_leaves_out_sends_whose_outcome_is_unknown(app, login):
     from click.testing import CliRunner
 
     from server.notifications.models import Notification
-    from server.notifications.tasks import OUTCOME_UNKNOWN
+    from server.notifications.tasks import OUTCOME_UNKNOWN, WORKER_LOST
 
     rider = login("rider")
     unknown = notify(rider.user_id, "report_status", title="上报已受理", body="a")
     failed = notify(rider.user_id, "report_status", title="上报已受理", body="b")
+    lost = notify(rider.user_id, "report_status", title="上报已受理", body="c")
     db.session.commit()
     unknown.status, unknown.attempts, unknown.last_error = "failed", 1, OUTCOME_UNKNOWN
     failed.status, failed.attempts, failed.last_error = "failed", 5, "-1: system busy"
+    lost.status, lost.attempts, lost.last_error = "failed", 5, WORKER_LOST
     db.session.commit()
-    ids = unknown.id, failed.id
+    ids = unknown.id, failed.id, lost.id
 
     def states():
         db.session.expire_all()
@@ -342,7 +344,7 @@ def test_bulk_retry_leaves_out_sends_whose_outcome_is_unknown(app, login):
 
     result = CliRunner().invoke(app.cli, ["outbox", "retry", "--all-failed"])
     assert result.exit_code == 0, result.output
-    assert states() == ["failed", "pending"]
+    assert states() == ["failed", "pending", "failed"]
     result = CliRunner().invoke(app.cli, ["outbox", "retry", "--all-failed", "--include-unknown"])
     assert result.exit_code == 0, result.output
-    assert states() == ["pending", "pending"]
+    assert states() == ["pending", "pending", "pending"]

@@ -55,7 +55,7 @@ def test_redis_down_the_request_succeeds_and_the_sweeper_delivers_later(
     assert row.status == "pending"
     assert Queue(NOTIFICATIONS_QUEUE, connection=get_raw_redis()).count == 0  # nothing queued
 
-    assert sweep_outbox() == {"recovered": 0, "due": 1, "enqueued": 1}
+    assert sweep_outbox() == {"recovered": 0, "lost": 0, "due": 1, "enqueued": 1}
     assert sweep_outbox()["enqueued"] == 0  # already waiting: not queued twice
     run_worker()
     [call] = sends(sandbox)
