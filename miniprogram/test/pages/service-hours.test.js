@@ -59,3 +59,18 @@ test('a refused certificate shows the server message', async () => {
   expect(pageText(page)).toContain('该时间段内还没有服务时长记录，请调整时间范围后再试')
   expect(page.querySelector('.certificate')).toBeFalsy()
 })
+
+test('a double tap on 开具 issues one certificate', async () => {
+  const server = mockServer({
+    'GET /me/service-hours': () => HOURS,
+    'GET /me/service-hours/certificate': () => ({ status: 200, body: 'PNG', header: { 'X-Certificate-Code': 'K7P2QX9M' } }),
+  })
+  const page = render(id)
+  await page.instance.onLoad()
+  await flush()
+  page.instance.onCertificate()
+  page.instance.onCertificate()
+  await flush(30)
+  expect(server.callsTo('GET /me/service-hours/certificate')).toHaveLength(1)
+  expect(pageText(page)).toContain('K7P2QX9M')
+})

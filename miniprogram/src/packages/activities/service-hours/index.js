@@ -36,6 +36,7 @@ Page({
   },
   /** 开具今年的服务时长证明（PNG），显示核验码，可预览、保存。 */
   async onCertificate() {
+    if (this.data.certLoading) return // a double tap: one certificate, one verification code
     const period = thisYear()
     this.setData({ certLoading: true, certError: '', year: period.from.slice(0, 4) })
     try {
