@@ -137,12 +137,10 @@ def test_a_pending_row_past_the_limit_is_not_claimed(login, sandbox, credit):
 # -- a worker whose lease expired -------------------------------------------------------
 
 
-def test_a_worker_whose_lease_expired_does_not_undo_the_next_workers_send(
-    app, login, sandbox, credit, monkeypatch
-):
+def _worker_a_fails_after_b_sent(app, login, credit, monkeypatch, error):
     """`deliver_due_now` has no job timeout: worker A hangs in WeChat's call past its lease,
-    the sweeper gives the row to worker B, which sends it; then A's call fails (-1). A's
-    retry must not put B's `sent` row back to `pending` (a second send)."""
+    the sweeper gives the row to worker B, which sends it; then A's call fails with `error`.
+    Returns (rider, notification id, A's outcome, B's outcome)."""
     rider = login("rider")
     credit(rider, "report_status", 2)
     clock.freeze(START)
@@ -153,7 +151,7 @@ def test_a_worker_whose_lease_expired_does_not_undo_the_next_workers_send(
     real_send = tasks.send_subscribe
     second: list[str] = []
 
-    def hung_then_busy(row, user, template):
+    def hung_then_failing(row, user, template):
         monkeypatch.setattr(tasks, "send_subscribe", real_send)
         _after_the_lease()
 
@@ -165,10 +163,19 @@ def test_a_worker_whose_lease_expired_does_not_undo_the_next_workers_send(
         thread = threading.Thread(target=worker_b)
         thread.start()
         thread.join(timeout=30)
-        raise WeChatUnavailable(-1, "system busy", path=SEND_PATH)
+        raise error
 
-    monkeypatch.setattr(tasks, "send_subscribe", hung_then_busy)
+    monkeypatch.setattr(tasks, "send_subscribe", hung_then_failing)
     first = deliver_due_now()  # worker A
+    return rider, nid, first, second
+
+
+def test_a_worker_whose_lease_expired_does_not_undo_the_next_workers_send(
+    app, login, sandbox, credit, monkeypatch
+):
+    """A's retry after -1 must not put B's `sent` row back to `pending` (a second send)."""
+    busy = WeChatUnavailable(-1, "system busy", path=SEND_PATH)
+    rider, nid, first, second = _worker_a_fails_after_b_sent(app, login, credit, monkeypatch, busy)
     assert second == ["sent"]
     clock.freeze(START + dt.timedelta(hours=1))
     later = deliver_due_now()
@@ -184,33 +191,13 @@ def test_a_worker_whose_lease_expired_does_not_give_back_a_credit_twice(
 ):
     """Worker A's refusal (a bad template, a credit refund) comes after worker B sent the
     row: A's refund is rolled back with its write, B's send stands."""
-    rider = login("rider")
-    credit(rider, "report_status", 2)
-    clock.freeze(START)
-    notify(rider.user_id, "report_status", title="上报已受理", body="…")
-    db.session.commit()
-    [row] = rows(rider.user_id)
-    nid = row.id
-    real_send = tasks.send_subscribe
+    from server.wechat.errors import WeChatError
 
-    def hung_then_refused(row, user, template):
-        monkeypatch.setattr(tasks, "send_subscribe", real_send)
-        _after_the_lease()
-
-        def worker_b():
-            with app.app_context():
-                sweep_outbox()
-                deliver(nid)
-
-        thread = threading.Thread(target=worker_b)
-        thread.start()
-        thread.join(timeout=30)
-        from server.wechat.errors import WeChatError
-
-        raise WeChatError(47003, "argument invalid", path=SEND_PATH)
-
-    monkeypatch.setattr(tasks, "send_subscribe", hung_then_refused)
-    first = deliver_due_now()  # worker A
+    refused = WeChatError(47003, "argument invalid", path=SEND_PATH)
+    rider, nid, first, second = _worker_a_fails_after_b_sent(
+        app, login, credit, monkeypatch, refused
+    )
+    assert second == ["sent"]
     row = _row(nid)
     assert (row.status, row.last_error) == ("sent", None)
     assert credit_count(rider.user_id, tpl("report_status")) == 1  # one used by B, none back
