@@ -60,6 +60,7 @@ BLUEPRINTS = [
 # Each domain's extra CLI commands ("module.attribute" of a click command).
 CLI_COMMANDS: list[str] = [
     "server.notifications.cli.outbox_cli",
+    "server.reports.cli.inbox_cli",
     "server.ops.export.export_community_command",
     "server.points.cli.points_cli",
     "server.points.cli.rankings_cli",

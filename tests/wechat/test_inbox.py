@@ -179,3 +179,55 @@ def test_a_sender_created_meanwhile_by_another_runner_is_that_account(client, wx
     assert (row.status, row.attempts, row.error) == ("done", 1, None)
     assert db.session.query(User).filter_by(openid=wx_user).count() == 1
     assert db.session.get(Report, row.report_id).reporter_id == created[0]
+
+
+def test_the_operator_retries_a_given_up_message_once_the_cause_is_mended(
+    app, client, wx_user, sandbox, db, full_disk
+):
+    """`fengchao inbox status` lists what was given up; `fengchao inbox retry` gives it back
+    to the job with fresh tries, and the photo lands on the sender's draft once."""
+    from click.testing import CliRunner
+
+    assert post_plain(client, _image(sandbox, wx_user, "910003")).status_code == 200
+    assert post_plain(client, text(wx_user, "垃圾桶满了")).status_code == 200
+    for _ in range(MAX_ATTEMPTS):
+        process_inbox()
+    failed = _row_of(db, "910003")
+    assert (failed.status, failed.attempts) == ("failed", MAX_ATTEMPTS)
+    runner = CliRunner()
+    status = runner.invoke(app.cli, ["inbox", "status"])
+    assert status.exit_code == 0, status.output
+    assert "failed     1" in status.output and "done       1" in status.output
+    assert f"#{failed.id} " in status.output and "No space left" in status.output
+
+    full_disk.heal()
+    retried = runner.invoke(app.cli, ["inbox", "retry", "--all-failed"])
+    assert retried.exit_code == 0, retried.output
+    assert "requeued 1" in retried.output
+    row = _row_of(db, "910003")
+    assert (row.status, row.attempts, row.error, row.claimed_at) == ("pending", 0, None, None)
+    assert process_inbox() == 1
+    row = _row_of(db, "910003")
+    assert (row.status, row.attempts) == ("done", 1)
+    draft = db.session.get(Report, row.report_id)
+    assert draft.description == "垃圾桶满了"  # the same draft as the text
+    assert db.session.query(Upload).filter_by(ref_type="report", ref_id=draft.id).count() == 1
+
+    again = runner.invoke(app.cli, ["inbox", "retry", "--id", str(row.id), "--id", "999999"])
+    assert again.exit_code == 1
+    assert f"{row.id}: not requeued: it is done, not failed" in again.output
+    assert "999999: not requeued: no such message" in again.output
+    assert _row_of(db, "910003").status == "done"  # nothing handled twice
+    assert db.session.query(Upload).count() == 1
+
+
+def test_inbox_retry_needs_a_target(app):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(app.cli, ["inbox", "retry"])
+    assert result.exit_code != 0 and "--all-failed" in result.output
+
+
+def _row_of(db, msg_id: str) -> WeChatInbound:
+    db.session.expire_all()
+    return db.session.query(WeChatInbound).filter_by(dedupe_key=f"msg:{msg_id}").one()
