@@ -77,6 +77,7 @@ def decide_review(scope, report_id: int, decision: str, note: str | None) -> Rep
     from server.errors import Conflict, NotFound
     from server.org.models import OrgUnit
     from server.reports.models import WorkOrder
+    from server.reports.services import staff_units
     from server.reports.workflow import record
 
     report = db.session.execute(
@@ -87,9 +88,7 @@ def decide_review(scope, report_id: int, decision: str, note: str | None) -> Rep
         if report is not None
         else None
     )
-    units = [report.org_unit_id] if report is not None else []
-    if order is not None:
-        units += [order.org_unit_id, order.escalated_unit_id]
+    units = staff_units(report, order) if report is not None else []
     if (
         report is None
         or report.status == "draft"

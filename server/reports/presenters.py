@@ -69,12 +69,11 @@ def _photos(uploads: list[Upload], viewer: str, viewer_id: int | None) -> list[d
     return [p for p in (photo_view(u, viewer, viewer_id) for u in uploads) if p is not None]
 
 
-def _note(event: ReportEvent, viewer: str) -> str | None:
-    """The event's note if this viewer is among its readers (staff actions: `note_for`)."""
+def _for_viewer(event: ReportEvent, viewer: str) -> bool:
+    """Whether this viewer reads what the event's actor wrote and attached (staff actions:
+    `note_for`; a photo goes with its note — a 回访 record's, a hold's)."""
     action = ACTIONS.get(event.action)
-    if action is not None and action.note_for not in VISIBLE[viewer]:
-        return None
-    return event.note
+    return action is None or action.note_for in VISIBLE[viewer]
 
 
 def timeline(report: Report, viewer: str, viewer_id: int | None) -> list[dict[str, Any]]:
@@ -96,6 +95,7 @@ def timeline(report: Report, viewer: str, viewer_id: int | None) -> list[dict[st
     items = []
     for event in events:
         by_reporter = event.actor_id == report.reporter_id and event.actor_id is not None
+        shown = _for_viewer(event, viewer)
         item = {
             "id": event.id,
             "action": event.action,
@@ -107,8 +107,8 @@ def timeline(report: Report, viewer: str, viewer_id: int | None) -> list[dict[st
             "actor_role_name": "反映人"
             if by_reporter and viewer != "staff"
             else ROLE_LABELS.get(event.actor_role, "工作人员"),
-            "note": _note(event, viewer),
-            "photos": _photos(photos.get(event.id, []), viewer, viewer_id),
+            "note": event.note if shown else None,
+            "photos": _photos(photos.get(event.id, []), viewer, viewer_id) if shown else [],
             "created_at": event.created_at,
         }
         if by_reporter and report.is_anonymous and viewer in ("public", "follower"):

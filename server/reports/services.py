@@ -432,6 +432,17 @@ def staff_unit_covers(user: User, unit_ids: list[int | None]) -> str | None:
     return None
 
 
+def staff_units(report: Report, order: WorkOrder | None) -> list[int | None]:
+    """The units whose staff see and act on a report as staff: those its work order is with
+    now (where it was dispatched or moved, where it was escalated) — as for the order itself
+    (staff.get_order). Not where it was filed: once the street moves an order from community
+    A to B, A's staff are outside it (B's notes, an anonymous reporter's name). A report
+    without an order (handled by the rider themselves) belongs to the unit it was filed in."""
+    if order is not None:
+        return [order.org_unit_id, order.escalated_unit_id]
+    return [report.org_unit_id]
+
+
 def visible_report(user: User, report_id: int) -> tuple[Report, str]:
     """(report, how the user sees it): owner | staff | follower | public; else 404."""
     report = db.session.get(Report, report_id)
@@ -441,10 +452,7 @@ def visible_report(user: User, report_id: int) -> tuple[Report, str]:
         return report, "owner"
     if report.status == "draft":
         raise _not_found()
-    units = [report.org_unit_id]
-    if report.work_order is not None:
-        units += [report.work_order.org_unit_id, report.work_order.escalated_unit_id]
-    if staff_unit_covers(user, units):
+    if staff_unit_covers(user, staff_units(report, report.work_order)):
         return report, "staff"
     if report.moderation != "pass":  # held (risky) or not yet judged: only reporter and staff
         raise _not_found()
