@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -173,8 +174,23 @@ class ReportEvent(db.Model):
     # only. A staff action's note may be narrower than its event (workflow.Action.note_for).
     visibility: Mapped[str] = mapped_column(String(8), default="public", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    # A staff action's Idempotency-Key (unique per actor) and the hash of what it asked
+    # (workflow.request_hash: order, action, body): a retry under the key answers with the
+    # order and changes nothing; another request under it is refused.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_report_events_report_id", "report_id"),)
+    __table_args__ = (
+        Index("ix_report_events_report_id", "report_id"),
+        Index(
+            "uq_report_events_actor_key",
+            "actor_id",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
 
 
 class ReportFollower(db.Model):

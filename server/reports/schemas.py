@@ -188,7 +188,16 @@ class TransitionSchema(Schema):
 
 
 class WorkOrderQuerySchema(PageQuerySchema):
-    state = fields.String(validate=validate.OneOf(list(STATE_NAMES)))
+    # One state (`?state=received`) or several, the parameter repeated
+    # (`?state=received&state=returned`: 待派单 is both).
+    state = fields.List(
+        fields.String(validate=validate.OneOf(list(STATE_NAMES))),
+        validate=validate.Length(min=1, max=len(STATE_NAMES)),
+        metadata={
+            "description": "one state, or several with the parameter repeated "
+            "(`state=received&state=returned`): " + " | ".join(STATE_NAMES)
+        },
+    )
     category_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     overdue = fields.Boolean()

@@ -95,8 +95,8 @@ def filtered_orders(scope: Scope, args: dict[str, Any]):
     """The SELECT of orders in the caller's subtree (or escalated to it) matching `args`."""
     in_scope = or_(scope.clause(WorkOrder.org_unit_id), scope.clause(WorkOrder.escalated_unit_id))
     stmt = select(WorkOrder).join(Report, Report.id == WorkOrder.report_id).where(in_scope)
-    if args.get("state"):
-        stmt = stmt.where(WorkOrder.state == args["state"])
+    if args.get("state"):  # one state or several
+        stmt = stmt.where(WorkOrder.state.in_(args["state"]))
     if args.get("category_id"):
         stmt = stmt.where(WorkOrder.category_id == args["category_id"])
     if args.get("unit_id"):

@@ -247,9 +247,18 @@ class WorkOrderAction(MethodView):
     @blp.arguments(TransitionSchema)
     @blp.response(200, WorkOrderDetailSchema)
     @error_responses(404, 409)
+    @blp.doc(
+        parameters=[
+            {"in": "header", "name": "Idempotency-Key", **IDEMPOTENCY_HEADER_DOC["Idempotency-Key"]}
+        ]
+    )
     def post(self, body, order_id, action):
         """Act on a work order: dispatch, reassign, accept, start, resolve, return, hold,
-        resume, reject, merge, close (409 when the state does not allow it)."""
+        resume, reject, merge, close (409 when the state does not allow it).
+
+        A retry with the same `Idempotency-Key` (same order, action and body) answers with
+        the order as it is now and changes nothing; the key of another request is refused:
+        409 `idempotency.key_reused`."""
         scope = current_scope()
-        order = workflow.transition(scope, order_id, action, body)
+        order = workflow.transition(scope, order_id, action, body, idempotency_key())
         return staff.order_view(scope, order, detail=True)

@@ -4,15 +4,24 @@ Every transition is one timeline event (actor, time, note, photos). A transition
 allowed from the current state is a 409 `work_order.invalid_transition`; the state is
 changed with a conditional UPDATE (`… WHERE state = <seen>`), so two staff acting at
 once cannot both succeed.
+
+An action sent with an Idempotency-Key stores it on its event (unique per actor, with the
+hash of what it asked): a retry after a lost answer finds it and answers with the order as
+it is now, changing nothing — 改派 is allowed from `dispatched`, the state it leaves, so no
+409 would stop it being applied twice. The key of another order, action or body is refused
+(409 `idempotency.key_reused`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from server import pages
 from server.auth.guards import Scope
@@ -20,6 +29,7 @@ from server.auth.models import User
 from server.clock import isoformat, utcnow
 from server.errors import Conflict, DomainError, Forbidden, NotFound
 from server.extensions import db
+from server.http import key_reused
 from server.org.models import ROLE_RANK, OrgUnit, StaffBinding
 from server.reports import integrations
 from server.reports.models import (
@@ -101,6 +111,8 @@ def record(
     data: dict | None = None,
     visibility: str = "public",
     photo_ids: list[int] | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
 ) -> ReportEvent:
     """Add one timeline event (and attach the actor's photos to it)."""
     event = ReportEvent(
@@ -115,6 +127,8 @@ def record(
         data=data,
         visibility=visibility,
         created_at=utcnow(),
+        idempotency_key=idempotency_key,
+        request_hash=request_hash if idempotency_key else None,
     )
     db.session.add(event)
     db.session.flush()
@@ -289,21 +303,88 @@ def _street(unit_id: int) -> OrgUnit:
     return street_of(db.session.get(OrgUnit, unit_id))
 
 
-def transition(scope: Scope, order_id: int, action_name: str, body: dict[str, Any]) -> WorkOrder:
-    """Apply one action to a work order as `scope`'s staff member; commits."""
+def request_hash(order_id: int, action_name: str, body: dict[str, Any]) -> str:
+    """What an action request asks for, as a hash: the same request sent again (a retry)
+    hashes the same, whitespace around its note and the order of its photos aside."""
+    until = body.get("hold_until")
+    if isinstance(until, dt.datetime) and until.tzinfo is not None:
+        until = until.astimezone(dt.UTC).replace(tzinfo=None)
+    data = {
+        "order_id": order_id,
+        "action": action_name,
+        "note": (body.get("note") or "").strip() or None,
+        "photo_ids": sorted(body.get("photo_ids") or []),
+        "assignee_id": body.get("assignee_id") or None,
+        "unit_id": body.get("unit_id") or None,
+        "hold_until": until.isoformat() if until else None,
+        "into_id": body.get("into_id") or None,
+    }
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replayed(scope: Scope, key: str, digest: str) -> WorkOrder | None:
+    """The order an earlier action of this staff member under `key` acted on, for a retry of
+    that same request; None when the key is new. Another request under it is a 409."""
+    event = db.session.execute(
+        select(ReportEvent).where(
+            ReportEvent.actor_id == scope.user.id, ReportEvent.idempotency_key == key
+        )
+    ).scalar_one_or_none()
+    if event is None:
+        return None
+    if event.request_hash != digest or event.work_order_id is None:
+        raise key_reused("工单操作")
+    return db.session.get(WorkOrder, event.work_order_id)
+
+
+def transition(
+    scope: Scope,
+    order_id: int,
+    action_name: str,
+    body: dict[str, Any],
+    key: str | None = None,
+) -> WorkOrder:
+    """Apply one action to a work order as `scope`'s staff member; commits.
+
+    With an Idempotency-Key, a retry of an action already applied (its answer lost on the way)
+    answers with the order as it is now and changes nothing (no second event, notice or
+    assignment); the key of another order, action or body is refused (409)."""
+    digest = request_hash(order_id, action_name, body) if key else None
+    if key:
+        done = _replayed(scope, key, digest)
+        if done is not None:
+            return done
     try:
-        order = _transition(scope, order_id, action_name, body)
+        order = _transition(scope, order_id, action_name, body, key, digest)
         db.session.commit()
-    except Exception:
+    except Exception as exc:
         db.session.rollback()  # nothing half-done survives a refusal
-        raise
+        # The same request raced in twice: the second waited for the first's row lock and was
+        # then refused (the state moved on) or hit the key's unique index. It is a retry.
+        done = _replayed(scope, key, digest) if key and _maybe_twin(exc) else None
+        if done is None:
+            raise
+        return done
     from server.ops.metrics import REPORTS
 
     REPORTS.labels(event=action_name).inc()  # a known action: _transition refused any other
     return order
 
 
-def _transition(scope: Scope, order_id: int, action_name: str, body: dict[str, Any]) -> WorkOrder:
+def _maybe_twin(exc: Exception) -> bool:
+    """A refusal a concurrent twin of the same request could have caused."""
+    return isinstance(exc, IntegrityError | Conflict | Forbidden | NotFound)
+
+
+def _transition(
+    scope: Scope,
+    order_id: int,
+    action_name: str,
+    body: dict[str, Any],
+    key: str | None = None,
+    digest: str | None = None,
+) -> WorkOrder:
     action = ACTIONS.get(action_name)
     if action is None:
         raise NotFound("work_order.unknown_action", "不支持该工单操作")
@@ -350,6 +431,8 @@ def _transition(scope: Scope, order_id: int, action_name: str, body: dict[str, A
         data=event_extra or None,
         visibility=visibility,
         photo_ids=photo_ids,
+        idempotency_key=key,
+        request_hash=digest,
     )
     return order
 

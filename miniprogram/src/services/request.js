@@ -90,11 +90,16 @@ function serverDecided(err) {
   return err instanceof ApiError && err.status >= 400 && err.status < 500
 }
 
+/** `{state: ['received', 'returned'], page: 1}` → `?state=received&state=returned&page=1`:
+ * a list is the parameter repeated (how the server's list filters read it); blanks are left out. */
 function toQuery(params) {
   if (!params) return ''
-  const parts = Object.keys(params)
-    .filter((k) => params[k] !== undefined && params[k] !== null && params[k] !== '')
-    .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k])}`)
+  const parts = []
+  for (const k of Object.keys(params)) {
+    for (const v of Array.isArray(params[k]) ? params[k] : [params[k]]) {
+      if (v !== undefined && v !== null && v !== '') parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    }
+  }
   return parts.length ? `?${parts.join('&')}` : ''
 }
 

@@ -31,7 +31,7 @@ const ACTION_NAMES = {
 const NEEDS_NOTE = ['resolve', 'return', 'hold', 'reject', 'close']
 const NEEDS_PHOTO = ['resolve']
 
-/** 工单列表 {state, mine, overdue, page} */
+/** 工单列表 {state, mine, overdue, page}; state: one state or several (['received', 'returned']) */
 const listWorkOrders = ({ state, mine, overdue, page, pageSize } = {}) =>
   api.get('/work-orders', { state, mine: mine ? 'true' : undefined, overdue: overdue ? 'true' : undefined, page, page_size: pageSize })
 /** 工单详情（report_detail 含时间线、照片、位置；allowed_actions 为当前可做的操作） */

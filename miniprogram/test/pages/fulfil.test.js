@@ -2,10 +2,14 @@ const { mockServer, refusal, load, render, flush, pageText, loggedIn } = require
 
 const id = load('packages/staff/fulfil/index')
 beforeEach(() => loggedIn({ id: 2, role: 'grid_worker' }))
+// A success toast shows at most 7 汉字: longer ones take icon 'none'.
+afterEach(() => {
+  for (const [opts] of wx.showToast.mock.calls) if (opts.icon === undefined || opts.icon === 'success') expect([...opts.title].length).toBeLessThanOrEqual(7)
+})
 
 const VOUCHER = (status = 'pending', extra = {}) => ({
   id: 3, code: 'AB12CD34', qr_payload: 'fc-voucher:AB12CD34', status, reward_id: 1, reward_name: '蓝牙耳机', cost: 300,
-  user_id: 9, station_id: 4, expires_at: '2024-05-08T04:00:00Z', fulfilled_at: null, fulfilled_by_id: null, ...extra,
+  user_id: 9, station_id: 4, expires_at: '2099-05-08T04:00:00Z', fulfilled_at: null, fulfilled_by_id: null, ...extra,
 })
 const FULFILLED = VOUCHER('fulfilled', { fulfilled_at: '2024-05-01T04:00:00Z', fulfilled_by_id: 2 })
 
@@ -43,7 +47,7 @@ test('scan looks the voucher up, shows it, and hands over only on 确认发放',
   expect(text).toContain('蓝牙耳机')
   expect(text).toContain('积分：300')
   expect(text).toContain('状态：待核销')
-  expect(text).toContain('有效期至 2024-05-08 12:00')
+  expect(text).toContain('有效期至 2099-05-08 12:00')
   expect(text).not.toContain('核销成功')
   const confirmBtn = page.querySelector('.fulfil')
   expect(confirmBtn.dom.textContent).toContain('确认发放')
@@ -185,4 +189,33 @@ test('answer lost, then the staff member looks the code up again: their own fulf
   expect(server.callsTo('POST /redemptions/AB12CD34/fulfil')).toHaveLength(1)
   expect(pageText(page)).toContain('核销成功')
   expect(pageText(page)).not.toContain('请勿重复发放')
+})
+
+test('a voucher past its expiry, not yet closed by the hourly expiry job, shows 已过期 and no 确认发放', async () => {
+  const past = new Date(Date.now() - 3600 * 1000).toISOString()
+  // the server keeps it `pending` until points.redemptions.expire_due runs, and refuses it
+  const server = mockServer({ 'GET /admin/redemptions/:code': () => VOUCHER('pending', { expires_at: past }) })
+  const page = render(id)
+  page.instance.onInput({ detail: { value: 'AB12CD34' } })
+  await page.instance.onLookup()
+  await flush()
+  expect(pageText(page)).toContain('状态：已过期')
+  expect(pageText(page)).not.toContain('状态：待核销')
+  expect(pageText(page)).toContain('该兑换码已过期，不能发放')
+  expect(page.querySelector('.fulfil')).toBeFalsy()
+  await page.instance.onFulfil()
+  expect(server.callsTo('POST /redemptions/AB12CD34/fulfil')).toHaveLength(0)
+})
+
+test('my own voucher is not offered for 确认发放 (the server refuses: redemption.self_fulfil), and the page says why', async () => {
+  const server = mockServer({ 'GET /admin/redemptions/:code': () => VOUCHER('pending', { user_id: 2 }) }) // the staff member is user 2
+  const page = render(id)
+  page.instance.onInput({ detail: { value: 'AB12CD34' } })
+  await page.instance.onLookup()
+  await flush()
+  expect(pageText(page)).toContain('状态：待核销')
+  expect(pageText(page)).toContain('这是您本人的兑换码，不能自己核销，请由其他工作人员发放')
+  expect(page.querySelector('.fulfil')).toBeFalsy()
+  await page.instance.onFulfil()
+  expect(server.callsTo('POST /redemptions/AB12CD34/fulfil')).toHaveLength(0)
 })

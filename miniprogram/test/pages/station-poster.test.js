@@ -3,6 +3,10 @@ const { mockServer, refusal, load, render, flush, pageText, loggedIn } = require
 const id = load('packages/staff/station-poster/index')
 
 const ADMIN = { id: 5, role: 'community_admin', staff: { org_unit_id: 7 } }
+// A success toast shows at most 7 汉字 (WeChat cuts the rest): longer ones take icon 'none'.
+afterEach(() => {
+  for (const [opts] of wx.showToast.mock.calls) if (opts.icon === undefined || opts.icon === 'success') expect([...opts.title].length).toBeLessThanOrEqual(7)
+})
 const STATION = (rotated) => ({ id: 3, name: '经三路小哥驿站', address: '经三路 12 号', qr_scene: 's=3', qr_rotated_at: rotated })
 
 test('downloads the poster with the token, previews and saves it', async () => {
@@ -50,6 +54,8 @@ test('换码 asks first (printed codes stop working), then downloads the new pos
   expect(server.callsTo('POST /admin/stations/3/rotate-qr')).toHaveLength(1)
   expect(server.callsTo('GET /admin/stations/3/qrcode.png')).toHaveLength(2)
   expect(pageText(page)).toContain('上次换码：2024-05-01 12:00')
+  // 9 汉字: with a success icon WeChat would show 「已换码，请重新」
+  expect(wx.showToast).toHaveBeenCalledWith({ title: '已换码，请重新打印', icon: 'none' })
 })
 
 test('a refused poster or rotation shows the server message', async () => {

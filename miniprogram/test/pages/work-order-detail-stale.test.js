@@ -12,11 +12,12 @@ const ORDER = (state) => ({
   id: 31,
   state,
   state_name: NAMES[state],
+  assignee: { id: 2, name: '我' }, // dispatched to me
   clock: { level: 'green' },
   allowed_actions: ALLOWED[state],
   report_detail: { id: 9, category: { id: 2, name: '私拉电线' }, description: '楼道私拉电线', address: '经三路 12 号', timeline: [] },
 })
-/** The server's workflow: no Idempotency-Key on transitions; a wrong state is a 409. */
+/** A workflow that does not recognise the retry (no Idempotency-Key): a wrong state is a 409. */
 function workflow(lose) {
   let state = 'dispatched'
   return {
@@ -44,6 +45,9 @@ test('接单 whose answer was lost, tapped again: the page ends up showing the a
   expect(server.callsTo('GET /work-orders/31').length).toBeGreaterThan(1)
   expect(page.data.stateName).toBe('已接单')
   expect(page.querySelector('.action-start')).toBeTruthy()
+  // the reloaded order is accepted with me as its assignee: my lost 接单 went through
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '接单已生效' }))
+  expect(page.data.formError).toBe('')
 })
 
 test('a double tap on 接单 sends one transition, not a second one that comes back as an error', async () => {

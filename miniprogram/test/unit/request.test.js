@@ -153,6 +153,13 @@ describe('request wrapper', () => {
     expect(api.serverDecided(new Error('boom'))).toBe(false)
   })
 
+  test('a list in the query is the parameter repeated (the server\'s list filters: ?state=a&state=b)', () => {
+    expect(api.toQuery({ state: ['received', 'returned'], mine: undefined, page: 1 })).toBe('?state=received&state=returned&page=1')
+    expect(api.toQuery({ state: 'received', page: 2 })).toBe('?state=received&page=2')
+    expect(api.toQuery({ state: [], q: '' })).toBe('')
+    expect(api.toQuery({ note: ['a b', '退回'] })).toBe('?note=a%20b&note=%E9%80%80%E5%9B%9E')
+  })
+
   test('fresh keys are unique', () => {
     const keys = new Set(Array.from({ length: 500 }, () => api.newIdempotencyKey()))
     expect(keys.size).toBe(500)

@@ -7,15 +7,25 @@ const { scanCode } = require('../../../utils/scene')
 const { errorMessage } = require('../../../utils/ui')
 const { latest } = require('../../../utils/list')
 
-/** What a looked-up voucher shows before anything is handed over. */
-function voucherView(r, code) {
-  const status = r.status || ''
+/**
+ * What a looked-up voucher shows before anything is handed over, and whether 确认发放 is
+ * offered: not for a voucher past its expiry that the hourly expiry job has not closed yet
+ * (still `pending` on the server, which refuses it), nor for the staff member's own voucher
+ * (the server refuses it: 403 redemption.self_fulfil, goods leaving the stock need a second
+ * person).
+ */
+function voucherView(r, code, me, now = Date.now()) {
+  let status = r.status || ''
+  const expiry = Date.parse(r.expires_at || '')
+  if (status === 'pending' && !Number.isNaN(expiry) && expiry <= now) status = 'expired'
   const statusName = redemptions.STATUS_NAMES[status] || status || '未知'
+  const mine = Boolean(me && me.id !== undefined && r.user_id === me.id)
   let note = ''
   if (status === 'fulfilled') note = `该兑换码已于 ${formatTime(r.fulfilled_at) || '此前'} 核销，请勿重复发放`
-  else if (status === 'expired') note = '该兑换码已过期，不能发放'
+  else if (status === 'expired') note = r.status === 'pending' ? '该兑换码已过期，不能发放；积分将自动退回兑换人' : '该兑换码已过期，不能发放'
   else if (status === 'cancelled') note = '该兑换码已取消，积分已退回，不能发放'
   else if (status !== 'pending') note = '该兑换码当前不可核销'
+  else if (mine) note = '这是您本人的兑换码，不能自己核销，请由其他工作人员发放'
   return {
     code: r.code || code,
     rewardName: r.reward_name || '奖品',
@@ -23,7 +33,7 @@ function voucherView(r, code) {
     status,
     statusName,
     expiresAt: formatTime(r.expires_at),
-    pending: status === 'pending',
+    canFulfil: status === 'pending' && !mine,
     note,
   }
 }
@@ -72,7 +82,7 @@ Page({
         this.setData({ result: { rewardName: r.reward_name || '奖品', userName: '', code }, code: '' })
         return
       }
-      this.setData({ voucher: voucherView(r, code) })
+      this.setData({ voucher: voucherView(r, code, me) })
     } catch (err) {
       if (isLatest()) this.setData({ error: errorMessage(err) })
     } finally {
@@ -85,7 +95,7 @@ Page({
   async onFulfil() {
     if (this.busy) return
     const voucher = this.data.voucher
-    if (!voucher || !voucher.pending) return
+    if (!voucher || !voucher.canFulfil) return
     const code = voucher.code
     if (!this.pending || this.pending.code !== code) this.pending = { code, key: newIdempotencyKey() }
     this.busy = true

@@ -4,7 +4,7 @@ const stations = require('../../../services/stations')
 const me = require('../../../services/me')
 const { getCachedUser, serverDecided } = require('../../../services/request')
 const { formatTime } = require('../../../utils/format')
-const { errorMessage, toast, toastError, confirm, saveImage } = require('../../../utils/ui')
+const { errorMessage, toastError, confirm, saveImage } = require('../../../utils/ui')
 const { latest } = require('../../../utils/list')
 
 const ROTATE_WARNING = '换码后，之前打印张贴的码牌全部失效，骑手扫旧码将无法打卡，需重新打印张贴。确定换码吗？'
@@ -79,7 +79,8 @@ Page({
     try {
       const station = await stations.rotateQr(this.data.id)
       this.setData({ station, inactive: station.is_active === false, rotatedAt: formatTime(station.qr_rotated_at), poster: '' })
-      toast('已换码，请重新打印')
+      // icon 'none': a success toast shows at most 7 汉字 and would cut this one
+      wx.showToast({ title: '已换码，请重新打印', icon: 'none' })
       await this.loadPoster()
     } catch (err) {
       if (serverDecided(err)) {

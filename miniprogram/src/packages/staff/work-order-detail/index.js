@@ -2,7 +2,7 @@ const workOrders = require('../../../services/workOrders')
 const uploads = require('../../../services/uploads')
 const org = require('../../../services/org')
 const me = require('../../../services/me')
-const { NetworkError, newIdempotencyKey, getCachedUser } = require('../../../services/request')
+const { newIdempotencyKey, getCachedUser, serverDecided } = require('../../../services/request')
 const { errorMessage, toast, toastError, confirm } = require('../../../utils/ui')
 const { removePhotos } = require('../../../utils/photos')
 
@@ -14,6 +14,10 @@ const staffLabel = (s) =>
   `${s.role_name || me.ROLE_NAMES[s.role] || '工作人员'} · ${s.org_unit_name || ''}${s.is_on_duty ? ' · 在岗' : ''} · 编号 ${s.user_id}`
 const PRIMARY = ['accept', 'start', 'resolve', 'resume']
 const HOLD_HOURS = 24
+const LIST = '/packages/staff/work-orders/index'
+// Refusals after which the page shows the order as it is now: 409 it moved on, 403 it is no
+// longer mine (reassigned), 404 it left my reach (returned up, moved to another grid).
+const RELOAD_ON = [403, 404, 409]
 
 Page({
   data: {
@@ -37,27 +41,44 @@ Page({
   async load() {
     this.setData({ loading: !this.data.order, error: '' })
     try {
-      const o = await workOrders.getWorkOrder(this.data.id)
-      const allowed = o.allowed_actions || []
-      const codes = allowed.filter((code) => PAGE_ACTIONS.includes(code))
-      const dispatchCode = ['dispatch', 'reassign'].find((code) => allowed.includes(code))
-      const r = o.report_detail || o.report || {}
-      this.setData({
-        order: o,
-        report: r,
-        title: (r.category && r.category.name) || `工单 #${o.id}`,
-        overdue: workOrders.isOverdue(o),
-        stateName: o.state_name || workOrders.STATE_NAMES[o.state] || o.state,
-        actions: codes.map((code) => ({ code, name: workOrders.ACTION_NAMES[code] || code, primary: PRIMARY.includes(code) })),
-        dispatchCode: dispatchCode || '',
-        dispatchName: dispatchCode ? workOrders.ACTION_NAMES[dispatchCode] : '',
-        canMerge: allowed.includes('merge'),
-        loading: false,
-      })
-      if (dispatchCode && !this.targetsLoaded) await this.loadTargets()
+      await this.show(await workOrders.getWorkOrder(this.data.id))
     } catch (err) {
-      this.setData({ loading: false, error: errorMessage(err) })
+      // Shown before, now a 404: it left my reach (I returned it, it was moved to another
+      // grid). Not a dead error page whose 重试 fails forever: back to the list.
+      if (err && err.status === 404 && this.data.order) this.gone()
+      else this.setData({ loading: false, error: errorMessage(err) })
     }
+  },
+
+  /** Show one order: GET's answer, or an action's (the same detail view, as it is after it). */
+  async show(o) {
+    const allowed = o.allowed_actions || []
+    const codes = allowed.filter((code) => PAGE_ACTIONS.includes(code))
+    const dispatchCode = ['dispatch', 'reassign'].find((code) => allowed.includes(code))
+    const r = o.report_detail || o.report || {}
+    this.setData({
+      order: o,
+      report: r,
+      title: (r.category && r.category.name) || `工单 #${o.id}`,
+      overdue: workOrders.isOverdue(o),
+      stateName: o.state_name || workOrders.STATE_NAMES[o.state] || o.state,
+      actions: codes.map((code) => ({ code, name: workOrders.ACTION_NAMES[code] || code, primary: PRIMARY.includes(code) })),
+      dispatchCode: dispatchCode || '',
+      dispatchName: dispatchCode ? workOrders.ACTION_NAMES[dispatchCode] : '',
+      canMerge: allowed.includes('merge'),
+      loading: false,
+    })
+    if (dispatchCode && !this.targetsLoaded) await this.loadTargets()
+  },
+
+  /** The order is no longer mine to see: say so and go back to the list (opened from a
+   * notification there is no page to go back to: open the list instead). */
+  gone() {
+    if (this.left) return
+    this.left = true
+    this.setData({ loading: false })
+    wx.showToast({ title: '该工单已不在您的管辖范围内', icon: 'none', duration: 2500 })
+    wx.navigateBack({ fail: () => wx.redirectTo({ url: LIST }) })
   },
 
   /** Staff in my scope (on duty first) and the units below mine, for dispatch/reassign. */
@@ -134,18 +155,36 @@ Page({
     await this.run('merge', { note: this.data.note.trim(), intoId })
   },
 
+  /** The Idempotency-Key of an action, kept across retries whose outcome is unknown (the
+   * server answers such a retry with the order and applies nothing twice); with it what the
+   * retry must send again unchanged (a hold's end). */
+  pendingFor(code) {
+    if (!this.pending || this.pending.code !== code) {
+      const holdUntil = code === 'hold' ? new Date(Date.now() + HOLD_HOURS * 3600 * 1000).toISOString() : undefined
+      this.pending = { code, key: newIdempotencyKey(), holdUntil }
+    }
+    return this.pending
+  },
+
+  /** An action went through: the form is cleared and its answer (the order) shown. */
+  async done(code, order) {
+    this.pending = null
+    this.setData({ note: '', photos: [], mergeInto: '', staffIndex: -1, unitIndex: -1 })
+    toast(`${workOrders.ACTION_NAMES[code] || '操作'}成功`)
+    // The answer is the order as the action left it: no reload, which is a 404 once the
+    // order left my reach (退回 sends it to the unit above).
+    if (order && order.id) await this.show(order)
+    else await this.load()
+  },
+
   /** POST one transition; a retry after a network failure reuses its Idempotency-Key. */
   async run(code, body) {
     if (this.running) return
     this.running = true
-    if (!this.pending || this.pending.code !== code) this.pending = { code, key: newIdempotencyKey() }
+    const pending = this.pendingFor(code)
     this.setData({ busy: true, formError: '' })
     try {
-      await workOrders.transition(this.data.id, code, body, { idempotencyKey: this.pending.key })
-      this.pending = null
-      this.setData({ note: '', photos: [], mergeInto: '', staffIndex: -1, unitIndex: -1 })
-      toast(`${workOrders.ACTION_NAMES[code] || '操作'}成功`)
-      await this.load()
+      await this.done(code, await workOrders.transition(this.data.id, code, body, { idempotencyKey: pending.key }))
     } catch (err) {
       await this.refused(err, code)
     } finally {
@@ -154,22 +193,42 @@ Page({
     }
   },
 
-  /** A failed transition: a 409 means the order moved on (maybe by our own lost answer): reload it. */
-  async refused(err, code) {
+  /**
+   * A failed step of an action. `sent`: the action request itself failed (not a photo
+   * upload before it). Refused by the server: a new attempt takes a new key; outcome unknown
+   * (network, 5xx): the retry replays the key. A 409/403/404 means the order moved on (maybe
+   * by our own lost answer) or out of my hands: show it as it is now.
+   */
+  async refused(err, code, { sent = true } = {}) {
     const retried = Boolean(this.pending && this.pending.retried)
-    if (!(err instanceof NetworkError)) this.pending = null
-    else this.pending.retried = true
-    if (err && err.status === 409) {
+    if (sent && this.pending) {
+      if (serverDecided(err)) this.pending = null
+      else this.pending.retried = true
+    }
+    if (err && RELOAD_ON.includes(err.status)) {
       await this.load()
-      const done = retried && this.data.order && !(this.data.order.allowed_actions || []).includes(code)
-      if (done) {
-        this.setData({ note: '', photos: [], formError: '' })
+      if (this.left) return
+      if (err.status === 409 && retried && this.doneByMe(code)) {
+        this.setData({ note: '', photos: [], mergeInto: '', formError: '' })
         toast(`${workOrders.ACTION_NAMES[code] || '操作'}已生效`)
         return
       }
     }
     this.setData({ formError: errorMessage(err) })
     toastError(err)
+  },
+
+  /** The reloaded order shows that `code` was done, by me: accepted with me as assignee, or
+   * its latest event of that action is mine (the staff timeline has actor_id). Not "no longer
+   * allowed" alone: a colleague may have done it meanwhile. */
+  doneByMe(code) {
+    const o = this.data.order
+    const me = getCachedUser()
+    if (!o || !me || (o.allowed_actions || []).includes(code)) return false
+    if (code === 'accept') return Boolean(o.assignee && o.assignee.id === me.id)
+    const timeline = (o.report_detail && o.report_detail.timeline) || []
+    const last = timeline.filter((e) => e.action === code).pop()
+    return Boolean(last && last.actor_id === me.id)
   },
 
   onNote(e) {
@@ -190,9 +249,10 @@ Page({
       this.setData({ formError: '办结请至少上传一张处理后的照片' })
       return
     }
-    if (!this.pending || this.pending.code !== code) this.pending = { code, key: newIdempotencyKey() }
+    const pending = this.pendingFor(code)
     this.running = true
     this.setData({ busy: true, formError: '' })
+    let sent = false
     try {
       // Each upload is kept (by path) as soon as it is done: when some fail on a weak
       // network, the retry uploads only those, then sends the transition with all of them.
@@ -203,16 +263,14 @@ Page({
         photos.push({ ...photo, uploadId: photo.uploadId || uploaded[photo.path] })
       }
       this.setData({ photos })
-      const holdUntil = code === 'hold' ? new Date(Date.now() + HOLD_HOURS * 3600 * 1000).toISOString() : undefined
-      await workOrders.transition(this.data.id, code, { note: this.data.note.trim(), photoIds: photos.map((p) => p.uploadId), holdUntil }, { idempotencyKey: this.pending.key })
-      this.pending = null
+      sent = true
+      const body = { note: this.data.note.trim(), photoIds: photos.map((p) => p.uploadId), holdUntil: pending.holdUntil }
+      const order = await workOrders.transition(this.data.id, code, body, { idempotencyKey: pending.key })
       removePhotos(photos.map((p) => p.path)) // sent: the saved copies are no longer needed
       this.uploaded = {}
-      this.setData({ note: '', photos: [] })
-      toast(`${workOrders.ACTION_NAMES[code] || '操作'}成功`)
-      await this.load()
+      await this.done(code, order)
     } catch (err) {
-      await this.refused(err, code)
+      await this.refused(err, code, { sent })
     } finally {
       this.running = false
       this.setData({ busy: false })

@@ -6,17 +6,32 @@ const { askSubscribe, prefetch } = require('../../../services/subscribe')
 const FILTERS = [
   { key: 'mine', name: '我的待办', query: { mine: true } },
   { key: 'dispatched', name: '待接单', query: { state: 'dispatched' } },
-  { key: 'received', name: '待派单', query: { state: 'received' } },
+  // 待派单: new orders and those a grid sent back (退回), both waiting for a dispatch
+  { key: 'received', name: '待派单', query: { state: ['received', 'returned'] } },
   { key: 'in_progress', name: '处理中', query: { state: 'in_progress' } },
   { key: 'overdue', name: '已超时', query: { overdue: true } },
   { key: 'all', name: '全部', query: {} },
 ]
 
+// What the clock's due time is (server reports.workflow.clock_of: phase accept → the accept
+// deadline, resolve → the resolve deadline, paused → the end of the hold; stopped: none).
+const DUE_LABELS = {
+  accept: (t) => `限 ${t} 前接单`,
+  resolve: (t) => `限 ${t} 前办结`,
+  paused: (t) => `挂起至 ${t}`,
+}
+
+function dueText(clock) {
+  const label = clock && DUE_LABELS[clock.phase]
+  const time = clock && formatTime(clock.due_at)
+  return label && time ? label(time) : ''
+}
+
 const toItem = (w) => ({
   ...w,
   stateName: w.state_name || workOrders.STATE_NAMES[w.state] || w.state,
   time: formatTime(w.created_at),
-  due: formatTime(w.clock && w.clock.due_at),
+  due: dueText(w.clock),
   is_overdue: workOrders.isOverdue(w),
   address: (w.report && w.report.address) || '',
   title: (w.report && ((w.report.category && w.report.category.name) || w.report.description)) || `工单 #${w.id}`,
