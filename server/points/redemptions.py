@@ -3,10 +3,13 @@
 Creating a redemption is one transaction: lock the rider's account row and deduct the cost
 (conditional update, never below zero), count this month's redemptions of the reward (the
 account lock serialises one rider's purchases, so the monthly limit holds under races),
-decrement the stock (`UPDATE … WHERE stock > 0`), insert the redemption. Locks are always
+decrement the stock (`UPDATE … WHERE stock > 0`), insert the redemption (its voucher code,
+also the ledger entry's source, drawn again under a savepoint on a collision). Locks are always
 taken account first, then reward, so purchases, cancellations and expiries cannot deadlock.
 A pending redemption resolves exactly once: fulfil, cancel and expire are conditional
-updates on its status; cancel and expire refund points and stock through the ledger.
+updates on its status; cancel and expire refund the points through the ledger and the
+unit of stock (up to STOCK_MAX). Staff edit stock with `stock_delta` (relative) or with an
+absolute `stock` that replaces only the `stock_was` they saw (`update_reward`).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ REWARDS = Reward.__table__
 REDEMPTIONS = Redemption.__table__
 VOUCHER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 VOUCHER_LENGTH = 8
+CODE_ATTEMPTS = 5  # voucher codes drawn for one redemption before giving up (503)
 ACTIVE = ("pending", "fulfilled")
 
 
@@ -138,7 +142,13 @@ def reward_in_scope(scope: Scope, reward_id: int) -> Reward:
 
 
 def update_reward(scope: Scope, reward_id: int, values: dict[str, Any]) -> Reward:
-    """Edit a reward; `stock_delta` adds (or removes) stock atomically."""
+    """Edit a reward. Stock moves under riders' feet (every redemption takes one, every
+    cancel and expiry gives one back), so an edit never writes a figure read earlier over
+    it: `stock_delta` adds (or removes) stock atomically, whatever it is now (restocking);
+    an absolute `stock` replaces only the stock the editor saw (`stock_was`, required with
+    it) — a conditional UPDATE, refused with 409 `reward.stock_changed` and the current
+    figure when a redemption or a refund came in between. `stock` equal to `stock_was` (a
+    form echoing a field nobody changed) leaves the stock as it is now."""
     reward = reward_in_scope(scope, reward_id)
     scope.ensure(reward.org_unit_id, "community_admin")
     if "org_unit_id" in values:
@@ -147,7 +157,19 @@ def update_reward(scope: Scope, reward_id: int, values: dict[str, Any]) -> Rewar
         scope.ensure(values["org_unit_id"], "community_admin")
     if values.get("station_id"):  # as on create: only a station in the caller's subtree
         _station_in_scope(scope, values["station_id"])
-    stock_delta = values.pop("stock_delta", None)
+    stock_delta = values.pop("stock_delta", None) or 0
+    stock, stock_was = values.pop("stock", None), values.pop("stock_was", None)
+    if stock is not None and stock == stock_was:
+        stock = None  # not changed by the editor: whatever redemptions made of it stands
+    if stock is not None:
+        _check_stock_range(stock + stock_delta)
+        if stock_was is None:
+            raise DomainError(
+                "reward.stock_was_required",
+                "修改库存需同时提交修改前看到的库存（stock_was），以免覆盖期间的兑换；"
+                "补货请用 stock_delta",
+                422,
+            )
     station_id = values.get("station_id", reward.station_id)
     if station_id and ("station_id" in values or "org_unit_id" in values):
         from server.stations.models import Station
@@ -158,21 +180,54 @@ def update_reward(scope: Scope, reward_id: int, values: dict[str, Any]) -> Rewar
         setattr(reward, key, value)
     _check_window(reward.starts_at, reward.ends_at)
     db.session.flush()
-    if stock_delta:
-        new_stock = REWARDS.c.stock + stock_delta
-        changed = db.session.execute(
-            update(REWARDS)
-            .where(REWARDS.c.id == reward.id, new_stock >= 0, new_stock <= STOCK_MAX)
-            .values(stock=new_stock)
-        ).rowcount
-        if changed != 1:
-            db.session.rollback()
-            if stock_delta < 0:
-                raise DomainError("reward.stock_negative", "库存不能减到 0 以下", 422)
-            raise DomainError("reward.stock_too_large", f"库存不能超过 {STOCK_MAX:,}", 422)
+    if stock is not None or stock_delta:
+        _set_stock(reward.id, stock, stock_was, stock_delta)
     db.session.commit()
     db.session.refresh(reward)
     return reward
+
+
+def _check_stock_range(new_stock: int) -> None:
+    if new_stock < 0:
+        raise _stock_out_of_range(-1)
+    if new_stock > STOCK_MAX:
+        raise _stock_out_of_range(+1)
+
+
+def _stock_out_of_range(direction: int) -> DomainError:
+    if direction < 0:
+        return DomainError("reward.stock_negative", "库存不能减到 0 以下", 422)
+    return DomainError("reward.stock_too_large", f"库存不能超过 {STOCK_MAX:,}", 422)
+
+
+def _set_stock(reward_id: int, stock: int | None, stock_was: int | None, delta: int) -> None:
+    """One conditional UPDATE of the stock (no commit; the whole edit rolls back when it is
+    refused): `stock` (+ `delta`) where the stock is still `stock_was`, or the stock it
+    finds plus `delta`, kept within 0…STOCK_MAX."""
+    if stock is not None:
+        new_stock: Any = stock + delta  # in range: checked by the caller
+        conditions = [REWARDS.c.stock == stock_was]
+    else:
+        new_stock = REWARDS.c.stock + delta
+        conditions = [new_stock >= 0, new_stock <= STOCK_MAX]
+    changed = db.session.execute(
+        update(REWARDS).where(REWARDS.c.id == reward_id, *conditions).values(stock=new_stock)
+    ).rowcount
+    if changed == 1:
+        return
+    if stock is None:  # the stock it found plus `delta` left 0…STOCK_MAX
+        db.session.rollback()
+        raise _stock_out_of_range(delta)
+    current = db.session.execute(
+        select(REWARDS.c.stock).where(REWARDS.c.id == reward_id)
+    ).scalar_one()
+    db.session.rollback()
+    raise Conflict(
+        "reward.stock_changed",
+        f"库存已变动：您打开时是 {stock_was}，现在是 {current}（期间有兑换或退回），"
+        "请按现在的库存重新填写后再保存",
+        details={"stock": current, "stock_was": stock_was},
+    )
 
 
 def public_reward(reward_id: int) -> Reward:
@@ -271,9 +326,67 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
         )
     if reward.stock <= 0:
         raise Conflict("redemption.out_of_stock", f"「{reward.name}」已兑完，请选择其他奖品")
-    code = _new_code()
+    month = month_key(now)
+    redemption = None
+    for attempt in range(1, CODE_ATTEMPTS + 1):
+        # The voucher code is also the ledger entry's source: drawn first, and on a collision
+        # with another voucher's (unique) code, everything taken under it is rolled back to
+        # the savepoint and taken again under a fresh one: one entry, one unit of stock.
+        code = _new_code()
+        savepoint = db.session.begin_nested()
+        try:
+            redemption = _take(user, reward, code, key, account, now, month)
+        except IntegrityError:
+            savepoint.rollback()
+            if not _code_taken(code):
+                raise
+            redemption = None
+        if redemption is not None:
+            savepoint.commit()
+            break
+        if savepoint.is_active:  # the ledger has this rider's entry with that source already
+            savepoint.rollback()
+        log.warning(
+            "voucher code taken (attempt %s of %s), drawing another", attempt, CODE_ATTEMPTS
+        )
+    else:  # never in practice: 31^8 codes
+        db.session.rollback()
+        raise DomainError("redemption.code_unavailable", "兑换码生成失败，请稍后重试", 503)
+    notify(
+        user.id,
+        "redemption_created",
+        title="兑换成功，待领取",
+        body=f"您已用 {reward.cost} 积分兑换「{reward.name}」，兑换码 {code}，"
+        f"请在 {isoformat(redemption.expires_at)[:10]} 前到驿站出示兑换码领取。",
+        page=pages.REDEMPTIONS,
+        data={**_notice(redemption, "待领取"), "code": code},
+        dedupe_key=f"redemption_created:{redemption.id}",
+    )
     try:
-        apply_points(
+        db.session.commit()
+    except IntegrityError:  # the same key raced past both checks (SQLite only)
+        db.session.rollback()
+        existing = _by_key(user.id, key) if key else None
+        if existing is None:
+            raise
+        return _replay(existing, reward_id), False
+    return redemption, True
+
+
+def _code_taken(code: str) -> bool:
+    return (
+        db.session.execute(select(Redemption.id).where(Redemption.code == code)).first() is not None
+    )
+
+
+def _take(user, reward: Reward, code: str, key, account, now: dt.datetime, month: int):
+    """Deduct the cost, check the monthly limit, take one unit of stock and insert the
+    pending redemption under `code` (flushed, no commit): the redemption, or None when the
+    ledger already has an entry of this rider with that code as its source. Refusals roll
+    the whole transaction back and raise; a code taken by another voucher raises
+    IntegrityError at the flush (the caller draws another)."""
+    try:
+        spent = apply_points(
             user.id,
             -reward.cost,
             reason=f"兑换「{reward.name}」",
@@ -281,6 +394,7 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
             source_id=code,
             org_unit_id=reward.org_unit_id,
             account=account,
+            now=now,
         )
     except InsufficientPoints as exc:
         db.session.rollback()
@@ -291,7 +405,8 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
             400,
             {"balance": balance, "cost": reward.cost},
         ) from None
-    month = month_key(now)
+    if spent.outcome != "awarded":
+        return None
     if reward.monthly_limit_per_user:
         taken = db.session.execute(
             select(func.count())
@@ -334,25 +449,7 @@ def redeem(user, reward_id: int, key: str | None) -> tuple[Redemption, bool]:
     )
     db.session.add(redemption)
     db.session.flush()
-    notify(
-        user.id,
-        "redemption_created",
-        title="兑换成功，待领取",
-        body=f"您已用 {reward.cost} 积分兑换「{reward.name}」，兑换码 {code}，"
-        f"请在 {isoformat(redemption.expires_at)[:10]} 前到驿站出示兑换码领取。",
-        page=pages.REDEMPTIONS,
-        data={**_notice(redemption, "待领取"), "code": code},
-        dedupe_key=f"redemption_created:{redemption.id}",
-    )
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same key raced past both checks (SQLite only)
-        db.session.rollback()
-        existing = _by_key(user.id, key) if key else None
-        if existing is None:
-            raise
-        return _replay(existing, reward_id), False
-    return redemption, True
+    return redemption
 
 
 def _replay(existing: Redemption, reward_id: int) -> Redemption:
@@ -502,11 +599,19 @@ def _close_and_refund(
         source_id=redemption.code,
         org_unit_id=redemption.org_unit_id,
     )
-    db.session.execute(
+    # The unit comes back to the shelf, within STOCK_MAX (a restock may have filled it up
+    # meanwhile); the points above come back whatever the stock.
+    restocked = db.session.execute(
         update(REWARDS)
-        .where(REWARDS.c.id == redemption.reward_id)
+        .where(REWARDS.c.id == redemption.reward_id, REWARDS.c.stock < STOCK_MAX)
         .values(stock=REWARDS.c.stock + 1)
-    )
+    ).rowcount
+    if restocked != 1:
+        log.info(
+            "reward %s at the stock maximum: refund of %s not restocked",
+            redemption.reward_id,
+            redemption.id,
+        )
     from server.notifications.services import notify
 
     notify(

@@ -61,9 +61,25 @@ class RewardWriteSchema(Schema):
 
 
 class RewardPatchBase(RewardWriteSchema):
+    stock = fields.Integer(
+        validate=validate.Range(min=0, max=1_000_000),
+        metadata={
+            "description": "the new stock, replacing only the stock the editor saw: needs "
+            "`stock_was` (else 422 `reward.stock_was_required`); 409 `reward.stock_changed` "
+            "(details: the current `stock`) when a redemption or a refund changed it since; "
+            "equal to `stock_was`: the stock is left as it is now"
+        },
+    )
+    stock_was = fields.Integer(
+        validate=validate.Range(min=0, max=1_000_000),
+        metadata={"description": "with `stock`: the stock the editor read (ignored without it)"},
+    )
     stock_delta = fields.Integer(
         validate=validate.Range(min=-1_000_000, max=1_000_000),
-        metadata={"description": "add (or remove) stock atomically"},
+        metadata={
+            "description": "add (or remove) stock atomically to whatever it is now, with no "
+            "precondition: restocking; with `stock`, added to it"
+        },
     )
 
 

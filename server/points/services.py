@@ -311,15 +311,20 @@ def apply_points(
     user_units: tuple[int | None, int | None] | None = None,
     account=None,
     checkin: tuple[float, float] | None = None,
+    now: dt.datetime | None = None,
 ) -> AwardResult:
     """award_points with the outcome spelled out (awarded, duplicate, capped) and the balance.
 
     `user_units`: the user's (community, street) when the caller has them at hand (the
     rankings update then needs no lookup). `account`: the row `lock_account` returned when
     the caller took the lock already, in this transaction. `checkin`: the (lat, lng) of the
-    check-in this awards, kept on the account for the next impossible-travel check.
+    check-in this awards, kept on the account for the next impossible-travel check. `now`:
+    the moment of the action this records (naive UTC; default: the clock now), which dates
+    the entry and decides its Asia/Shanghai day and month — the caller passes its own when
+    it has already keyed something by that day (a check-in's `<station>:<day>` source), so
+    that an award reached after midnight (a lock wait) is not dated and capped a day later.
     """
-    now = utcnow()
+    now = now or utcnow()
     today = local_today(now)
     source_id = str(source_id)
     conn = db.session.connection()

@@ -217,9 +217,13 @@ class AdminReward(MethodView):
     @staff_required("community_admin")
     @blp.arguments(RewardPatchSchema)
     @blp.response(200, RewardSchema)
-    @error_responses(404)
+    @error_responses(404, 409)
     def patch(self, body, reward_id):
-        """Edit a reward (`stock_delta` restocks atomically; `is_active: false` withdraws it)."""
+        """Edit a reward (`stock_delta` restocks atomically; `is_active: false` withdraws it).
+
+        An absolute `stock` comes with `stock_was`, the stock the editor saw: 409
+        `reward.stock_changed` with the current figure when redemptions or refunds moved it
+        since (the edit changes nothing then)."""
         return redemptions.update_reward(current_scope("community_admin"), reward_id, body)
 
 

@@ -363,6 +363,7 @@ def _check_in(user, kind, station_id, scene, lat, lng, accuracy, key, now, today
         user_units=(user.community_id, user.street_id),
         account=account,
         checkin=(lat, lng),
+        now=now,  # the day of the source key, the row and the Redis day key: one day
     )
     if award.outcome == "duplicate":
         raise already

@@ -175,6 +175,70 @@ def test_cancel_refunds_points_and_stock(client, login, units, db):
     assert verify_ledger() == []
 
 
+def test_refunds_cannot_push_stock_past_the_maximum(client, login, units, db):
+    """STOCK_MAX is refused for `stock` and `stock_delta`, but a refund added 1 whatever the
+    stock: the points come back, the unit only while there is room for it."""
+    from server.points.redemptions import STOCK_MAX
+
+    admin = login("community_admin", "A")
+    reward = make_reward(units["A"], cost=10, stock=STOCK_MAX)
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    made = redeem(client, rider, reward.id).get_json()
+    url = f"/api/v1/admin/rewards/{reward.id}"
+    assert client.patch(url, json={"stock_delta": 1}, headers=admin).get_json()["stock"] == (
+        STOCK_MAX
+    )
+    cancelled = client.post(f"/api/v1/redemptions/{made['id']}/cancel", headers=rider)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    assert cancelled.get_json()["balance"] == 100
+    db.session.expire_all()
+    assert db.session.get(Reward, reward.id).stock == STOCK_MAX
+    assert verify_ledger() == []
+
+
+def test_a_voucher_code_collision_draws_another_code(client, login, units, db, monkeypatch):
+    """Codes are random (31^8) and unique: a collision was an IntegrityError at the flush, a
+    500. The code is the ledger entry's source too: one entry, under the code kept."""
+    from server.points import redemptions
+
+    reward_id = make_reward(units["A"], cost=10, stock=5).id
+    codes = iter(["AAAAAAAA", "AAAAAAAA", "BBBBBBBB", "AAAAAAAA", "BBBBBBBB", "CCCCCCCC"])
+    monkeypatch.setattr(redemptions, "_new_code", lambda: next(codes))
+    riders = [login("rider") for _ in range(3)]
+    for n, rider in enumerate(riders):
+        give_points(rider.user_id, 100, source_id=f"seed-{n}")
+    assert redeem(client, riders[0], reward_id).get_json()["code"] == "AAAAAAAA"
+    keyed = redeem(client, riders[1], reward_id, key="voucher-key-0001")  # locked first
+    assert (keyed.status_code, keyed.get_json()["code"]) == (201, "BBBBBBBB"), keyed.get_json()
+    bare = redeem(client, riders[2], reward_id)  # two collisions
+    assert (bare.status_code, bare.get_json()["code"]) == (201, "CCCCCCCC"), bare.get_json()
+    assert bare.get_json()["balance"] == 90
+    again = redeem(client, riders[1], reward_id, key="voucher-key-0001")
+    assert again.get_json()["code"] == "BBBBBBBB"
+    db.session.expire_all()
+    assert db.session.get(Reward, reward_id).stock == 2
+    spent = db.session.execute(
+        select(LedgerEntry.user_id, LedgerEntry.source_id).where(
+            LedgerEntry.source_type == "redemption"
+        )
+    ).all()
+    assert sorted(spent) == [
+        (riders[0].user_id, "AAAAAAAA"),
+        (riders[1].user_id, "BBBBBBBB"),
+        (riders[2].user_id, "CCCCCCCC"),
+    ]
+    assert verify_ledger() == []
+    # never a fresh code: refused with nothing taken
+    monkeypatch.setattr(redemptions, "_new_code", lambda: "AAAAAAAA")
+    rider = login("rider")
+    give_points(rider.user_id, 100)
+    refused(redeem(client, rider, reward_id), 503, "redemption.code_unavailable")
+    assert balance(client, rider) == 100
+    db.session.expire_all()
+    assert db.session.get(Reward, reward_id).stock == 2
+
+
 def test_cancel_retried_with_its_key_answers_with_the_first_result(client, login, units, db):
     """A rider on a weak network taps 取消兑换 again after the answer was lost: the same
     Idempotency-Key gets the cancelled redemption (200), refunded once; another key, or

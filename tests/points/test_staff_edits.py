@@ -84,6 +84,82 @@ def test_restocking_cannot_pass_the_stock_maximum(client, login, units, db):
     )
 
 
+def test_an_edit_echoing_the_stock_it_read_does_not_undo_a_redemption(client, login, units, db):
+    """Staff opened the reward (stock 5), a rider redeemed one (4, a voucher pending), staff
+    saved a rename with the form's fields, stock 5 among them: stock 5 again, six vouchers
+    for five items. An absolute `stock` now replaces only the stock the editor saw."""
+    from server.points.models import Reward
+
+    admin = login("community_admin", "A")
+    reward_id = make_reward(units["A"], cost=10, stock=5).id
+    url = f"{API}/admin/rewards/{reward_id}"
+    seen = client.get(f"{API}/admin/rewards", headers=admin).get_json()["items"][0]
+    rider = login("rider", "A")
+    give_points(rider.user_id, 100)
+    made = client.post(f"{API}/redemptions", json={"reward_id": reward_id}, headers=rider)
+    assert made.status_code == 201
+    # the form echoes the stock nobody changed: the rename is saved, the redemption stands
+    echoed = {"name": "洗衣液（大瓶）", "stock": seen["stock"], "stock_was": seen["stock"]}
+    saved = client.patch(url, json=echoed, headers=admin)
+    assert saved.status_code == 200, saved.get_json()
+    assert (saved.get_json()["name"], saved.get_json()["stock"]) == ("洗衣液（大瓶）", 4)
+    # a new figure over the stock read before the redemption: refused, nothing saved
+    stale = client.patch(
+        url, json={"cost": 20, "stock": 8, "stock_was": seen["stock"]}, headers=admin
+    )
+    body = stale.get_json()
+    assert (stale.status_code, body["code"]) == (409, "reward.stock_changed"), body
+    assert body["details"] == {"stock": 4, "stock_was": 5}
+    assert "现在是 4" in body["message"]
+    db.session.remove()
+    assert (db.session.get(Reward, reward_id).stock, db.session.get(Reward, reward_id).cost) == (
+        4,
+        10,
+    )
+    # a figure without the one it replaces: refused; over the current one: saved
+    bare = client.patch(url, json={"stock": 8}, headers=admin)
+    assert (bare.status_code, bare.get_json()["code"]) == (422, "reward.stock_was_required")
+    fresh = client.patch(url, json={"stock": 8, "stock_was": 4}, headers=admin)
+    assert (fresh.status_code, fresh.get_json()["stock"]) == (200, 8)
+
+
+def test_an_absolute_stock_racing_a_refund_is_refused_not_lost(
+    client, login, units, db, monkeypatch
+):
+    """A cancel's refund committed between the PATCH's read of the reward and its write: the
+    absolute stock overwrote it, the refunded unit was gone. Now the write is conditional on
+    the stock the editor saw; `stock_delta` restocks on top of whatever it is."""
+    from sqlalchemy import create_engine, text
+
+    from server.points import redemptions
+
+    admin = login("community_admin", "A")
+    reward_id = make_reward(units["A"], cost=10, stock=1).id
+    rider = login("rider", "A")
+    give_points(rider.user_id, 100)
+    made = client.post(f"{API}/redemptions", json={"reward_id": reward_id}, headers=rider)
+    assert made.status_code == 201  # stock 0, one voucher pending
+    read = redemptions.reward_in_scope
+
+    def read_then_refund(scope, rid):
+        reward = read(scope, rid)  # the PATCH has read the row (stock 0)...
+        engine = create_engine(db.engine.url)  # ...another worker's cancel commits
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE rewards SET stock = stock + 1 WHERE id = :i"), {"i": rid})
+        engine.dispose()
+        return reward
+
+    monkeypatch.setattr(redemptions, "reward_in_scope", read_then_refund)
+    url = f"{API}/admin/rewards/{reward_id}"
+    raced = client.patch(url, json={"stock": 3, "stock_was": 0}, headers=admin)
+    body = raced.get_json()
+    assert (raced.status_code, body["code"]) == (409, "reward.stock_changed"), body
+    assert body["details"]["stock"] == 1
+    monkeypatch.undo()
+    restocked = client.patch(url, json={"stock_delta": 3}, headers=admin)
+    assert restocked.get_json()["stock"] == 4  # the refund's unit and the three that came
+
+
 def _registered(client, auth, unit):
     """Staff who are also registered in a community earn and redeem as a rider does."""
     moved = client.patch(f"{API}/me", json={"community_id": unit.id}, headers=auth)

@@ -226,6 +226,45 @@ def test_daily_cap_reduces_then_refuses(client, login, units, db):
     assert client.get("/api/v1/me/points", headers=rider).get_json()["balance"] == 7
 
 
+def test_a_check_in_across_midnight_is_of_one_day(client, login, units, db, monkeypatch):
+    """A check-in starting at 23:59:59.9 whose award runs after midnight (a lock wait, a slow
+    Redis) was keyed on day D (its row, its `<station>:<day>` source, the Redis day key) but
+    dated and capped on D+1 (the ledger's `day`, the account's day sums): the next morning's
+    first check-in was refused `daily_cap_reached`. The award takes the check-in's moment."""
+    from sqlalchemy import select
+
+    from server.points import services as points_services
+    from server.points.models import LedgerEntry
+    from server.points.services import verify_ledger
+    from server.stations.models import CheckIn
+
+    set_rule(units["A"].id, "checkin", 5, 5)  # one check-in's worth a day
+    db.session.commit()
+    evening, morning = make_station(units["A"], name="甲站"), make_station(units["A"], name="乙站")
+    rider = login("rider")
+    clock.freeze(dt.datetime(2026, 11, 18, 15, 59, 59, 900000))  # 11-18 23:59:59.9 Shanghai
+    after_midnight = dt.datetime(2026, 11, 18, 16, 0, 0, 200000)
+    monkeypatch.setattr(points_services, "utcnow", lambda: after_midnight)
+    assert check_in(client, rider, evening).status_code == 201
+    monkeypatch.undo()
+
+    db.session.expire_all()
+    row = db.session.execute(select(CheckIn)).scalar_one()
+    entry = db.session.execute(
+        select(LedgerEntry).where(LedgerEntry.source_type == "checkin")
+    ).scalar_one()
+    assert (row.day, entry.source_id.split(":")[1], entry.day) == (
+        dt.date(2026, 11, 18),
+        "20261118",
+        dt.date(2026, 11, 18),
+    )
+    clock.freeze(dt.datetime(2026, 11, 19, 1, 0))  # 09:00 the next morning
+    first = check_in(client, rider, morning)
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["points_awarded"] == 5
+    assert verify_ledger() == []
+
+
 def test_rules_inherit_down_the_tree(client, login, units, db):
     set_rule(units["S1"].id, "checkin", 8, None)
     db.session.commit()

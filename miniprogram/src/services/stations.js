@@ -56,26 +56,43 @@ const serviceNames = (station) =>
     ? station.service_names
     : ((station && station.services) || []).map(serviceName)
 
-/** Opening hours {"mon": ["08:00-22:00"], …} (null = 24 h) as one line of Chinese. */
+/**
+ * Opening hours {"mon": ["08:00-22:00"], …} (null = 24 h) as one line of Chinese.
+ *
+ * Days with the same hours share one entry (in week order, by their first day); within an
+ * entry, only a run of three or more consecutive open days reads "X至Y" — a closed day in
+ * between splits the run (周一、周三、周四, never 周一至周四). The week runs Monday to Sunday
+ * (the server's WEEKDAYS): a run never wraps from Sunday to Monday, so "X至Y" always has X
+ * before Y (周六、周日、周一 rather than an ambiguous 周六至周一).
+ */
 const DAY_NAMES = { mon: '周一', tue: '周二', wed: '周三', thu: '周四', fri: '周五', sat: '周六', sun: '周日' }
+const WEEK = Object.keys(DAY_NAMES)
+/** Day codes in week order, as "周一至周三、周五" (runs of 3+ consecutive days as a range). */
+function daysLabel(days) {
+  if (days.length === WEEK.length) return '每天'
+  const runs = []
+  for (const d of days) {
+    const run = runs[runs.length - 1]
+    if (run && WEEK.indexOf(d) === WEEK.indexOf(run[run.length - 1]) + 1) run.push(d)
+    else runs.push([d])
+  }
+  return runs
+    .map((run) => (run.length > 2 ? `${DAY_NAMES[run[0]]}至${DAY_NAMES[run[run.length - 1]]}` : run.map((d) => DAY_NAMES[d]).join('、')))
+    .join('、')
+}
 function hoursText(hours) {
   if (hours === null || hours === undefined) return '24 小时开放'
   if (typeof hours === 'string') return hours
-  const days = Object.keys(DAY_NAMES).filter((d) => Array.isArray(hours[d]) && hours[d].length)
+  const days = WEEK.filter((d) => Array.isArray(hours[d]) && hours[d].length)
   if (!days.length) return '暂停开放'
   const groups = []
   for (const d of days) {
     const text = hours[d].join('、')
-    const last = groups[groups.length - 1]
-    if (last && last.text === text) last.days.push(d)
+    const same = groups.find((g) => g.text === text)
+    if (same) same.days.push(d)
     else groups.push({ text, days: [d] })
   }
-  return groups
-    .map((g) => {
-      const label = g.days.length === 7 ? '每天' : g.days.length > 2 ? `${DAY_NAMES[g.days[0]]}至${DAY_NAMES[g.days[g.days.length - 1]]}` : g.days.map((d) => DAY_NAMES[d]).join('、')
-      return `${label} ${g.text}`
-    })
-    .join('；')
+  return groups.map((g) => `${daysLabel(g.days)} ${g.text}`).join('；')
 }
 
 module.exports = { SERVICES, KINDS, nearby, getStation, listAdminStations, getAdminStation, rotateQr, downloadPoster, serviceName, kindName, serviceNames, hoursText }

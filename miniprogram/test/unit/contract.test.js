@@ -22,6 +22,24 @@ test('opening hours {"mon": ["08:00-22:00"]…} read as Chinese; null is 24 h', 
   expect(stations.hoursText({})).toBe('暂停开放')
 })
 
+test('opening hours read "X至Y" only for consecutive open days; a closed day splits the run', () => {
+  const h = (days, text = '08:00-20:00') => Object.fromEntries(days.map((d) => [d, [text]]))
+  // Tuesday closed: not 周一至周四
+  expect(stations.hoursText(h(['mon', 'wed', 'thu']))).toBe('周一、周三、周四 08:00-20:00')
+  expect(stations.hoursText(h(['mon', 'tue', 'wed', 'fri']))).toBe('周一至周三、周五 08:00-20:00')
+  expect(stations.hoursText(h(['mon', 'tue', 'thu', 'fri', 'sat']))).toBe('周一、周二、周四至周六 08:00-20:00')
+  expect(stations.hoursText(h(['mon', 'tue', 'wed', 'thu', 'fri', 'sat']))).toBe('周一至周六 08:00-20:00')
+  // the week runs Monday to Sunday: a run does not wrap from Sunday to Monday
+  expect(stations.hoursText(h(['sat', 'sun', 'mon']))).toBe('周一、周六、周日 08:00-20:00')
+  expect(stations.hoursText(h(['mon', 'tue', 'wed', 'thu', 'fri', 'sun']))).toBe('周一至周五、周日 08:00-20:00')
+  // days with other hours in between split a run too; equal hours share one entry
+  expect(
+    stations.hoursText({ ...h(['mon', 'tue', 'thu', 'fri']), wed: ['09:00-12:00'], sat: ['10:00-16:00'], sun: ['10:00-16:00'] }),
+  ).toBe('周一、周二、周四、周五 08:00-20:00；周三 09:00-12:00；周六、周日 10:00-16:00')
+  // an empty list is a closed day, not an open one
+  expect(stations.hoursText({ ...h(['mon', 'wed']), tue: [] })).toBe('周一、周三 08:00-20:00')
+})
+
 test('a scanned voucher QR (fc-voucher:<code>) or a typed code becomes the bare code', () => {
   expect(redemptions.voucherCode('fc-voucher:ab12cd34')).toBe('AB12CD34')
   expect(redemptions.voucherCode(' FC-VOUCHER:AB12CD34 ')).toBe('AB12CD34')
