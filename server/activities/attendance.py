@@ -2,14 +2,19 @@
 
 Rules (shown to staff in the admin docs):
 - The scan window opens `ACTIVITY_SIGNIN_EARLY_MINUTES` (30) before the start and closes at
-  the end. The first scan signs in, a later one (at least `ACTIVITY_MIN_STAY_MINUTES`, 10,
-  after signing in) signs out.
-- Credited time = min(sign-out, end) − max(sign-in, start), never more than the activity's
-  service hours (or its scheduled duration when none are set).
+  the end. The first scan signs in; a later one signs out only once the person has been
+  there `ACTIVITY_MIN_STAY_MINUTES` (10) of the activity's own time, counted from
+  max(sign-in, start). Any earlier scan (every scan before the start among them: a lost
+  answer scanned again, staff asking everyone to scan) is a repeat sign-in (409
+  `attendance.already_signed_in`), never a sign-out.
+- Attended time = min(sign-out, end) − max(sign-in, start); credited (service) time is the
+  attended time, never more than the activity's service hours (or its scheduled duration
+  when none are set): 0 for an activity that gives no service hours (a job fair).
 - Whoever is still signed in at the end is signed out automatically at the end time (by the
-  scheduler, or by their own late scan), credited by the same rule.
+  scheduler, or by their own late scan), by the same rules.
 - Points (the activity's own, else the post's duty points, else the `activity_attendance`
-  rule) go through the ledger once per person and activity, and only when time is credited.
+  rule) go through the ledger once per person and activity, and only when some of the
+  scheduled time was attended (whatever the service hours credited).
 - A cancelled activity (it may be cancelled until its end) did not take place: whoever is
   still signed in is signed out at the cancellation with no time credited and no points, so
   it shows in neither their service hours nor a certificate. The cancellation does this in
@@ -20,11 +25,14 @@ Rules (shown to staff in the admin docs):
   points, nor counted in service hours (a cancellation cannot take a sign-in with it: it
   is refused once the person has signed in).
 - Once anyone has signed in, the activity's start and end cannot be changed (409
-  `activity.attendance_started`): cancel it and create a new one instead.
+  `activity.attendance_started`): cancel it and create a new one instead. A sign-in takes
+  the activity's lock, as an edit does, so one of the two sees the other.
 - Staff confirmation (from the enrolment list) is for those who took part but could not
   scan: it is accepted only once the activity has ended (409 `attendance.not_ended` before
   then, so whoever is still on site signs out with their own scan), and credits the time
   from their sign-in (the start when they never scanned) to the end, by the rule above.
+  It also mends a sign-out before the start that an earlier version of these rules made of
+  a repeat scan (no time, no points): reopened and credited like an open sign-in.
   Staff cannot confirm their own attendance (403 `attendance.self_confirmation`: a grant
   needs a second person); the whole request is refused before anything is confirmed.
 """
@@ -55,12 +63,16 @@ def _setting(name: str, default: int) -> int:
     return int(current_app.config.get(name, default))
 
 
-def credited_minutes(activity: Activity, signed_in_at: dt.datetime, out_at: dt.datetime) -> int:
-    """Minutes within the scheduled time, capped at the activity's service hours."""
+def attended_minutes(activity: Activity, signed_in_at: dt.datetime, out_at: dt.datetime) -> int:
+    """Minutes present within the scheduled time."""
     start = max(signed_in_at, activity.starts_at)
     end = min(out_at, activity.ends_at)
-    minutes = max(0, int((end - start).total_seconds() // 60))
-    return min(minutes, activity.cap_minutes)
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+def credited_minutes(activity: Activity, signed_in_at: dt.datetime, out_at: dt.datetime) -> int:
+    """Minutes within the scheduled time, capped at the activity's service hours."""
+    return min(attended_minutes(activity, signed_in_at, out_at), activity.cap_minutes)
 
 
 def points_for(activity: Activity) -> tuple[int, str | None]:
@@ -81,7 +93,8 @@ def points_for(activity: Activity) -> tuple[int, str | None]:
 
 def _complete(activity: Activity, enrolment: Enrolment, out_at: dt.datetime, method: str) -> bool:
     """Sign out once (a conditional UPDATE), record the hours and award the points."""
-    minutes = credited_minutes(activity, enrolment.signed_in_at, out_at)
+    attended = attended_minutes(activity, enrolment.signed_in_at, out_at)
+    minutes = min(attended, activity.cap_minutes)
     result = db.session.execute(
         update(Enrolment)
         .where(
@@ -96,7 +109,7 @@ def _complete(activity: Activity, enrolment: Enrolment, out_at: dt.datetime, met
     if result.rowcount != 1:
         return False
     awarded = 0
-    if minutes > 0:
+    if attended > 0:  # also with no service hours to credit (service_hours 0)
         points, rule = points_for(activity)
         entry = effects.award(
             enrolment.user_id,
@@ -177,25 +190,12 @@ def _check_enrolled(enrolment: Enrolment | None) -> None:
         )
 
 
-def scan(user: User, scene: str, lat: float, lng: float, accuracy: float | None) -> dict[str, Any]:
-    """Sign in with the first scan on site, sign out with the next."""
-    activity = _activity_from_scene(scene)
-    now = utcnow()
+def _check_open(activity: Activity, now: dt.datetime) -> None:
+    """Refuse a sign-in outside the scan window, or to a cancelled activity."""
     if activity.status == "cancelled":
         raise Conflict("activity.cancelled", "该活动已取消，无需签到")
-    enrolment = db.session.execute(
-        select(Enrolment).where(Enrolment.activity_id == activity.id, Enrolment.user_id == user.id)
-    ).scalar_one_or_none()
-    _check_enrolled(enrolment)
-    if enrolment.signed_out_at is not None:
-        raise Conflict("attendance.already_signed_out", "您已签退，本次活动的时长和积分已记录")
     if now >= activity.ends_at:
-        if enrolment.signed_in_at is None:
-            raise Conflict("attendance.closed", "活动已结束，签到已关闭")
-        # A late scan does what the automatic sign-out would: out at the end.
-        _complete(activity, enrolment, activity.ends_at, "auto")
-        db.session.commit()
-        return _result("signed_out", activity, enrolment)
+        raise Conflict("attendance.closed", "活动已结束，签到已关闭")
     opens_at = activity.starts_at - dt.timedelta(
         minutes=_setting("ACTIVITY_SIGNIN_EARLY_MINUTES", 30)
     )
@@ -206,8 +206,33 @@ def scan(user: User, scene: str, lat: float, lng: float, accuracy: float | None)
             400,
             {"opens_at": isoformat(opens_at)},
         )
+
+
+def scan(user: User, scene: str, lat: float, lng: float, accuracy: float | None) -> dict[str, Any]:
+    """Sign in with the first scan on site, sign out with a later one (see the rules above)."""
+    activity = _activity_from_scene(scene)
+    now = utcnow()
+    if activity.status == "cancelled":
+        raise Conflict("activity.cancelled", "该活动已取消，无需签到")
+    enrolment = db.session.execute(
+        select(Enrolment).where(Enrolment.activity_id == activity.id, Enrolment.user_id == user.id)
+    ).scalar_one_or_none()
+    _check_enrolled(enrolment)
+    if enrolment.signed_out_at is not None:
+        raise Conflict("attendance.already_signed_out", "您已签退，本次活动的时长和积分已记录")
+    if now >= activity.ends_at and enrolment.signed_in_at is not None:
+        # A late scan does what the automatic sign-out would: out at the end.
+        _complete(activity, enrolment, activity.ends_at, "auto")
+        db.session.commit()
+        return _result("signed_out", activity, enrolment)
+    _check_open(activity, now)
     _check_location(activity, lat, lng, accuracy)
     if enrolment.signed_in_at is None:
+        # Under the activity's lock, as an edit of its times (services.update_activity): the
+        # edit either sees this sign-in and keeps the times, or has moved them before this
+        # reads them afresh here, and the window is checked again against what they are now.
+        activity = lock_activity(activity.id)
+        _check_open(activity, now)
         result = db.session.execute(
             update(Enrolment)
             .where(
@@ -226,8 +251,10 @@ def scan(user: User, scene: str, lat: float, lng: float, accuracy: float | None)
         _check_enrolled(enrolment)
         if enrolment.signed_in_at is None:  # not signed in, yet no longer matched: re-enrolled
             raise Conflict("attendance.retry", "签到状态刚刚发生变化，请重新扫码")
-    min_stay = dt.timedelta(minutes=_setting("ACTIVITY_MIN_STAY_MINUTES", 10))
-    if now - enrolment.signed_in_at < min_stay:
+    # The stay counts from the start for an early sign-in: before the start, and in the first
+    # minutes after it, a scan is a repeat sign-in, never a sign-out with (next to) no time.
+    stay_from = max(enrolment.signed_in_at, activity.starts_at)
+    if now < stay_from + dt.timedelta(minutes=_setting("ACTIVITY_MIN_STAY_MINUTES", 10)):
         raise Conflict(
             "attendance.already_signed_in",
             "您已签到成功；活动结束离开时再扫码签退",
@@ -296,6 +323,25 @@ def auto_sign_out_due(now: dt.datetime | None = None) -> int:
     return done
 
 
+def _reopen_sign_out_before_the_start(activity: Activity, enrolment_id: int) -> None:
+    """Undo a scan's sign-out before the start (a repeat scan an earlier version of the rules
+    took for one: no time, no points), so that the confirmation credits it as attended. The
+    current rules never sign out by scan before the start, and only uncredited rows qualify:
+    nothing paid is ever paid again (nor could it be: the ledger pays a source once)."""
+    db.session.execute(
+        update(Enrolment)
+        .where(
+            Enrolment.id == enrolment_id,
+            Enrolment.sign_out_method == "scan",
+            Enrolment.signed_out_at <= activity.starts_at,
+            Enrolment.service_minutes == 0,
+            or_(Enrolment.points_awarded.is_(None), Enrolment.points_awarded == 0),
+        )
+        .values(signed_out_at=None, service_minutes=None, sign_out_method=None, points_awarded=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def confirm(scope: Scope, activity_id: int, enrolment_ids: list[int]) -> list[dict[str, Any]]:
     """Staff confirm attendance from the list, once the activity has ended: signed in at the
     start (unless they scanned), out at the end (see the rules above)."""
@@ -340,6 +386,7 @@ def confirm(scope: Scope, activity_id: int, enrolment_ids: list[int]) -> list[di
             .values(signed_in_at=activity.starts_at)
             .execution_options(synchronize_session=False)
         )
+        _reopen_sign_out_before_the_start(activity, enrolment.id)
         db.session.refresh(enrolment)
         if _complete(activity, enrolment, activity.ends_at, "staff"):
             db.session.execute(

@@ -13,7 +13,7 @@ from server.activities.locks import lock_row
 from server.activities.models import Activity, Enrolment
 from server.auth.guards import Scope
 from server.auth.models import User
-from server.clock import isoformat, utcnow
+from server.clock import isoformat, local, utcnow
 from server.errors import Conflict, DomainError, NotFound
 from server.extensions import db
 from server.org.models import OrgUnit, subtree_ids
@@ -125,7 +125,8 @@ def get_for_staff(scope: Scope, activity_id: int) -> Activity:
 
 
 def update_activity(scope: Scope, activity_id: int, data: dict[str, Any]) -> Activity:
-    """Edit a draft or published activity; a larger capacity promotes from the waitlist."""
+    """Edit a draft or published activity; a larger capacity promotes from the waitlist, new
+    times are told to everyone signed up (and reminded again before the new start)."""
     activity = get_for_staff(scope, activity_id)
     scope.ensure(activity.org_unit, MANAGER_ROLE)
     activity = lock_activity(activity_id)
@@ -154,10 +155,53 @@ def update_activity(scope: Scope, activity_id: int, data: dict[str, Any]) -> Act
     for key in EDITABLE_FIELDS:
         if key in data:
             setattr(activity, key, data[key])
+    if moved:
+        activity.reminded_at = None  # the reminder goes out again before the new start
     if activity.status == "published":
         _promote(activity, activity.capacity - activity.enrolled_count)
+        if moved:
+            _notify_rescheduled(activity)
     db.session.commit()
     return activity
+
+
+def _notify_rescheduled(activity: Activity) -> None:
+    """Tell everyone enrolled or waitlisted the new time (under the activity lock)."""
+    starts, ends = local(activity.starts_at), local(activity.ends_at)
+    when = f"{starts.month}月{starts.day}日 {starts:%H:%M}"
+    until = (
+        f"{ends:%H:%M}"
+        if ends.date() == starts.date()
+        else f"{ends.month}月{ends.day}日 {ends:%H:%M}"
+    )
+    moved_to = (
+        f"{activity.starts_at:%Y%m%d%H%M}-{activity.ends_at:%Y%m%d%H%M}@{utcnow():%Y%m%d%H%M%S}"
+    )
+    people = db.session.execute(
+        select(Enrolment.user_id).where(
+            Enrolment.activity_id == activity.id,
+            Enrolment.status.in_(("enrolled", "waitlisted")),
+        )
+    ).scalars()
+    for user_id in people:
+        effects.notify_user(
+            user_id,
+            "activity_rescheduled",
+            title="活动时间变更",
+            body=f"您报名的「{activity.title}」时间改为 {when}～{until}，地点{activity.place}，"
+            "请按新时间参加",
+            page=pages.ACTIVITY_DETAIL.format(id=activity.id),
+            data={
+                "activity": activity.title,
+                "status": "时间变更",
+                "reason": f"改至{when}",
+                "starts_at": isoformat(activity.starts_at),
+                "ends_at": isoformat(activity.ends_at),
+            },
+            # this move (the new times, when): each later one is told, also one back to a
+            # time told before
+            dedupe_key=f"activity_rescheduled:{activity.id}:{user_id}:{moved_to}",
+        )
 
 
 def _anyone_signed_in(activity_id: int) -> bool:
@@ -468,8 +512,8 @@ def cancel_enrolment(user: User, activity_id: int) -> Enrolment:
             "enrolment.cancel_too_late", "活动已开始，不能取消报名；如无法参加请联系社区工作人员"
         )
     was = enrolment.status
-    # Conditional: the rider's own scan takes no activity lock and may sign in between the
-    # read above and this write; a signed-in enrolment is never cancelled (nor its place given).
+    # Conditional (the rider's sign-in takes this lock too, but a belt to those braces): a
+    # signed-in enrolment is never cancelled (nor its place given).
     result = db.session.execute(
         update(Enrolment)
         .where(

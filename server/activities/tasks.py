@@ -25,29 +25,30 @@ def auto_sign_out() -> int:
 
 
 def send_reminders() -> int:
-    """Remind the enrolled about two hours before the start (each activity once)."""
+    """Remind the enrolled about two hours before the start (each activity once per start
+    time: moving it clears `reminded_at`)."""
     now = utcnow()
-    due = db.session.execute(
-        select(Activity.id).where(
-            Activity.status == "published",
-            Activity.reminded_at.is_(None),
-            Activity.starts_at > now,
-            Activity.starts_at <= now + REMIND_AHEAD,
-        )
-    ).scalars()
+    due_now = (
+        Activity.status == "published",
+        Activity.reminded_at.is_(None),
+        Activity.starts_at > now,
+        Activity.starts_at <= now + REMIND_AHEAD,
+    )
+    due = db.session.execute(select(Activity.id).where(*due_now)).scalars()
     sent = 0
     for activity_id in list(due):
-        # Claim the activity: only the node whose UPDATE wins sends its reminders.
+        # Claim the activity: only the node whose UPDATE wins sends its reminders, and only
+        # while it is still due (not cancelled, nor moved, since the SELECT).
         claimed = db.session.execute(
             update(Activity)
-            .where(Activity.id == activity_id, Activity.reminded_at.is_(None))
+            .where(Activity.id == activity_id, *due_now)
             .values(reminded_at=now)
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:
             db.session.rollback()
             continue
-        activity = db.session.get(Activity, activity_id)
+        activity = db.session.get(Activity, activity_id, populate_existing=True)
         people = db.session.execute(
             select(Enrolment.user_id).where(
                 Enrolment.activity_id == activity_id, Enrolment.status == "enrolled"
@@ -66,7 +67,8 @@ def send_reminders() -> int:
                     "starts_at": isoformat(activity.starts_at),
                     "place": activity.place,
                 },
-                dedupe_key=f"activity_reminder:{activity.id}:{user_id}",
+                dedupe_key=f"activity_reminder:{activity.id}:{user_id}:"
+                f"{activity.starts_at:%Y%m%d%H%M}",
             )
             sent += 1
         db.session.commit()

@@ -176,7 +176,11 @@ class AdminActivityDetail(MethodView):
     @blp.response(200, AdminActivitySchema)
     @error_responses(404, 409)
     def patch(self, body, activity_id):
-        """Edit a draft or published activity."""
+        """Edit a draft or published activity.
+
+        New times are told to everyone enrolled or waitlisted (`activity_rescheduled`), who
+        are reminded again before the new start; once anyone has signed in they are refused
+        (409 `activity.attendance_started`)."""
         return services.staff_view(
             services.update_activity(current_scope("community_admin"), activity_id, body)
         )

@@ -96,7 +96,15 @@ DEMO_TEMPLATES: dict[str, dict[str, Any]] = {
         "template_id": "TPL_ACTIVITY_CHANGED",
         "fields": {"thing1": "activity", "phrase2": "status", "thing3": "reason"},
     },
+    "activity_rescheduled": {
+        "template_id": "TPL_ACTIVITY_CHANGED",
+        "fields": {"thing1": "activity", "phrase2": "status", "thing3": "reason"},
+    },
 }
+# Kinds sent with another kind's template (the same WeChat 活动变更 message, the same
+# subscription credits): configured with their own id they use it, else the other's — an
+# install that set only WECHAT_TEMPLATE_ACTIVITY_CANCELLED tells riders of a new time too.
+SHARED_TEMPLATES: dict[str, str] = {"activity_rescheduled": "activity_cancelled"}
 
 DEFAULTS: dict[str, Any] = {
     "NOTIFY_MAX_ATTEMPTS": 5,
@@ -170,6 +178,10 @@ def templates() -> dict[str, Template]:
             # in production too: WeChat refuses a subscribe message with no data
             fields = spec.get("fields") or DEMO_TEMPLATES.get(kind, {}).get("fields") or {}
             result[kind] = Template(kind, str(template_id), dict(fields))
+    for kind, like in SHARED_TEMPLATES.items():
+        if kind not in result and like in result:
+            fields = DEMO_TEMPLATES.get(kind, {}).get("fields") or result[like].fields
+            result[kind] = Template(kind, result[like].template_id, dict(fields))
     return result
 
 

@@ -375,3 +375,121 @@ def test_a_sign_in_left_open_on_a_cancelled_activity_is_closed_unpaid(client, db
     assert ledger(db, rider.user_id) == []
     hours = client.get("/api/v1/me/service-hours", headers=rider).get_json()
     assert hours["total_minutes"] == 0
+
+
+def test_a_second_scan_before_the_start_is_a_repeat_sign_in(client, db, units, login):
+    """Early on site (sign-in opens 30 min before), a second scan 15 min later (its first
+    answer lost, or staff asked everyone to scan) is not a sign-out with 0 minutes, unpaid."""
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=30)
+    rider = enrolled(client, login, activity)
+    clock.freeze(START - dt.timedelta(minutes=30))
+    assert scan(client, rider, activity).get_json()["action"] == "signed_in"
+    for at in (START - dt.timedelta(minutes=15), START + dt.timedelta(minutes=5)):
+        clock.freeze(at)
+        response = scan(client, rider, activity)
+        assert (response.status_code, response.get_json()["code"]) == (
+            409,
+            "attendance.already_signed_in",
+        ), response.get_json()
+        assert response.get_json()["message"] == "您已签到成功；活动结束离开时再扫码签退"
+    clock.freeze(END + dt.timedelta(minutes=5))
+    assert tasks.auto_sign_out() == 1
+    row = db.session.execute(
+        select(Enrolment).where(Enrolment.user_id == rider.user_id)
+    ).scalar_one()
+    assert (row.signed_out_at, row.service_minutes, row.points_awarded) == (END, 120, 30)
+    assert ledger(db, rider.user_id) == [(30, "activity", str(activity.id), None)]
+
+
+def test_the_stay_before_a_sign_out_counts_from_the_start(client, db, units, login):
+    """Signed in early, scanned again just after the start: not out with 2 minutes and the
+    full points; from 10 minutes of the activity's own time on, the scan signs out."""
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=30)
+    rider = enrolled(client, login, activity)
+    clock.freeze(START - dt.timedelta(minutes=20))
+    scan(client, rider, activity)
+    clock.freeze(START + dt.timedelta(minutes=2))
+    response = scan(client, rider, activity)
+    assert (response.status_code, response.get_json()["code"]) == (
+        409,
+        "attendance.already_signed_in",
+    )
+    assert ledger(db, rider.user_id) == []
+    clock.freeze(START + dt.timedelta(minutes=10))
+    body = scan(client, rider, activity).get_json()
+    assert (body["action"], body["service_minutes"], body["points_awarded"]) == (
+        "signed_out",
+        10,
+        30,
+    )
+
+
+def test_staff_confirm_mends_a_sign_out_before_the_start(client, db, units, login):
+    """`repeat` scanned twice before the start and never again (signed out at the end by the
+    confirmation); `mended` was signed out by such a second scan under the earlier rule,
+    with no time and no points: the confirmation reopens and credits it, once."""
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=30)
+    repeat = enrolled(client, login, activity)
+    mended = enrolled(client, login, activity)
+    clock.freeze(START - dt.timedelta(minutes=30))
+    scan(client, repeat, activity)
+    clock.freeze(START - dt.timedelta(minutes=15))
+    assert scan(client, repeat, activity).status_code == 409
+    db.session.execute(
+        update(Enrolment)
+        .where(Enrolment.user_id == mended.user_id)
+        .values(
+            signed_in_at=START - dt.timedelta(minutes=30),
+            signed_out_at=START - dt.timedelta(minutes=15),
+            service_minutes=0,
+            points_awarded=0,
+            sign_out_method="scan",
+        )
+    )
+    db.session.commit()
+    clock.freeze(END + dt.timedelta(minutes=10))
+    ids = dict(
+        db.session.execute(
+            select(Enrolment.user_id, Enrolment.id).where(Enrolment.activity_id == activity.id)
+        ).all()
+    )
+    staff = login("grid_worker", "A")
+    path = f"/api/v1/admin/activities/{activity.id}/attendance"
+    body = {"enrolment_ids": [ids[repeat.user_id], ids[mended.user_id]]}
+    items = client.post(path, json=body, headers=staff).get_json()["items"]
+    assert [(i["outcome"], i["service_minutes"], i["points_awarded"]) for i in items] == [
+        ("confirmed", 120, 30),
+        ("confirmed", 120, 30),
+    ]
+    again = client.post(path, json=body, headers=staff).get_json()["items"]
+    assert [i["outcome"] for i in again] == ["already_signed_out"] * 2
+    for auth in (repeat, mended):
+        assert ledger(db, auth.user_id) == [(30, "activity", str(activity.id), None)]
+
+
+def test_no_service_hours_still_pays_the_points(client, db, units, login):
+    """service_hours 0 (a job fair: points, not volunteer time): whoever attends is paid the
+    activity's points once, and no hours are credited or listed."""
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], kind="job_matching", points=20, service_hours=0)
+    scanned, forgetful = enrolled(client, login, activity), enrolled(client, login, activity)
+    clock.freeze(START + dt.timedelta(minutes=1))
+    for auth in (scanned, forgetful):
+        assert scan(client, auth, activity).get_json()["action"] == "signed_in"
+    clock.freeze(END - dt.timedelta(minutes=1))
+    body = scan(client, scanned, activity).get_json()
+    assert (body["action"], body["service_minutes"], body["points_awarded"]) == (
+        "signed_out",
+        0,
+        20,
+    )
+    clock.freeze(END + dt.timedelta(minutes=5))
+    assert tasks.auto_sign_out() == 1
+    assert scan(client, scanned, activity).get_json()["code"] == "attendance.already_signed_out"
+    for auth in (scanned, forgetful):
+        assert ledger(db, auth.user_id) == [(20, "activity", str(activity.id), None)]
+        hours = client.get("/api/v1/me/service-hours", headers=auth).get_json()
+        assert (hours["total_minutes"], hours["activity_count"]) == (0, 0)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import select, text, update
 
 from server import clock
 from server.activities import attendance, services, tasks
@@ -167,9 +169,9 @@ def test_a_scan_racing_the_riders_own_cancellation_is_refused(
 def test_a_cancellation_racing_a_sign_in_is_refused_and_the_place_kept(
     client, db, units, login, monkeypatch
 ):
-    """cancel_enrolment reads the enrolment (not signed in); the rider's scan, which takes no
-    activity lock, signs in before the cancellation writes (its statement, run right after
-    the read, stands in for the other transaction's commit)."""
+    """cancel_enrolment reads the enrolment (not signed in); a sign-in slips in before the
+    cancellation writes (a statement run right after the read, standing in for another
+    transaction's commit: the scan now queues on the activity lock, the write stays guarded)."""
     clock.freeze(BEFORE)
     activity = make_activity(units["A"], capacity=1, points=30)
     rider, waiting = login("rider"), login("rider")
@@ -331,3 +333,70 @@ def test_staff_cannot_confirm_their_own_attendance(client, db, units, login):
     items = client.post(path, json={"enrolment_ids": [own["id"]]}, headers=colleague).get_json()
     assert items["items"][0]["outcome"] == "confirmed"
     assert paid(db, worker.user_id) == [1000]
+
+
+def _blocked_or_done(thread: threading.Thread, timeout: float = 20) -> None:
+    """Return once `thread` has finished or a PostgreSQL session is waiting on a lock."""
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and time.monotonic() < deadline:
+        with _db.engine.connect() as connection:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        if waiting:
+            return
+        time.sleep(0.05)
+
+
+def test_a_sign_in_racing_an_edit_of_the_times_waits_for_it(
+    app, client, db, units, login, monkeypatch
+):
+    """PostgreSQL: the edit has checked that nobody signed in and not yet committed when the
+    rider scans. The sign-in queues on the activity's lock and then sees the new times (too
+    early for them), instead of committing under the old ones for times that move after it.
+    (SQLite's database-wide write lock serialises the two anyway.)"""
+    if _db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: on SQLite the edit's write lock holds the scan anyway")
+    clock.freeze(BEFORE)
+    activity = make_activity(units["A"], points=30)
+    rider = enrolled(client, login, activity)
+    admin = login("community_admin", "A")
+    clock.freeze(START - dt.timedelta(minutes=5))
+    real = services._anyone_signed_in
+    other = {}
+
+    def check_then_scan_meanwhile(activity_id):
+        answer = real(activity_id)
+
+        def scan_in_another_request():
+            with app.app_context():
+                try:
+                    other["response"] = scan(app.test_client(), rider, activity)
+                finally:
+                    _db.session.remove()
+
+        other["thread"] = threading.Thread(target=scan_in_another_request)
+        other["thread"].start()
+        _blocked_or_done(other["thread"])
+        return answer
+
+    monkeypatch.setattr(services, "_anyone_signed_in", check_then_scan_meanwhile)
+    response = client.patch(
+        f"/api/v1/admin/activities/{activity.id}",
+        json={"starts_at": "2026-06-07T09:00:00+08:00", "ends_at": "2026-06-07T11:00:00+08:00"},
+        headers=admin,
+    )
+    other["thread"].join(60)
+    assert response.status_code == 200, response.get_json()
+    scanned = other["response"]
+    assert (scanned.status_code, scanned.get_json().get("code")) == (
+        400,
+        "attendance.too_early",
+    ), scanned.get_json()
+    assert scanned.get_json()["details"]["opens_at"] == "2026-06-07T08:30:00+08:00"
+    row = row_of(db, rider.user_id)
+    moved = db.session.get(Activity, activity.id)
+    assert (row.signed_in_at, moved.starts_at) == (None, START + dt.timedelta(days=1))

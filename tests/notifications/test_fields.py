@@ -130,3 +130,22 @@ def test_a_template_id_given_alone_keeps_the_default_fields_in_production_too(ap
         "TPL_REAL_456",
         "TPL_REAL_789",
     }
+
+
+def test_a_rescheduled_activity_is_told_with_the_cancellation_template_unless_given_its_own(
+    app, monkeypatch
+):
+    """活动变更 serves both: an install that configured only the cancellation's template
+    (before the reschedule notice existed) still tells riders of a new time by WeChat."""
+    from server.notifications.config import templates
+
+    monkeypatch.setitem(app.config, "FENGCHAO_ENV", "production")
+    monkeypatch.setenv("WECHAT_TEMPLATE_ACTIVITY_CANCELLED", "TPL_REAL_CHANGED")
+    found = templates()
+    assert found["activity_rescheduled"].template_id == "TPL_REAL_CHANGED"
+    assert found["activity_rescheduled"].fields == found["activity_cancelled"].fields
+    monkeypatch.setenv("WECHAT_TEMPLATE_ACTIVITY_RESCHEDULED", "TPL_REAL_MOVED")
+    assert templates()["activity_rescheduled"].template_id == "TPL_REAL_MOVED"
+    monkeypatch.delenv("WECHAT_TEMPLATE_ACTIVITY_CANCELLED")
+    monkeypatch.delenv("WECHAT_TEMPLATE_ACTIVITY_RESCHEDULED")
+    assert "activity_rescheduled" not in templates()  # nothing configured: in-app only

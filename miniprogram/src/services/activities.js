@@ -14,4 +14,12 @@ const withdraw = (id) => api.del(`/activities/${id}/enrolments/me`)
 const attend = ({ scene, lat, lng, accuracy }, { idempotencyKey } = {}) =>
   api.post('/activities/attendance', { scene, lat, lng, accuracy }, { idempotencyKey: idempotencyKey || api.newIdempotencyKey() })
 
-module.exports = { ENROLMENT_NAMES, listActivities, getActivity, enrol, withdraw, attend }
+/** The activity id a sign-in code's scene carries (`a<id base36>.<signature>`,
+ * server/stations/scenes.py), decoded already; null for any other code. */
+function activityIdFromScene(scene) {
+  const m = /^a([0-9a-z]{1,12})\.[0-9A-Za-z]+$/.exec(String(scene || '').trim())
+  const id = m ? parseInt(m[1], 36) : NaN
+  return id > 0 ? id : null
+}
+
+module.exports = { ENROLMENT_NAMES, listActivities, getActivity, enrol, withdraw, attend, activityIdFromScene }
