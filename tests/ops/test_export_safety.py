@@ -30,6 +30,7 @@ SAFE = {
     "needs.idempotency_key": "likewise",
     "points_adjustments.idempotency_key": "likewise (the staff member's token)",
     "reports.idempotency_key": "likewise",
+    "report_events.idempotency_key": "likewise (a staff action's retry key; the staff token)",
     "redemptions.idempotency_key": "likewise",
     "redemptions.close_key": "likewise, of the request that closed the redemption",
     "notifications.dedupe_key": "which event a notification is for",
