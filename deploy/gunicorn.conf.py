@@ -32,7 +32,17 @@ def _cores() -> int:
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        # SystemExit, not ValueError: gunicorn prints a traceback for any exception a config
+        # file raises, and only the message for this one (exit status 1)
+        raise SystemExit(
+            f"gunicorn.conf.py: {name} must be a whole number (nothing else on the line), "
+            f"got {value!r}"
+        ) from None
 
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

@@ -108,10 +108,17 @@ WECHAT_EVENT_HANDLERS: dict[str, list[str]] = {
 
 def create_app(overrides: dict | None = None) -> Flask:
     """config → extensions → blueprints → errors → cli."""
-    app = FengchaoFlask(__name__, instance_relative_config=True, static_folder=None)
     env = dict(os.environ)
     if overrides and "ENV" in overrides:
         env.update(overrides.pop("ENV"))
+    # the instance folder the app uses, also as Flask's (`fengchao shell` prints it)
+    instance_dir = env.get("FENGCHAO_INSTANCE_DIR")
+    app = FengchaoFlask(
+        __name__,
+        instance_path=os.path.abspath(instance_dir) if instance_dir else None,
+        instance_relative_config=True,
+        static_folder=None,
+    )
     app.config.update(load_settings(app.instance_path, env))
     if overrides:
         app.config.update(overrides)

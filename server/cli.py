@@ -53,6 +53,7 @@ def main():
 @with_appcontext
 def invite_staff(org_unit: str, role: str):
     """Print a one-time staff invitation code (the code alone on the last line)."""
+    from server.clock import local
     from server.errors import DomainError
     from server.org.models import ROLE_RANK
     from server.org.services import create_invitation, unit_by_code
@@ -64,9 +65,10 @@ def invite_staff(org_unit: str, role: str):
         code, invitation = create_invitation(unit, role, None, allow_admin=True)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
+    until = local(invitation.expires_at).isoformat(sep=" ", timespec="minutes")
     click.echo(
         f"Invitation for {role} at {unit.name} ({unit.code}), valid until "
-        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC. "
+        f"{until} (Asia/Shanghai, as the API shows it). "
         "Bind in the mini-program: 我的 → 工作人员绑定."
     )
     click.echo(code)

@@ -144,6 +144,7 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
             problem = _database_url_problem(settings[key])
             if problem:
                 problems.append(f"{name} {problem}")
+    problems += _rate_limit_problems(env)
     if redis_sentinel.is_sentinel_url(settings["REDIS_URL"]):
         try:
             redis_sentinel.parse(settings["REDIS_URL"])
@@ -162,6 +163,30 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+RATE_LIMIT_PREFIX = "RATE_LIMIT_"
+
+
+def _rate_limit_problems(env: Mapping[str, str]) -> list[str]:
+    """Every RATE_LIMIT_* setting in Flask-Limiter's notation. The limits are read per request
+    (server/ops/limits.py): one it cannot parse was only logged ("couldn't parse rate limit
+    string") on every call, and that limit was off."""
+    from limits import parse_many
+
+    problems = []
+    for name in sorted(env):
+        value = env[name]
+        if not name.startswith(RATE_LIMIT_PREFIX) or value in (None, ""):
+            continue
+        try:
+            parse_many(value)
+        except ValueError:
+            problems.append(
+                f"{name} is not a rate limit (e.g. 10/minute or 5/minute;20/day, nothing "
+                f"else on the line), got {value!r}"
+            )
+    return problems
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

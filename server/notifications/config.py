@@ -101,10 +101,15 @@ DEMO_TEMPLATES: dict[str, dict[str, Any]] = {
         "fields": {"thing1": "activity", "phrase2": "status", "thing3": "reason"},
     },
 }
-# Kinds sent with another kind's template (the same WeChat 活动变更 message, the same
-# subscription credits): configured with their own id they use it, else the other's — an
-# install that set only WECHAT_TEMPLATE_ACTIVITY_CANCELLED tells riders of a new time too.
-SHARED_TEMPLATES: dict[str, str] = {"activity_rescheduled": "activity_cancelled"}
+# Kinds sent with another kind's template (the same WeChat message — 活动变更, 兑换 — and so
+# the same subscription credits): configured with their own id they use it, else the
+# other's. An install that set only WECHAT_TEMPLATE_ACTIVITY_CANCELLED tells riders of a new
+# time and of a place freed for them too.
+SHARED_TEMPLATES: dict[str, str] = {
+    "activity_rescheduled": "activity_cancelled",
+    "activity_waitlist_promoted": "activity_cancelled",
+    "redemption_fulfilled": "redemption_created",
+}
 
 DEFAULTS: dict[str, Any] = {
     "NOTIFY_MAX_ATTEMPTS": 5,
@@ -148,10 +153,11 @@ def _is_production() -> bool:
     return (env or os.environ.get("FENGCHAO_ENV") or "development") == "production"
 
 
-def templates() -> dict[str, Template]:
-    """kind -> Template: demo defaults (not in production), then JSON, then per-kind ids."""
+def templates(production: bool | None = None) -> dict[str, Template]:
+    """kind -> Template: demo defaults (not in production), then JSON, then per-kind ids.
+    `production`: read the configuration as production would (default: FENGCHAO_ENV)."""
     merged: dict[str, dict[str, Any]] = {}
-    if not _is_production():
+    if not (_is_production() if production is None else production):
         merged.update({k: dict(v) for k, v in DEMO_TEMPLATES.items()})
     raw = setting("WECHAT_TEMPLATES_JSON")
     if raw:

@@ -118,5 +118,12 @@ class SendTest(MethodView):
     @blp.arguments(TestNotificationSchema)
     @blp.response(201, NotificationSchema)
     def post(self, body):
-        """Send myself a test notification (checks subscription, worker and WeChat)."""
+        """Send myself a test notification (checks subscription, worker and WeChat).
+
+        A real send: as a subscribe message (not an official-account template message) it
+        spends one of my subscription credits for that kind's template, like any notification
+        (WeChat allows one message per acceptance). Left without a credit, the next real alert
+        with that template reaches me in the in-app inbox only ("no subscription credit"):
+        accept the subscription again in the mini-program after testing.
+        """
         return admin.send_test(current_user(), body["kind"])

@@ -19,10 +19,13 @@ class Check:
     ok: bool
     detail: str = ""
     data: dict = field(default_factory=dict)
+    # ok, but something an operator should know (WARN): doctor still exits 0
+    warn: bool = False
 
     def line(self) -> str:
         """One line for an operator: `OK   database    postgresql … (3 ms)`."""
-        return f"{'OK  ' if self.ok else 'FAIL'} {self.name:<14} {self.detail}".rstrip()
+        state = ("WARN" if self.warn else "OK  ") if self.ok else "FAIL"
+        return f"{state} {self.name:<14} {self.detail}".rstrip()
 
 
 def _failure(name: str, exc: BaseException) -> Check:
@@ -253,6 +256,47 @@ def check_wechat() -> Check:
         True,
         f"token fetched from {base} (appid {current_app.config['WECHAT_APPID']}, {elapsed:.0f} ms)",
     )
+
+
+def check_templates(production: bool | None = None) -> Check:
+    """Which notification kinds (DEMO_TEMPLATES in server/notifications/config.py) have a
+    WeChat message template in production: a kind without one is never sent by WeChat, only
+    to the in-app inbox (last_error "no template configured for this kind"). A warning, not
+    a failure: the inbox still works. `production` (default: FENGCHAO_ENV) judges the
+    configuration as production reads it. For `fengchao doctor` only (not /readyz)."""
+    from server.notifications.config import DEMO_TEMPLATES, oa_settings, templates
+
+    env = current_app.config.get("FENGCHAO_ENV")
+    if production is None:
+        production = env == "production"
+    try:
+        configured = templates(production=True)
+        oa = oa_settings()
+    except Exception as exc:
+        return _failure("templates", exc)
+    kinds = list(DEMO_TEMPLATES)
+    missing = [kind for kind in kinds if kind not in configured]
+    data = {"missing": missing}
+    if not missing:
+        return Check("templates", True, f"every notification kind has a template ({len(kinds)})")
+    if not production:
+        return Check(
+            "templates",
+            True,
+            f"{env}: the sandbox's demo templates stand in for {len(missing)} of {len(kinds)} "
+            "kinds (production sends those in-app only until WECHAT_TEMPLATE_<KIND> is set)",
+            data,
+        )
+    detail = (
+        f"no WeChat template for {len(missing)} of {len(kinds)} notification kinds, sent "
+        f"in-app only: {', '.join(missing)} (set WECHAT_TEMPLATE_<KIND> or "
+        "WECHAT_TEMPLATES_JSON, .env.example)"
+    )
+    oa_kinds = oa["templates"] if oa and isinstance(oa.get("templates"), dict) else {}
+    by_oa = [kind for kind in missing if kind in oa_kinds]
+    if by_oa:
+        detail += f"; staff following the official account get {', '.join(by_oa)} there"
+    return Check("templates", True, detail, data, warn=True)
 
 
 def readiness() -> list[Check]:

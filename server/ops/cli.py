@@ -10,8 +10,8 @@ import click
 @click.command("doctor")
 @click.option("--skip-wechat", is_flag=True, help="do not fetch a WeChat access token")
 def doctor(skip_wechat: bool):
-    """Check configuration, database, Redis, migrations, the replica (when set) and WeChat;
-    exit 1 if any fails."""
+    """Check configuration, database, Redis, migrations, the replica (when set), WeChat and
+    the message templates; exit 1 if any fails (a WARN line does not)."""
     from server import create_app
     from server.config import ConfigError
     from server.ops.checks import (
@@ -21,6 +21,7 @@ def doctor(skip_wechat: bool):
         check_migrations,
         check_redis,
         check_replica,
+        check_templates,
         check_wechat,
     )
 
@@ -69,12 +70,16 @@ def doctor(skip_wechat: bool):
         else:
             checks.append(check_wechat())
             _emit(checks[-1:])
+        # as production reads them, also when the lenient app above stands in for it
+        checks.append(check_templates(os.environ.get("FENGCHAO_ENV") == "production" or None))
+        _emit(checks[-1:])
         _release(app)
     failed = [check for check in checks if not check.ok]
     if failed:
         click.echo(f"{len(failed)} check(s) failed.")
         raise SystemExit(1)
-    click.echo("All checks passed.")
+    warned = [check for check in checks if check.warn]
+    click.echo(f"All checks passed, {len(warned)} warning(s)." if warned else "All checks passed.")
 
 
 def _release(app) -> None:

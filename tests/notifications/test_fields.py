@@ -144,6 +144,10 @@ def test_a_rescheduled_activity_is_told_with_the_cancellation_template_unless_gi
     found = templates()
     assert found["activity_rescheduled"].template_id == "TPL_REAL_CHANGED"
     assert found["activity_rescheduled"].fields == found["activity_cancelled"].fields
+    assert found["activity_waitlist_promoted"].template_id == "TPL_REAL_CHANGED"
+    monkeypatch.setenv("WECHAT_TEMPLATE_REDEMPTION_CREATED", "TPL_REAL_REDEEMED")
+    assert templates()["redemption_fulfilled"].template_id == "TPL_REAL_REDEEMED"
+    monkeypatch.delenv("WECHAT_TEMPLATE_REDEMPTION_CREATED")
     monkeypatch.setenv("WECHAT_TEMPLATE_ACTIVITY_RESCHEDULED", "TPL_REAL_MOVED")
     assert templates()["activity_rescheduled"].template_id == "TPL_REAL_MOVED"
     monkeypatch.delenv("WECHAT_TEMPLATE_ACTIVITY_CANCELLED")

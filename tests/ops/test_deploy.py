@@ -69,6 +69,216 @@ def test_nginx_config_matches_the_app():
         assert needle in conf
 
 
+def _blocks(conf: str) -> dict[str, str]:
+    """`location NAME {` -> its body, up to its closing brace (braces in quotes and comments
+    skipped)."""
+    blocks = {}
+    for match in re.finditer(r"^\s*location ([^{]+)\{", conf, re.M):
+        depth, quote, at = 1, None, match.end()
+        while depth:
+            char = conf[at]
+            if quote:
+                quote = None if char == quote else quote
+            elif char == "#":  # a comment, to the end of its line
+                at = conf.index("\n", at)
+            elif char in "'\"":
+                quote = char
+            else:
+                depth += {"{": 1, "}": -1}.get(char, 0)
+            at += 1
+        blocks[match.group(1).strip()] = conf[match.end() : at - 1]
+    return blocks
+
+
+def test_nginx_answers_its_own_api_errors_in_the_apps_envelope():
+    """nginx's HTML 413 (a photo over client_max_body_size) and 502/503/504 (a restart) made
+    the mini-program say 请求失败，请稍后重试 for a photo simply too large."""
+    import json
+
+    from server.errors import HTTP_ERRORS
+
+    conf = (DEPLOY / "nginx.conf").read_text()
+    blocks = _blocks(conf)
+    api = [name for name in blocks if re.search(r"^(=\s*)?/api/", name)]
+    assert "/api/" in api and "= /api/v1/uploads" in api
+    for name in api:
+        assert "error_page 413 @api_413;" in blocks[name], name
+        assert "error_page 502 503 504 @api_unavailable;" in blocks[name], name
+    # what the app answers passes through (its own 413 upload.too_large, its 503s)
+    assert not re.search(r"^\s*proxy_intercept_errors", conf, re.M)
+    bodies = {}
+    for name in ("@api_413", "@api_unavailable"):
+        block = blocks[name]
+        assert "types { }" in block and "default_type application/json;" in block, name
+        (body,) = re.findall(r"return \d{3} '(.*)';", block)
+        bodies[name] = json.loads(body.replace("$status", "503"))
+    assert bodies["@api_413"] == {
+        "code": HTTP_ERRORS[413][0], "message": HTTP_ERRORS[413][1], "status": 413, "details": {}
+    }  # fmt: skip
+    assert bodies["@api_unavailable"] == {
+        "code": "service_unavailable", "message": HTTP_ERRORS[503][1], "status": 503,
+        "details": {},
+    }  # fmt: skip
+    unavailable = blocks["@api_unavailable"]
+    assert "add_header Retry-After 1 always;" in unavailable
+    # add_header in a location drops the server's (HSTS, nosniff): they are repeated
+    headers = set(re.findall(r"^\s*(add_header [^;]+;)", conf, re.M))
+    assert len(headers) > 1
+    for header in headers:
+        assert header in unavailable, header
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _app_standin():
+    """A stand-in for gunicorn: a request for /api/v1/slow is never answered (nginx's 504),
+    any other connection is closed at once (nginx's 502). Returns (port, stop)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    held, stopping = [], threading.Event()
+
+    def serve():
+        while not stopping.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            conn.settimeout(2)
+            try:
+                head = conn.recv(65536)
+            except OSError:
+                head = b""
+            if b" /api/v1/slow " in head:
+                held.append(conn)  # answered never
+            else:
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def stop():
+        stopping.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        server.close()
+
+    return server.getsockname()[1], stop
+
+
+def test_nginx_answers_json_for_its_own_api_errors(tmp_path):
+    """A real nginx with deploy/nginx.conf in front of a dead (502) and a hung (504) app: the
+    API's envelope with the status, application/json and Retry-After; other paths as before."""
+    import http.client
+    import json
+    import ssl
+    import time
+
+    from server.errors import HTTP_ERRORS
+
+    nginx = _nginx()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=api.example.gov.cn", "-keyout", str(tmp_path / "privkey.pem"),
+         "-out", str(tmp_path / "fullchain.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    http_port, https_port = _free_port(), _free_port()
+    conf = (DEPLOY / "nginx.conf").read_text()
+    for old, new in (
+        ("/etc/fengchao/tls/", f"{tmp_path}/"),
+        ("/var/log/nginx/", f"{tmp_path}/"),
+        ("/run/nginx.pid", f"{tmp_path}/nginx.pid"),
+        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl;"),
+        ("proxy_read_timeout 35s;", "proxy_read_timeout 1s;"),  # a hung app: 504 at once
+        (
+            "http {\n",
+            f"http {{\n    client_body_temp_path {tmp_path}/body;\n"
+            f"    proxy_temp_path {tmp_path}/proxy;\n",
+        ),
+    ):
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    conf = re.sub(r"^\s*listen \[::\].*\n", "", conf, flags=re.M)
+    (tmp_path / "nginx.conf").write_text(conf)
+    mime = Path(nginx).resolve().parents[1] / "etc/nginx/mime.types"
+    shutil.copy(mime if mime.exists() else "/etc/nginx/mime.types", tmp_path)
+    app_port, stop_app = _app_standin()
+    (tmp_path / "fengchao-upstream.conf").write_text(f"server 127.0.0.1:{app_port};\n")
+    server = subprocess.Popen(
+        [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+         "-e", str(tmp_path / "error.log"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+
+    def ask(method, path, headers=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", https_port, context=context, timeout=10)
+        try:
+            conn.putrequest(method, path, skip_host=True)
+            for name, value in {"Host": "api.example.gov.cn", **(headers or {})}.items():
+                conn.putheader(name, value)
+            conn.endheaders()  # a body announced is never sent: nginx answers 413 first
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                ask("GET", "/healthz")
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "nginx did not start"
+                time.sleep(0.1)
+        too_large = str(13 * 1024 * 1024)
+        for path in ("/api/v1/uploads", "/api/v1/reports"):
+            status, headers, body = ask("POST", path, {"Content-Length": too_large})
+            assert status == 413, (path, body)
+            assert headers["Content-Type"] == "application/json", path
+            assert json.loads(body) == {
+                "code": HTTP_ERRORS[413][0], "message": HTTP_ERRORS[413][1], "status": 413,
+                "details": {},
+            }  # fmt: skip
+        for path, expected in (
+            ("/api/v1/me", 502),
+            ("/api/v1/media/x.jpg", 502),  # not image/jpeg from the path's extension
+            ("/api/v1/slow", 504),
+        ):
+            status, headers, body = ask("GET", path)
+            assert status == expected, (path, body)
+            assert headers["Content-Type"] == "application/json", path
+            assert headers["Retry-After"] == "1", path
+            assert headers["Strict-Transport-Security"] == "max-age=31536000", path
+            assert json.loads(body) == {
+                "code": "service_unavailable", "message": HTTP_ERRORS[503][1],
+                "status": expected, "details": {},
+            }  # fmt: skip
+        status, headers, _ = ask("GET", "/not-the-api")
+        assert status == 502 and headers["Content-Type"].startswith("text/html")
+    finally:
+        server.terminate()
+        server.wait(10)
+        server.stderr.close()
+        stop_app()
+
+
 def _compose_with_docker() -> bool:
     docker = shutil.which("docker")
     if not docker:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 from click.testing import CliRunner
 from flask_migrate import upgrade
@@ -26,7 +29,7 @@ def _lines(output: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for line in output.splitlines():
         parts = line.split(None, 2)
-        if len(parts) >= 2 and parts[0] in ("OK", "FAIL", "SKIP"):
+        if len(parts) >= 2 and parts[0] in ("OK", "WARN", "FAIL", "SKIP"):
             found.setdefault(parts[1], []).append(line)
     return found
 
@@ -116,6 +119,13 @@ def test_doctor_fails_with_one_line_per_production_problem(app, run_doctor, tmp_
             "127.0.0.1:6379",
             "REDIS_URL is not a Redis URL (redis://[:password@]host:6379/0, rediss://…, "
             "unix:///path, or redis+sentinel://…)",
+        ),
+        (  # .env.example's line uncommented as it once was: the limit was off, doctor OK
+            "RATE_LIMIT_PHONE",
+            "5/minute;20/day            (per user; WeChat bills each phone lookup)",
+            "RATE_LIMIT_PHONE is not a rate limit (e.g. 10/minute or 5/minute;20/day, nothing "
+            "else on the line), got '5/minute;20/day            (per user; WeChat bills each "
+            "phone lookup)'",
         ),
     ],
 )
@@ -263,3 +273,82 @@ def test_wechat_unreachable_reads_as_such_not_errcode_none():
     )
     assert str(WeChatUnavailable(None, path="/x")) == "/x: no answer from WeChat"
     assert str(WeChatError(40125, "invalid appsecret")) == "WeChat errcode 40125: invalid appsecret"
+
+
+def _production(app, tmp_path) -> dict[str, str]:
+    """A production environment doctor accepts (the sandbox and SQLite allowed)."""
+    env = session_env(app, tmp_path)
+    env.update(
+        FENGCHAO_ENV="production",
+        WECHAT_APPID="wx1",
+        WECHAT_SECRET="s",
+        WECHAT_TOKEN="t",
+        ALLOW_SANDBOX_IN_PRODUCTION="1",
+        ALLOW_SQLITE_IN_PRODUCTION="1",
+    )
+    return env
+
+
+def test_doctor_warns_about_kinds_without_a_template_in_production(
+    app, run_doctor, tmp_path, monkeypatch
+):
+    """No template configured: every notification stayed in-app ("no template configured for
+    this kind") while doctor said all passed. A warning: the inbox still works."""
+    from server.notifications.config import DEMO_TEMPLATES
+
+    for name in list(os.environ):
+        if name.startswith("WECHAT_TEMPLATE"):
+            monkeypatch.delenv(name)
+    env = _production(app, tmp_path)
+    result = run_doctor(env, "--skip-wechat")
+    assert result.exit_code == 0, result.output
+    (line,) = _lines(result.output)["templates"]
+    assert line.startswith("WARN templates      no WeChat template for "), line
+    for kind in DEMO_TEMPLATES:
+        assert kind in line
+    assert "WECHAT_TEMPLATE_<KIND>" in line
+    assert result.output.rstrip().endswith("All checks passed, 1 warning(s).")
+
+    # all but one configured, one through the JSON: only that one is named
+    kinds = list(DEMO_TEMPLATES)
+    env.update({f"WECHAT_TEMPLATE_{kind.upper()}": f"tpl-{kind}" for kind in kinds[2:]})
+    env["WECHAT_TEMPLATES_JSON"] = json.dumps({kinds[1]: {"template_id": "tpl-json"}})
+    result = run_doctor(env, "--skip-wechat")
+    (line,) = _lines(result.output)["templates"]
+    assert line.startswith("WARN") and f"1 of {len(kinds)}" in line and kinds[0] in line, line
+    assert kinds[1] not in line.replace(kinds[0], "")
+
+    env[f"WECHAT_TEMPLATE_{kinds[0].upper()}"] = "tpl-first"
+    result = run_doctor(env, "--skip-wechat")
+    assert _lines(result.output)["templates"][0].startswith("OK   templates"), result.output
+    assert result.output.rstrip().endswith("All checks passed.")
+
+
+def test_doctor_judges_the_templates_as_production_also_when_it_refuses_to_start(
+    app, run_doctor, tmp_path
+):
+    env = {**_production(app, tmp_path), "SECRET_KEY": "short"}
+    result = run_doctor(env, "--skip-wechat")
+    assert result.exit_code == 1
+    assert _lines(result.output)["templates"][0].startswith("WARN"), result.output
+
+
+def test_outside_production_the_demo_templates_stand_in(app, run_doctor, tmp_path):
+    result = run_doctor(session_env(app, tmp_path), "--skip-wechat")
+    assert result.exit_code == 0, result.output
+    line = _lines(result.output)["templates"][0]
+    assert line.startswith("OK   templates      test: the sandbox's demo templates"), line
+
+
+def test_the_template_line_names_kinds_the_official_account_carries(app, monkeypatch):
+    from server.ops.checks import check_templates
+
+    monkeypatch.setitem(app.config, "WECHAT_OA_APPID", "wxoa")
+    monkeypatch.setitem(app.config, "WECHAT_OA_SECRET", "oa-secret")
+    monkeypatch.setitem(
+        app.config, "WECHAT_OA_TEMPLATES_JSON", json.dumps({"work_order_new": {"template_id": "x"}})
+    )
+    check = check_templates(production=True)
+    assert check.ok and check.warn
+    assert "staff following the official account get work_order_new there" in check.detail
+    assert app.config["FENGCHAO_ENV"] == "test"  # judged as production for a moment only
