@@ -75,6 +75,12 @@ DEMO_SEEDERS: list[str] = [
     "server.points.demo.seed_points",
     "server.reports.categories.seed_demo",
 ]
+# What each domain gives a new org unit, in the transaction that creates it, however it is
+# created (`org-unit add`, POST /admin/org-units, the demo): "module.function(unit)", see
+# server/org/services.create_org_unit.
+ORG_UNIT_CREATED: list[str] = [
+    "server.reports.categories.on_org_unit_created",  # a street's report categories
+]
 # Processes `fengchao dev` (make run) starts beside the server ("module.function(app)").
 DEV_PROCESSES: list[str] = [
     "server.notifications.worker.start_dev_worker",

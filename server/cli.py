@@ -79,6 +79,13 @@ def org_unit_group():
     """The governance tree (district > street > community > grid > micro-grid)."""
 
 
+BOUNDARY_HELP = (
+    "a GeoJSON file: a Polygon or MultiPolygon geometry as the admin API takes it ([lng, lat] "
+    "pairs, GCJ-02), or a Feature / one-feature FeatureCollection holding one"
+)
+CENTER_HELP = "the unit's centre as LAT,LNG (GCJ-02), e.g. 34.7261,113.6402"
+
+
 @org_unit_group.command("add")
 @click.argument("code")
 @click.argument("name")
@@ -88,30 +95,149 @@ def org_unit_group():
     type=click.Choice(["district", "street", "community", "grid", "micro_grid"]),
 )
 @click.option("--parent", "parent_code", help="code of the unit one level up (none for a district)")
+@click.option(
+    "--boundary", "boundary_file", type=click.Path(exists=True, dir_okay=False), help=BOUNDARY_HELP
+)
+@click.option("--center", "center", metavar="LAT,LNG", help=CENTER_HELP)
 @with_appcontext
-def org_unit_add(code: str, name: str, level: str, parent_code: str | None):
+def org_unit_add(
+    code: str,
+    name: str,
+    level: str,
+    parent_code: str | None,
+    boundary_file: str | None,
+    center: str | None,
+):
     """Add a unit: how a fresh install gets its district and street, before the first
     `invite-staff` (more units: this command again, or POST /api/v1/admin/org-units by a
-    street admin). Prints the unit's code and path."""
-    from marshmallow import ValidationError
-
+    street admin). A street comes with the default report categories. Reports are routed to
+    the smallest unit whose --boundary holds them (else to the community with the nearest
+    --center). Prints the unit's code and path."""
     from server.errors import DomainError
     from server.org.schemas import OrgUnitCreateSchema
-    from server.org.services import create_org_unit, unit_by_code
+    from server.org.services import check_boundary, create_org_unit, unit_by_code
 
-    try:  # what the admin API accepts, checked the same way
-        data = OrgUnitCreateSchema().load({"code": code.strip(), "name": name, "level": level})
-    except ValidationError as exc:
-        raise click.ClickException(
-            "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.messages.items())
-        ) from None
+    place = _place_options(boundary_file, center)
+    # what the admin API accepts, checked the same way
+    data = _load(
+        OrgUnitCreateSchema(), {"code": code.strip(), "name": name, "level": level, **place}
+    )
     try:
         parent = unit_by_code(parent_code) if parent_code else None
-        unit = create_org_unit(data["code"], data["name"], level, parent)
+        check_boundary(data.get("boundary"), parent, None)
+        fields = {k: data[k] for k in ("boundary", "center_lat", "center_lng") if k in data}
+        unit = create_org_unit(data["code"], data["name"], level, parent, **fields)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     above = f" under {parent.name} ({parent.code})" if parent else ""
-    click.echo(f"Added {level} {unit.name} ({unit.code}){above}, path {unit.path}")
+    click.echo(f"Added {level} {unit.name} ({unit.code}){above}, path {unit.path}{_placed(unit)}")
+
+
+@org_unit_group.command("set")
+@click.argument("code")
+@click.option("--name", help="a new name")
+@click.option(
+    "--boundary", "boundary_file", type=click.Path(exists=True, dir_okay=False), help=BOUNDARY_HELP
+)
+@click.option("--center", "center", metavar="LAT,LNG", help=CENTER_HELP)
+@with_appcontext
+def org_unit_set(code: str, name: str | None, boundary_file: str | None, center: str | None):
+    """Change a unit's name, boundary or centre (its code, level and parent stay), checked as
+    PATCH /api/v1/admin/org-units/{id} checks them; routing sees the change at once."""
+    from server.errors import DomainError
+    from server.org.schemas import OrgUnitUpdateSchema
+    from server.org.services import unit_by_code, update_org_unit
+
+    place = _place_options(boundary_file, center)
+    if name is None and not place:
+        raise click.UsageError("nothing to change: give --name, --boundary and/or --center")
+    data = _load(OrgUnitUpdateSchema(), {**({"name": name} if name is not None else {}), **place})
+    try:
+        unit = update_org_unit(unit_by_code(code), data, None)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Updated {unit.level} {unit.name} ({unit.code}), path {unit.path}{_placed(unit)}")
+
+
+def _load(schema, data: dict) -> dict:
+    """`data` loaded by the admin API's schema; its refusals as one line."""
+    from marshmallow import ValidationError
+
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise click.ClickException(
+            "; ".join(f"{field}: {' '.join(map(str, errors))}" for field, errors in _flat(exc))
+        ) from None
+
+
+def _flat(exc) -> list[tuple[str, list]]:
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    return [(f, e if isinstance(e, list) else [e]) for f, e in messages.items()]
+
+
+def _place_options(boundary_file: str | None, center: str | None) -> dict:
+    """--boundary FILE and --center LAT,LNG as the API's `boundary`, `center_lat`, `center_lng`."""
+    place: dict = {}
+    if boundary_file is not None:
+        place["boundary"] = _read_boundary(boundary_file)
+    if center is not None:
+        parts = [p.strip() for p in center.replace("，", ",").split(",")]
+        try:
+            lat, lng = (float(p) for p in parts)
+        except ValueError:
+            raise click.BadParameter(
+                f"expected LAT,LNG such as 34.7261,113.6402, got {center!r}",
+                param_hint="--center",
+            ) from None
+        place.update(center_lat=lat, center_lng=lng)
+    return place
+
+
+def _read_boundary(path: str) -> dict:
+    import json
+
+    try:
+        with open(path, encoding="utf-8-sig") as file:
+            geojson = json.load(file)
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot read {path}: {exc.strerror}", param_hint="--boundary"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"{path} is not JSON: {exc}", param_hint="--boundary") from None
+    if isinstance(geojson, dict) and geojson.get("type") == "FeatureCollection":
+        features = geojson.get("features") or []
+        if len(features) != 1:
+            raise click.BadParameter(
+                f"{path} holds {len(features)} features; give a file with the unit's one "
+                "Polygon or MultiPolygon",
+                param_hint="--boundary",
+            )
+        geojson = features[0]
+    if isinstance(geojson, dict) and geojson.get("type") == "Feature":
+        geojson = geojson.get("geometry")
+    if not isinstance(geojson, dict):
+        raise click.BadParameter(
+            f"{path} holds no GeoJSON Polygon or MultiPolygon", param_hint="--boundary"
+        )
+    return geojson
+
+
+def _placed(unit) -> str:
+    bits = []
+    if unit.boundary:
+        bits.append(f"boundary {unit.boundary['type']}")
+    if unit.center_lat is not None and unit.center_lng is not None:
+        bits.append(f"centre {unit.center_lat},{unit.center_lng}")
+    if bits:
+        return f"; {', '.join(bits)}"
+    if unit.level in ("community", "grid", "micro_grid"):  # nothing routes a report here
+        return (
+            "; no boundary or centre yet, so reports go to the street: "
+            f"`fengchao org-unit set {unit.code} --boundary FILE --center LAT,LNG`"
+        )
+    return ""
 
 
 @click.command("seed-demo")

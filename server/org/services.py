@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.auth.guards import Scope
@@ -49,6 +50,52 @@ def create_org_unit(
     db.session.flush()
     unit.path = (parent.path if parent else "/") + f"{unit.id}/"
     unit.depth = 0 if parent is None else parent.depth + 1
+    for hook in _created_hooks():  # e.g. a street's report categories: all or nothing
+        hook(unit)
+    db.session.commit()
+    return unit
+
+
+def _created_hooks() -> list[Callable[[OrgUnit], None]]:
+    """The other domains' additions to a new unit (server.ORG_UNIT_CREATED): resolved here,
+    when a unit is created, so the tree imports none of them."""
+    import importlib
+
+    from server import ORG_UNIT_CREATED
+
+    hooks = []
+    for dotted in ORG_UNIT_CREATED:
+        module_name, _, attr = dotted.rpartition(".")
+        hooks.append(getattr(importlib.import_module(module_name), attr))
+    return hooks
+
+
+# What may change on a unit once it exists: its code, level and parent stay (paths, scopes,
+# bindings and every row filed under it hang on them).
+EDITABLE_FIELDS = ("name", "boundary", "center_lat", "center_lng")
+
+
+def update_org_unit(unit: OrgUnit, changes: dict[str, Any], scope: Scope | None) -> OrgUnit:
+    """Rename a unit or give it a new boundary or centre; `scope` None is the operator's CLI.
+    A boundary is checked as a new unit's is, and must still hold the units below it."""
+    changes = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+    if changes.get("boundary") is not None:
+        check_boundary(changes["boundary"], unit.parent, scope, editing=unit)
+        _check_holds_subunits(changes["boundary"], unit)
+    # Readers keeping a copy of the tree (routing's boundary index, server/reports/routing.py)
+    # see a change by its count and latest `updated_at`: stamp the edit past the latest even
+    # when this node's clock lags another's (or stands still, as in tests).
+    latest = db.session.execute(select(func.max(OrgUnit.updated_at))).scalar()
+    now = utcnow()
+    if latest is not None and now <= latest:
+        now = latest + dt.timedelta(microseconds=1)
+    changed = False
+    for field, value in changes.items():
+        if getattr(unit, field) != value:
+            setattr(unit, field, value)
+            changed = True
+    if changed:
+        unit.updated_at = now
     db.session.commit()
     return unit
 
@@ -57,22 +104,23 @@ def create_org_unit(
 BOUNDARY_TOLERANCE = 0.01  # of the new unit's area
 
 
-def check_boundary(boundary: dict | None, parent: OrgUnit | None, scope: Scope) -> None:
+def check_boundary(
+    boundary: dict | None,
+    parent: OrgUnit | None,
+    scope: Scope | None,
+    editing: OrgUnit | None = None,
+) -> None:
     """A unit's boundary drawn by staff must be a valid shape inside its nearest bounded
     ancestor and must not overlap units outside the caller's subtree (other than its own
     ancestors): routing sends a report to the smallest unit holding it, so a polygon over a
-    neighbour's streets would take their reports into this subtree."""
+    neighbour's streets would take their reports into this subtree. `scope` None is the
+    operator's CLI, who may draw anywhere a system admin may; `editing`, the unit whose
+    boundary this replaces."""
     if boundary is None:
         return
     from shapely.geometry import shape
 
-    invalid = DomainError("org.invalid_boundary", "边界图形无效：请检查多边形的坐标", 422)
-    try:
-        drawn = shape(boundary)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError):
-        raise invalid from None
-    if drawn.is_empty or not drawn.is_valid or drawn.area <= 0:
-        raise invalid
+    drawn = _shape_of(boundary)
     slack = drawn.area * BOUNDARY_TOLERANCE
     ancestors, unit = [], parent
     while unit is not None:
@@ -90,7 +138,9 @@ def check_boundary(boundary: dict | None, parent: OrgUnit | None, scope: Scope) 
                 f"边界超出了上级「{bounded.name}」的范围，请只圈定其辖区内的区域",
                 422,
             )
-    mine = {a.id for a in ancestors}
+    if scope is None or scope.is_admin:  # nothing lies outside their reach
+        return
+    mine = {a.id for a in ancestors} | ({editing.id} if editing is not None else set())
     others = db.session.execute(
         select(OrgUnit).where(OrgUnit.boundary.is_not(None), OrgUnit.id.not_in(sorted(mine) or [0]))
     ).scalars()
@@ -105,6 +155,48 @@ def check_boundary(boundary: dict | None, parent: OrgUnit | None, scope: Scope) 
             raise DomainError(
                 "org.boundary_overlaps",
                 f"边界与您管辖范围之外的「{other.name}」重叠，请只圈定本辖区内的区域",
+                422,
+            )
+
+
+def _shape_of(boundary: dict):
+    """The boundary as a shapely geometry: a valid shape with an area, else 422."""
+    from shapely.geometry import shape
+
+    invalid = DomainError("org.invalid_boundary", "边界图形无效：请检查多边形的坐标", 422)
+    try:
+        drawn = shape(boundary)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError):
+        raise invalid from None
+    if drawn.is_empty or not drawn.is_valid or drawn.area <= 0:
+        raise invalid
+    return drawn
+
+
+def _check_holds_subunits(boundary: dict, unit: OrgUnit) -> None:
+    """A new boundary must still hold the bounded units below: theirs were checked to lie
+    inside this one, and a point left between the two would route past the unit."""
+    from shapely.geometry import shape
+
+    drawn = _shape_of(boundary)
+    below = db.session.execute(
+        select(OrgUnit)
+        .where(
+            OrgUnit.path.startswith(unit.path, autoescape=True),
+            OrgUnit.id != unit.id,
+            OrgUnit.boundary.is_not(None),
+        )
+        .order_by(OrgUnit.path)
+    ).scalars()
+    for sub in below:
+        try:
+            theirs = shape(sub.boundary)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError):
+            continue
+        if theirs.is_valid and theirs.difference(drawn).area > theirs.area * BOUNDARY_TOLERANCE:
+            raise DomainError(
+                "org.boundary_excludes_subunit",
+                f"新边界没有包含下级「{sub.name}」的范围：请把它圈进来，或先调整「{sub.name}」的边界",
                 422,
             )
 

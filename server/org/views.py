@@ -20,6 +20,7 @@ from server.ops.limits import rate_limit
 from server.org import services
 from server.org.models import ROLE_NAMES, OrgUnit
 from server.org.schemas import (
+    AdminOrgUnitSchema,
     BindingCodeSchema,
     DutySchema,
     InvitationCreateSchema,
@@ -27,6 +28,7 @@ from server.org.schemas import (
     OrgUnitCreateSchema,
     OrgUnitQuerySchema,
     OrgUnitSchema,
+    OrgUnitUpdateSchema,
     StaffBindingSchema,
 )
 
@@ -71,7 +73,7 @@ class OrgUnitDetail(MethodView):
 class AdminOrgUnits(MethodView):
     @staff_required("street_admin")
     @blp.arguments(OrgUnitCreateSchema)
-    @blp.response(201, OrgUnitSchema)
+    @blp.response(201, AdminOrgUnitSchema)
     @error_responses(404, 409)
     def post(self, body):
         """Add a unit below one in your subtree (street admins and above)."""
@@ -84,6 +86,18 @@ class AdminOrgUnits(MethodView):
         fields = {k: body.get(k) for k in ("boundary", "center_lat", "center_lng")}
         services.check_boundary(fields["boundary"], parent, scope)
         return services.create_org_unit(body["code"], body["name"], body["level"], parent, **fields)
+
+
+@blp.route("/admin/org-units/<int:unit_id>")
+class AdminOrgUnit(MethodView):
+    @staff_required("street_admin")
+    @blp.arguments(OrgUnitUpdateSchema)
+    @blp.response(200, AdminOrgUnitSchema)
+    @error_responses(404)
+    def patch(self, body, unit_id):
+        """Rename a unit in your subtree, or set its boundary or centre (street admins up)."""
+        scope = current_scope("street_admin")
+        return services.update_org_unit(scope.ensure(unit_id), body, scope)
 
 
 @blp.route("/admin/invitations")

@@ -45,6 +45,21 @@ def street_of(unit: OrgUnit) -> OrgUnit:
 
 def ensure_categories(street: OrgUnit) -> list[ReportCategory]:
     """Give a street the default categories it lacks (idempotent); returns all of them."""
+    categories = add_default_categories(street)
+    db.session.commit()
+    return categories
+
+
+def on_org_unit_created(unit: OrgUnit) -> None:
+    """A new street starts with the default categories, in the transaction creating it
+    (server.ORG_UNIT_CREATED): residents can report there from its first minute. They are
+    the street's own rows from then on (changing the defaults later changes no street)."""
+    if unit.level == "street":
+        add_default_categories(unit)
+
+
+def add_default_categories(street: OrgUnit) -> list[ReportCategory]:
+    """The default categories a street lacks, added to the session (the caller commits)."""
     have = {
         c.code: c
         for c in db.session.execute(
@@ -68,7 +83,6 @@ def ensure_categories(street: OrgUnit) -> list[ReportCategory]:
                 sort_order=order,
             )
             db.session.add(have[code])
-    db.session.commit()
     return sorted(have.values(), key=lambda c: c.sort_order)
 
 

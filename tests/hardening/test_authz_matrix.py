@@ -211,6 +211,9 @@ RECIPES: dict[str, Callable[[Ctx], Call]] = {
             "parent_id": c.units["A"].id,
         }
     ),
+    f"PATCH {P}/admin/org-units/{{unit_id}}": lambda c: Call(
+        params={"unit_id": c.units["A"].id}, json={"name": MARK}
+    ),
     f"POST {P}/admin/invitations": lambda c: Call(
         json={"org_unit_id": c.units["A1"].id, "role": "grid_worker"}
     ),
