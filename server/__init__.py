@@ -81,6 +81,12 @@ DEMO_SEEDERS: list[str] = [
 ORG_UNIT_CREATED: list[str] = [
     "server.reports.categories.on_org_unit_created",  # a street's report categories
 ]
+# What each domain does when a staff member's binding ends — unbound, or bound to another
+# unit (then `now_bound` is the new binding) — in the transaction that ends it:
+# "module.function(user_id, now_bound)", see server/org/services.py.
+STAFF_BINDING_ENDED: list[str] = [
+    "server.reports.workflow.on_staff_binding_ended",  # their open work orders handed back
+]
 # Processes `fengchao dev` (make run) starts beside the server ("module.function(app)").
 DEV_PROCESSES: list[str] = [
     "server.notifications.worker.start_dev_worker",

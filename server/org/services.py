@@ -59,12 +59,25 @@ def create_org_unit(
 def _created_hooks() -> list[Callable[[OrgUnit], None]]:
     """The other domains' additions to a new unit (server.ORG_UNIT_CREATED): resolved here,
     when a unit is created, so the tree imports none of them."""
-    import importlib
-
     from server import ORG_UNIT_CREATED
 
+    return _resolve(ORG_UNIT_CREATED)
+
+
+def _binding_ended(user_id: int, now_bound: StaffBinding | None) -> None:
+    """Tell the other domains a staff member's binding ended (server.STAFF_BINDING_ENDED):
+    unbound (`now_bound` None) or moved to `now_bound`; in the caller's transaction."""
+    from server import STAFF_BINDING_ENDED
+
+    for hook in _resolve(STAFF_BINDING_ENDED):
+        hook(user_id, now_bound)
+
+
+def _resolve(dotted_names: list[str]) -> list[Callable]:
+    import importlib
+
     hooks = []
-    for dotted in ORG_UNIT_CREATED:
+    for dotted in dotted_names:
         module_name, _, attr = dotted.rpartition(".")
         hooks.append(getattr(importlib.import_module(module_name), attr))
     return hooks
@@ -285,11 +298,11 @@ def bind_staff(user: User, code: str) -> StaffBinding:
         db.session.rollback()
         raise Conflict("invitation.used", "该邀请码已被使用，请向管理员索取新的邀请码")
     now = utcnow()
-    db.session.execute(
+    ended = db.session.execute(
         update(StaffBinding)
         .where(StaffBinding.user_id == user.id, StaffBinding.revoked_at.is_(None))
         .values(revoked_at=now)
-    )
+    ).rowcount
     binding = StaffBinding(
         user_id=user.id,
         org_unit_id=invitation.org_unit_id,
@@ -298,6 +311,9 @@ def bind_staff(user: User, code: str) -> StaffBinding:
     )
     db.session.add(binding)
     try:
+        if ended:  # moved: what they handled outside the new unit goes back
+            db.session.flush()
+            _binding_ended(user.id, binding)
         db.session.commit()
     except IntegrityError:  # the same user binding twice at once
         db.session.rollback()
@@ -330,10 +346,13 @@ def _inviter_still_may(invitation: StaffInvitation) -> bool:
 
 
 def unbind_staff(binding: StaffBinding) -> None:
-    """End a binding and revoke the user's tokens."""
+    """End a binding and revoke the user's tokens; the work they were handling goes back to
+    be dispatched again (STAFF_BINDING_ENDED)."""
     binding.revoked_at = utcnow()
     user = db.session.get(User, binding.user_id)
     user.token_version += 1
+    db.session.flush()
+    _binding_ended(binding.user_id, None)
     db.session.commit()
 
 

@@ -34,6 +34,7 @@ EVENT_NAMES = {
     "overdue": "已超时",
     "escalate": "督办升级",
     "auto_resume": "挂起到期，恢复处置",
+    "handed_back": "经办人员变动，待重新派单",
 }
 VISIBLE = {
     "staff": ("public", "reporter", "staff"),

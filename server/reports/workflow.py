@@ -800,3 +800,62 @@ def reverse_clue_points(report: Report, category: ReportCategory) -> None:
             org_unit_id=entry.org_unit_id,
             account=account,
         )
+
+
+# Orders a staff member was handling, handed back when they leave the unit: the states in
+# which the order waits on its assignee.
+HANDED_BACK_FROM = ("dispatched", "accepted", "in_progress", "on_hold")
+
+
+def on_staff_binding_ended(user_id: int, now_bound: StaffBinding | None) -> None:
+    """A staff member was unbound, or bound elsewhere (server.STAFF_BINDING_ENDED, in the
+    org domain's transaction; no commit). Every order still assigned to them that their
+    binding no longer covers goes back to be dispatched again: `returned`, in the unit it
+    was in, no assignee, its deadlines unchanged (a hold is closed as 恢复处置 closes it), and
+    whoever dispatches there is told. Left assigned, it waited on someone who can no longer
+    open it until it ran overdue."""
+    orders = db.session.execute(
+        select(WorkOrder)
+        .where(WorkOrder.assignee_id == user_id, WorkOrder.state.in_(HANDED_BACK_FROM))
+        .order_by(WorkOrder.id)
+        .with_for_update(of=WorkOrder)
+    ).scalars()
+    for order in list(orders):
+        unit = db.session.get(OrgUnit, order.org_unit_id)
+        if now_bound is not None and (
+            now_bound.role == "admin" or unit.path.startswith(now_bound.org_unit.path)
+        ):
+            continue  # still theirs to handle
+        _hand_back(order)
+
+
+def _hand_back(order: WorkOrder) -> None:
+    seen = order.state
+    extra: dict[str, Any] = {"clock": "时限不变"}
+    if seen == "on_hold":
+        extra.update(resume_extension(order))
+    order.assignee_id = None
+    order.state = order.report.status = "returned"
+    report = order.report
+    category = db.session.get(ReportCategory, order.category_id)
+    record(
+        report,
+        "handed_back",
+        actor=None,
+        actor_role="system",
+        order=order,
+        from_state=seen,
+        to_state="returned",
+        note="经办人员已不在岗，工单退回待重新派单",
+        data=extra,
+    )
+    dispatcher = order.dispatcher_unit_id or order.org_unit_id
+    integrations.notify_unit(
+        dispatcher,
+        "work_order_new",
+        title=f"待重新派单：{category.name}",
+        body=f"经办人员已不在岗，工单 {report.report_no} 退回待派",
+        page=staff_page(order.id),
+        data=_data(report, category, order),
+        dedupe_key=f"wo:{order.id}:handed_back:{utcnow().isoformat()}",
+    )
