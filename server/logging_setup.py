@@ -6,6 +6,9 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import Flask, g, has_request_context, request
 
@@ -35,6 +38,33 @@ class ContextFilter(logging.Filter):
             record.request_id = getattr(record, "request_id", "-")
             record.user_id = getattr(record, "user_id", "-")
         return True
+
+
+_QUIETED: ContextVar[frozenset[str]] = ContextVar("fengchao_quieted_loggers", default=frozenset())
+
+
+class _QuietFilter(logging.Filter):
+    """Drops a record below WARNING from a logger `quiet()` holds in this context."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name not in _QUIETED.get()
+
+
+_QUIET_FILTER = _QuietFilter()
+
+
+@contextmanager
+def quiet(*names: str) -> Iterator[None]:
+    """The named loggers log only WARNING and above inside the block, in this thread (or
+    task) alone: others running at the same time, and the loggers' levels, are untouched.
+    A logger's records only (a filter on it), not its children's."""
+    for name in names:
+        logging.getLogger(name).addFilter(_QUIET_FILTER)  # once: addFilter skips a repeat
+    token = _QUIETED.set(_QUIETED.get() | frozenset(names))
+    try:
+        yield
+    finally:
+        _QUIETED.reset(token)
 
 
 class TextFormatter(logging.Formatter):

@@ -63,10 +63,55 @@ def resolve(dotted: str):
     return getattr(importlib.import_module(module_name), attr)
 
 
+# RQ logs 4 INFO lines for every job ("default: run_in_app(…) (id)", "Successfully completed
+# … in …s", "Job OK", "result is kept for 3600 seconds"): a worker idle but for the periodic
+# jobs (the WeChat inbox every 5 s) wrote ≈120,000 lines a day, and Docker's log cap kept
+# ≈3 days. RQ's loggers run at WARNING (DEBUG when LOG_LEVEL is): a failed job is still an
+# ERROR with its traceback, a lost one a WARNING. `run_in_app` says, in one line, what a job
+# did — at INFO when it did something or took SLOW_JOB_MS or more, at DEBUG otherwise.
+RQ_LOGGER = "rq"
+SLOW_JOB_MS = 1000
+
+
+def quiet_rq(app_level: str | None) -> str:
+    """Set RQ's loggers (`rq.worker`, `rq.queue`, `rq.job`, …) to WARNING, or to DEBUG when
+    the app logs DEBUG; returns the level, for `Worker.work(logging_level=…)` (which sets
+    `rq.worker`'s and `rq.job`'s own)."""
+    level = "DEBUG" if str(app_level or "").upper() == "DEBUG" else "WARNING"
+    logging.getLogger(RQ_LOGGER).setLevel(level)
+    return level
+
+
+def did_something(result) -> bool:
+    """Whether a job's result says it did work: a count above 0, a dict with any such
+    count ({"expired": 0, "reminded": 0} did nothing), a status; None and 0 are nothing."""
+    if isinstance(result, dict):
+        return any(did_something(value) for value in result.values())
+    return bool(result)
+
+
+def _summary(result) -> str:
+    if isinstance(result, dict):
+        return " ".join(f"{key}={value}" for key, value in result.items())
+    return str(result)[:200]
+
+
 def run_in_app(dotted: str, *args):
-    """The job RQ runs for `queue.enqueue_job`: "module.function"(*args) in an app context."""
-    with app_context():
-        return resolve(dotted)(*args)
+    """The job RQ runs for `queue.enqueue_job`: "module.function"(*args) in an app context,
+    logged in one line (see SLOW_JOB_MS). A failure is named here (RQ's ERROR with the
+    traceback names only `run_in_app`, and its line naming the job is gone)."""
+    started = time.monotonic()
+    try:
+        with app_context():
+            result = resolve(dotted)(*args)
+    except Exception as exc:
+        took_ms = (time.monotonic() - started) * 1000
+        log.error("job %s failed (%.0f ms): %s: %s", dotted, took_ms, type(exc).__name__, exc)
+        raise
+    took_ms = (time.monotonic() - started) * 1000
+    level = logging.INFO if did_something(result) or took_ms >= SLOW_JOB_MS else logging.DEBUG
+    log.log(level, "job %s: %s (%.0f ms)", dotted, _summary(result), took_ms)
+    return result
 
 
 def write_alive(path: str | None, until: float) -> None:
@@ -133,6 +178,12 @@ class FengchaoWorker(SimpleWorker):
         if pipeline is None:
             write_alive(self.alive_file, time.time() + (timeout or self.worker_ttl + 60))
 
+    def bootstrap(self, *args, **kwargs):
+        super().bootstrap(*args, **kwargs)
+        # RQ's own start lines are INFO, which its loggers no longer say (quiet_rq)
+        names = ", ".join(self.queue_names())
+        log.info("worker %s (pid %d): Listening on %s", self.name, os.getpid(), names)
+
     # RQ listens for commands (shutdown, stop-job) in a pub/sub thread that waits up to 60 s
     # for a message and relies on the reply to its UNSUBSCRIBE to wake it at teardown. When
     # the thread reads that reply before teardown has told it to stop, it goes back to
@@ -165,8 +216,8 @@ class FengchaoWorker(SimpleWorker):
                 self.log.info("Worker %s: suspended in burst mode, exiting", self.name)
                 raise StopRequested
             write_alive(self.alive_file, time.time() + self.SUSPENDED_ALIVE_S)
-            if before_state is None:
-                self.log.info("Worker %s: suspended, run `rq resume` to resume", self.name)
+            if before_state is None:  # ours: RQ's loggers say only warnings (quiet_rq)
+                log.info("worker %s: suspended, run `rq resume` to resume", self.name)
                 before_state = self.get_state()
                 self.set_state(WorkerStatus.SUSPENDED)
             time.sleep(1)
@@ -215,7 +266,8 @@ def worker_command(burst: bool, queues: tuple[str, ...], alive_file: str | None)
     worker = FengchaoWorker(
         list(queues or WORKER_QUEUES), connection=get_raw_redis(), alive_file=alive_file
     )
-    worker.work(burst=burst, logging_level=current_app.config.get("LOG_LEVEL") or "INFO")
+    worker.work(burst=burst, logging_level=quiet_rq(current_app.config.get("LOG_LEVEL")))
+    log.info("worker %s: stopped", worker.name)
 
 
 def scheduler_tick(now: float | None = None) -> list[str]:
@@ -258,6 +310,7 @@ def scheduler_command(once: bool, alive_file: str | None):
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    quiet_rq(current_app.config.get("LOG_LEVEL"))  # enqueueing, as in the worker
     from server import PERIODIC_JOBS
 
     log.info("scheduler: %s", ", ".join(f"{d} every {s}s" for d, s in PERIODIC_JOBS))
@@ -266,8 +319,8 @@ def scheduler_command(once: bool, alive_file: str | None):
             write_alive(alive_file, time.time() + SCHEDULER_ALIVE_S)
             renew_at = time.time() + SCHEDULER_ALIVE_EVERY_S
         try:
-            for dotted in scheduler_tick():
-                log.info("scheduler: enqueued %s", dotted)
+            for dotted in scheduler_tick():  # every few seconds: the worker logs what it did
+                log.debug("scheduler: enqueued %s", dotted)
         except Exception as exc:  # Redis down: try again shortly
             if once:  # nothing to try again: a cron job or script must see the failure
                 raise

@@ -87,7 +87,7 @@ def test_every_event_of_the_communitys_reports_is_exported_in_any_key_order(
     assert followers_a and {int(f["id"]) for f in followers} == followers_a
 
 
-def test_an_event_reached_through_its_work_order_alone_is_exported(
+def test_a_report_and_its_work_order_come_whole_to_either_unit(
     app,
     db,
     units,
@@ -95,28 +95,35 @@ def test_an_event_reached_through_its_work_order_alone_is_exported(
     file_report,  # noqa: F811
     tmp_path,
 ):
-    """Any key to an exported row brings the row: here (made by hand) a report counted to
-    community B whose work order is still A's: A's export holds the work order's events."""
+    """A report and its work order are one case: here (made by hand) a report counted to
+    community B whose work order is still A's is in both exports, with its whole timeline
+    (it was once reached in A's through the work order's events alone, without the report)."""
     from server.reports.models import Report, ReportEvent, WorkOrder
 
     rider = login("rider", "A")
     report_id = file_report(rider)["report"]["id"]
+    other_id = file_report(login("rider", "B"), where=IN_B1)["report"]["id"]  # B's alone
     db.session.execute(
         Report.__table__.update().where(Report.id == report_id).values(org_unit_id=units["B"].id)
     )
     db.session.commit()
-    order_ids = set(
-        db.session.execute(select(WorkOrder.id).where(WorkOrder.report_id == report_id)).scalars()
-    )
-    events = db.session.execute(select(ReportEvent)).scalars().all()
-    through_order = {e.id for e in events if e.work_order_id in order_ids}
-    assert order_ids and through_order and len(through_order) < len(events)
 
-    with _export(app, tmp_path) as archive:
-        assert not _read(archive, "reports.csv")
-        assert {int(o["id"]) for o in _read(archive, "work_orders.csv")} == order_ids
-        exported = {int(e["id"]) for e in _read(archive, "report_events.csv")}
-    assert exported == through_order
-    with _export(app, tmp_path, "T-B") as archive:  # and B's holds the report's whole timeline
-        exported_b = {int(e["id"]) for e in _read(archive, "report_events.csv")}
-    assert exported_b == {e.id for e in events}
+    def case(report_ids):
+        orders = select(WorkOrder.id).where(WorkOrder.report_id.in_(report_ids))
+        events = select(ReportEvent.id).where(ReportEvent.report_id.in_(report_ids))
+        return (
+            sorted(report_ids),
+            set(db.session.execute(orders).scalars()),
+            set(db.session.execute(events).scalars()),
+        )
+
+    mine = case([report_id])
+    assert mine[1] and mine[2]
+    for code, expected in (("T-A", mine), ("T-B", case([report_id, other_id]))):
+        with _export(app, tmp_path, code) as archive:
+            exported = (
+                [int(r["id"]) for r in _read(archive, "reports.csv")],
+                {int(o["id"]) for o in _read(archive, "work_orders.csv")},
+                {int(e["id"]) for e in _read(archive, "report_events.csv")},
+            )
+        assert exported == expected, code
