@@ -81,6 +81,19 @@ DEMO_SEEDERS: list[str] = [
 ORG_UNIT_CREATED: list[str] = [
     "server.reports.categories.on_org_unit_created",  # a street's report categories
 ]
+# What each domain does when a user cancels their account (注销账号), in the transaction that
+# cancels it, in this order (activity and post locks before the points account's, as their
+# awards take them): "module.function(user)", returning None or a function to run once the
+# cancellation has committed. See server/auth/cancellation.py.
+ACCOUNT_CANCELLED: list[str] = [
+    "server.activities.services.on_account_cancelled",  # future enrolments withdrawn
+    "server.posts.services.on_account_cancelled",  # post claims released
+    "server.needs.services.on_account_cancelled",  # open needs withdrawn
+    "server.points.redemptions.on_account_cancelled",  # vouchers refunded, balance forfeited
+    "server.reports.wechat_channel.on_account_cancelled",  # WeChat inbox rows anonymised
+    "server.uploads.services.on_account_cancelled",  # unattached photos deleted
+    "server.notifications.services.on_account_cancelled",  # last: drops the notices above
+]
 # What each domain does when a staff member's binding ends — unbound, or bound to another
 # unit (then `now_bound` is the new binding) — in the transaction that ends it:
 # "module.function(user_id, now_bound)", see server/org/services.py.

@@ -511,6 +511,16 @@ def cancel_enrolment(user: User, activity_id: int) -> Enrolment:
         raise Conflict(
             "enrolment.cancel_too_late", "活动已开始，不能取消报名；如无法参加请联系社区工作人员"
         )
+    if not _withdraw(activity, enrolment):
+        db.session.rollback()
+        raise Conflict("enrolment.already_signed_in", "您已签到，不能再取消报名")
+    db.session.commit()
+    return enrolment
+
+
+def _withdraw(activity: Activity, enrolment: Enrolment) -> bool:
+    """Cancel a live enrolment under the activity's lock and give its place to the first
+    waitlisted (no commit); False when it was signed in or changed meanwhile."""
     was = enrolment.status
     # Conditional (the rider's sign-in takes this lock too, but a belt to those braces): a
     # signed-in enrolment is never cancelled (nor its place given).
@@ -525,8 +535,7 @@ def cancel_enrolment(user: User, activity_id: int) -> Enrolment:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        db.session.rollback()
-        raise Conflict("enrolment.already_signed_in", "您已签到，不能再取消报名")
+        return False
     db.session.refresh(enrolment)
     if was == "enrolled":
         activity.enrolled_count -= 1
@@ -534,8 +543,33 @@ def cancel_enrolment(user: User, activity_id: int) -> Enrolment:
             _promote(activity, 1)
     else:
         activity.waitlist_count -= 1
-    db.session.commit()
-    return enrolment
+    return True
+
+
+def on_account_cancelled(user: User) -> None:
+    """Account cancellation (server/auth/cancellation.py): withdraw the user's enrolments in
+    activities not started yet, as their own withdrawal does (the waitlist moves up); past
+    attendance is kept. In the caller's transaction, one activity lock at a time, in id
+    order."""
+    now = utcnow()
+    ids = db.session.execute(
+        select(Enrolment.activity_id)
+        .join(Activity, Activity.id == Enrolment.activity_id)
+        .where(
+            Enrolment.user_id == user.id,
+            Enrolment.status.in_(("enrolled", "waitlisted")),
+            Enrolment.signed_in_at.is_(None),
+            Activity.starts_at > now,
+        )
+        .order_by(Enrolment.activity_id)
+    ).scalars()
+    for activity_id in list(ids):
+        activity = lock_activity(activity_id)
+        enrolment = my_enrolment(user, activity_id)
+        if enrolment is not None and enrolment.status in ("enrolled", "waitlisted"):
+            db.session.refresh(enrolment)  # as it is now, under the lock
+            if enrolment.status in ("enrolled", "waitlisted") and enrolment.signed_in_at is None:
+                _withdraw(activity, enrolment)
 
 
 def _promote(activity: Activity, places: int) -> list[Enrolment]:

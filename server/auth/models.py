@@ -41,6 +41,9 @@ class User(TimestampMixin, db.Model):
     token_version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # When the user cancelled their account (注销账号, server/auth/cancellation.py): the row
+    # stays (reports, check-ins and the ledger point to it) with its personal data erased.
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.citizen_role}>"

@@ -73,3 +73,15 @@ class MePatchSchema(Schema):
 
 class PhoneResultSchema(Schema):
     phone = fields.String(required=True, metadata={"example": "138****1234"})
+
+
+class CancelAccountSchema(Schema):
+    confirm = fields.String(
+        required=True,
+        validate=validate.Length(max=16),
+        metadata={
+            "description": "「注销」, typed or tapped by the user: a call without it changes "
+            "nothing (422 `account.confirm_required`)",
+            "example": "注销",
+        },
+    )

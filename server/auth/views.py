@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from server.auth import services
+from server.auth import cancellation, services
 from server.auth.guards import active_binding, current_user, login_required
 from server.auth.models import User
 from server.auth.schemas import (
+    CancelAccountSchema,
     LoginResultSchema,
     LoginSchema,
     MePatchSchema,
@@ -108,3 +109,33 @@ class MyPhone(MethodView):
     def post(self, body):
         """Bind the phone number from a getPhoneNumber code; answered masked."""
         return {"phone": services.bind_phone(current_user(), body["code"])}
+
+    @login_required
+    @blp.response(204)
+    def delete(self):
+        """Unbind the phone number: both stored copies cleared (204 also when none was bound)."""
+        cancellation.forget_phone(current_user())
+
+
+@blp.route("/me/cancel")
+class CancelAccount(MethodView):
+    @login_required
+    @blp.arguments(CancelAccountSchema)
+    @blp.response(204)
+    @error_responses(409)
+    def post(self, body):
+        """Cancel my account (注销账号) for good: body `{"confirm": "注销"}` (else 422
+        `account.confirm_required`, nothing changed).
+
+        One transaction: activities not started yet are withdrawn (the waitlist moves up),
+        governance-post claims end, open needs are withdrawn, pending vouchers are cancelled
+        (points and stock back), the remaining points are forfeited (one ledger entry 账号注销),
+        notifications and subscriptions are deleted, photos never attached are deleted, and the
+        profile is erased (phone, name → 已注销用户, avatar, WeChat identity, community). Reports,
+        check-ins, attendance and the ledger are kept, anonymous. Every token is revoked: a
+        retry after a lost answer gets 401 `auth.token_revoked`, meaning it was done. The
+        same WeChat user logging in later gets a new, empty account.
+
+        409 `account.staff_bound` while the caller holds a staff binding (their superior
+        unbinds them first)."""
+        cancellation.cancel_account(current_user(), body["confirm"])

@@ -20,7 +20,8 @@ KINDS = {
     "community_suggestion": "社区建议",
     "other": "其他",
 }
-STATUSES = {"open": "待答复", "answered": "已答复"}
+# withdrawn: its submitter cancelled their account before it was answered
+STATUSES = {"open": "待答复", "answered": "已答复", "withdrawn": "已撤回"}
 # What the text security check said: pass | review (staff look first) | unchecked (WeChat down)
 CONTENT_FLAGS = ("pass", "review", "unchecked")
 

@@ -196,6 +196,9 @@ def answer_need(scope: Scope, need_id: int, answer: str) -> Need:
     ).rowcount
     if changed != 1:
         db.session.rollback()
+        db.session.refresh(need)
+        if need.status == "withdrawn":
+            raise Conflict("need.withdrawn", "提交人已注销账号，该诉求已撤回，无需答复")
         raise Conflict("need.already_answered", "该诉求已有答复，请刷新查看")
     effects.notify_user(
         need.user_id,
@@ -209,6 +212,20 @@ def answer_need(scope: Scope, need_id: int, answer: str) -> Need:
     db.session.commit()
     db.session.refresh(need)
     return need
+
+
+def on_account_cancelled(user: User) -> None:
+    """Account cancellation (server/auth/cancellation.py): open needs are withdrawn (nobody
+    is left to read an answer); answered ones are kept as the community's record. In the
+    caller's transaction, conditional as answering is."""
+    from sqlalchemy import update
+
+    db.session.execute(
+        update(Need)
+        .where(Need.user_id == user.id, Need.status == "open")
+        .values(status="withdrawn")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def export_rows(scope: Scope, args: dict[str, Any]) -> list[list[Any]]:

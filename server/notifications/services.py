@@ -401,3 +401,37 @@ def mark_all_read(user_id: int) -> int:
     ).rowcount
     db.session.commit()
     return changed
+
+
+# -- account cancellation -------------------------------------------------------------------
+
+
+def on_account_cancelled(user: User) -> None:
+    """Account cancellation (server/auth/cancellation.py), after the other domains (their
+    last notices included): the user's notifications are deleted — inbox and outbox, so none
+    still pending is sent — and their subscription credits with them. In the caller's
+    transaction; a row a worker is sending right now finds its claim gone and writes
+    nothing (`tasks._settle`)."""
+    from sqlalchemy import delete
+
+    ids = set(
+        db.session.execute(select(Notification.id).where(Notification.user_id == user.id))
+        .scalars()
+        .all()
+    )
+    db.session.execute(
+        delete(Notification)
+        .where(Notification.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        delete(SubscriptionCredit)
+        .where(SubscriptionCredit.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    )
+    queued = db.session.info.get(PENDING_KEY)
+    if queued:
+        queued.difference_update(ids)  # written in this transaction: nothing to deliver
+    for row in list(db.session.identity_map.values()):
+        if isinstance(row, Notification) and row.user_id == user.id:
+            db.session.expunge(row)

@@ -34,7 +34,8 @@ RULES = (
 )
 # Source types that spend or give back spent points: they move the balance but are not
 # "earning", so they never count towards earned-this-month, lifetime or the rankings.
-SPENDING_SOURCES = frozenset({"redemption", "redemption_refund"})
+# account_closure: the balance a cancelled account forfeits (server/points/redemptions.py).
+SPENDING_SOURCES = frozenset({"redemption", "redemption_refund", "account_closure"})
 
 REDEMPTION_STATUSES = ("pending", "fulfilled", "cancelled", "expired")
 

@@ -28,7 +28,7 @@ from server import pages
 from server.auth.guards import Scope
 from server.clock import isoformat, utcnow
 from server.errors import Conflict, DomainError, NotFound
-from server.extensions import db
+from server.extensions import db, redis_after_commit
 from server.http import key_reused
 from server.org.models import OrgUnit
 from server.points.models import Redemption, Reward
@@ -650,6 +650,50 @@ def cancel(user, redemption_id: int, key: str | None = None) -> Redemption:
     db.session.commit()
     db.session.refresh(closed)
     return closed
+
+
+ACCOUNT_CLOSURE = "account_closure"  # the forfeit's source type; its source id: the user's
+
+
+def on_account_cancelled(user) -> None:
+    """Account cancellation (server/auth/cancellation.py), in the caller's transaction: each
+    pending voucher is cancelled as the rider's own cancel does (points and stock back), then
+    what is left of the balance is forfeited by one compensating entry (reason 账号注销)
+    whose business key (user, account_closure, user id) makes a retry forfeit nothing more.
+    The forfeit is made under the account row's lock, and the pending vouchers are looked for
+    again under it: a redemption or check-in racing this is serialised before or after it.
+    The user leaves the rankings once this commits."""
+    from server.points import rankings
+
+    now = utcnow()
+
+    def cancel_pending() -> None:
+        pending = db.session.execute(
+            select(REDEMPTIONS.c.id)
+            .where(REDEMPTIONS.c.user_id == user.id, REDEMPTIONS.c.status == "pending")
+            .order_by(REDEMPTIONS.c.id)
+        ).scalars()
+        for redemption_id in list(pending):
+            # the voucher's row, then the account's: the order the rider's cancel and the
+            # expiry job take them in
+            _close_and_refund(redemption_id, "cancelled", now)
+
+    cancel_pending()
+    lock_account(user.id)
+    cancel_pending()  # one bought before the lock was ours
+    balance = lock_account(user.id).balance
+    if balance > 0:
+        apply_points(
+            user.id,
+            -balance,
+            reason="账号注销",
+            source_type=ACCOUNT_CLOSURE,
+            source_id=user.id,
+            org_unit_id=user.community_id,
+            now=now,
+        )
+    rankings.after_commit_move(user.id, user.community_id, None)
+    redis_after_commit(lambda pipe: pipe.hdel(rankings.NAMES_KEY, str(user.id)))
 
 
 # A run of the hourly job works through its backlog batch by batch for at most this long

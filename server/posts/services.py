@@ -358,7 +358,9 @@ def end_claim(scope: Scope, claim_id: int, note: str | None) -> PostClaim:
     return claim
 
 
-def release_claims_elsewhere(user_id: int, community_id: int | None) -> int:
+def release_claims_elsewhere(
+    user_id: int, community_id: int | None, note: str = "已换社区报到，自动离岗"
+) -> int:
     """A rider who moved to another community (or left theirs) can no longer serve the old
     one's posts: their pending claims there are withdrawn and their posts left (the places
     go back to the community, and they no longer count against the rider's limit in the
@@ -382,12 +384,18 @@ def release_claims_elsewhere(user_id: int, community_id: int | None) -> int:
             claim.status, claim.ended_at = "withdrawn", now
         elif claim.status == "approved":
             claim.status, claim.ended_at = "ended", now
-            claim.decision_note = "已换社区报到，自动离岗"
+            claim.decision_note = note
             post.holder_count -= 1
         else:
             continue
         ended += 1
     return ended
+
+
+def on_account_cancelled(user: User) -> None:
+    """Account cancellation (server/auth/cancellation.py): every live claim ends (pending
+    withdrawn, posts held left), in the caller's transaction."""
+    release_claims_elsewhere(user.id, None, note="账号已注销，自动离岗")
 
 
 def award_duty(user_id: int, *, source_type: str, source_id: int | str, reason: str) -> Any:

@@ -389,3 +389,26 @@ def process_inbox(limit: int = 50) -> int:
             if _is_job_timeout(exc):
                 raise
     return done
+
+
+def on_account_cancelled(user: User) -> None:
+    """Account cancellation (server/auth/cancellation.py): the user's WeChat messages keep
+    what became of them (the report they made) but no longer say who sent them (the openid,
+    in the row and in its payload); those not handled yet, or given up, never will be: done
+    with nothing made (not `failed`, which `fengchao inbox retry --all-failed` would hand
+    back to the job, and the job would make a new account of the anonymous sender). Their
+    report follows are dropped: no more notices for an account nobody holds."""
+    from server.reports.models import ReportFollower
+
+    db.session.execute(ReportFollower.__table__.delete().where(ReportFollower.user_id == user.id))
+    rows = db.session.execute(
+        select(WeChatInbound).where(WeChatInbound.openid == user.openid)
+    ).scalars()
+    anonymous = f"deleted:{user.id}"
+    for row in rows:
+        row.openid = anonymous
+        row.payload = {
+            k: (anonymous if k == "FromUserName" else v) for k, v in (row.payload or {}).items()
+        }
+        if row.status in ("pending", "failed"):
+            row.status, row.error = "done", "account cancelled"

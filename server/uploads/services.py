@@ -331,3 +331,35 @@ def apply_media_check(trace_id: str, suggest: str, label: int | None) -> Upload 
 
         photo_flagged(upload)
     return upload
+
+
+def on_account_cancelled(user: User):
+    """Account cancellation (server/auth/cancellation.py): the user's photos attached to
+    nothing (uploaded, never used) are deleted — rows now, files once the cancellation has
+    committed (returned: the caller runs it then). Attached photos stay with what they show
+    (a report, an event, a need)."""
+    from sqlalchemy import delete
+
+    rows = db.session.execute(
+        select(Upload.id, Upload.storage_key, Upload.thumb_key).where(
+            Upload.owner_id == user.id, Upload.ref_type.is_(None)
+        )
+    ).all()
+    if not rows:
+        return None
+    db.session.execute(
+        delete(Upload)
+        .where(Upload.id.in_([row.id for row in rows]), Upload.ref_type.is_(None))
+        .execution_options(synchronize_session=False)
+    )
+    keys = [key for row in rows for key in (row.storage_key, row.thumb_key)]
+
+    def delete_files() -> None:
+        storage = get_storage()
+        for key in keys:
+            try:
+                storage.delete(key)
+            except OSError:
+                log.warning("upload file %s of a cancelled account not deleted", key)
+
+    return delete_files

@@ -40,6 +40,24 @@ async function updateMe(patch) {
 /** 绑定手机号（getPhoneNumber 的 code）→ {phone}（脱敏） */
 const bindPhone = (code) => api.post('/me/phone', { code })
 
+/** 解绑手机号：服务器清除保存的手机号（未绑定也算成功）；本地资料同步去掉 */
+async function unbindPhone() {
+  await api.del('/me/phone')
+  const cached = api.getCachedUser()
+  if (cached) api.setSession({ user: { ...cached, phone: null } })
+}
+
+/** 注销账号时须提交的确认词（服务器核对） */
+const CANCEL_CONFIRM_WORD = '注销'
+/**
+ * 注销账号：POST /me/cancel {confirm: '注销'} → 204。不静默重新登录：注销成功即吊销令牌，
+ * 丢失应答后的重试会得到 401（auth.token_revoked），由页面判断为"已注销"；若重新登录再发，
+ * 注销的会是新建的空账号。409 account.staff_bound：工作人员须先由上级解除绑定。
+ */
+const cancelAccount = () => api.post('/me/cancel', { confirm: CANCEL_CONFIRM_WORD }, { reauth: false })
+/** 注销后清除本地的登录状态和资料（与退出登录相同） */
+const forgetSession = () => api.clearSession()
+
 /** 工作人员在岗/离岗（在岗的网格员会被自动派单） */
 const setDuty = (isOnDuty) => api.put('/me/duty', { is_on_duty: Boolean(isOnDuty) })
 
@@ -49,4 +67,20 @@ const isManager = (user) => Boolean(user && MANAGER_ROLES.includes(user.role))
 const isStaff = (user) => Boolean(user && STAFF_ROLES.includes(user.role))
 const platformName = (code) => (PLATFORMS.find((p) => p.code === code) || {}).name || ''
 
-module.exports = { PLATFORMS, ROLE_NAMES, STAFF_ROLES, getMe, storeMe, updateMe, bindPhone, setDuty, isStaff, isManager, platformName }
+module.exports = {
+  PLATFORMS,
+  ROLE_NAMES,
+  STAFF_ROLES,
+  CANCEL_CONFIRM_WORD,
+  getMe,
+  storeMe,
+  updateMe,
+  bindPhone,
+  unbindPhone,
+  cancelAccount,
+  forgetSession,
+  setDuty,
+  isStaff,
+  isManager,
+  platformName,
+}

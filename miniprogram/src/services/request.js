@@ -191,11 +191,13 @@ async function ensureLogin() {
 }
 
 /**
- * request(method, path, { query, data, idempotencyKey, auth = true })
+ * request(method, path, { query, data, idempotencyKey, auth = true, reauth = true })
  * Resolves with the response body; rejects with ApiError or NetworkError.
+ * reauth: false turns the silent re-login on 401 off (the 401 is thrown): for a call whose
+ * retry must not run as a freshly logged-in account (注销账号: the first call revoked the token).
  */
 async function request(method, path, options = {}) {
-  const { query, data, idempotencyKey, auth = true, retried = false } = options
+  const { query, data, idempotencyKey, auth = true, reauth = true, retried = false } = options
   const header = { 'Content-Type': 'application/json' }
   const token = auth ? getToken() : ''
   if (token) header.Authorization = `Bearer ${token}`
@@ -208,7 +210,7 @@ async function request(method, path, options = {}) {
     data: data === undefined ? undefined : data,
   })
 
-  if (res.statusCode === 401 && auth && !retried) {
+  if (res.statusCode === 401 && auth && reauth && !retried) {
     await reauthAfter401(token)
     return request(method, path, { ...options, retried: true })
   }

@@ -1,7 +1,7 @@
 const me = require('../../services/me')
 const org = require('../../services/org')
 const { getCachedUser } = require('../../services/request')
-const { errorMessage } = require('../../utils/ui')
+const { errorMessage, toastError, toast } = require('../../utils/ui')
 const { latest } = require('../../utils/list')
 
 const MENU = [
@@ -86,5 +86,33 @@ Page({
   },
   onRetry() {
     return this.load()
+  },
+
+  /** 解绑手机号: asked first; one request however often it is tapped. */
+  async onUnbindPhone() {
+    if (this.unbinding) return
+    this.unbinding = true
+    try {
+      const ok = await new Promise((resolve) => {
+        wx.showModal({
+          title: '解绑手机号',
+          content: '解绑后，社区将无法通过手机号联系您；以后可在「社区报到」中重新授权。',
+          confirmText: '解绑',
+          success: (res) => resolve(Boolean(res && res.confirm)),
+          fail: () => resolve(false),
+        })
+      })
+      if (!ok) return
+      await me.unbindPhone()
+      if (this.data.user) this.setData({ 'user.phone': null })
+      toast('已解绑')
+    } catch (err) {
+      toastError(err)
+    } finally {
+      this.unbinding = false
+    }
+  },
+  onCancelAccount() {
+    wx.navigateTo({ url: '/packages/profile/cancel/index' })
   },
 })
