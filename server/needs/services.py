@@ -206,7 +206,12 @@ def answer_need(scope: Scope, need_id: int, answer: str) -> Need:
         title="您的诉求有答复了",
         body=f"您提交的「{need.kind_name}」诉求已答复：{answer.strip()[:60]}",
         page=pages.NEEDS,
-        data={"kind": need.kind_name, "status": "已答复", "answer": answer.strip()[:20]},
+        data={
+            "kind": need.kind_name,
+            "status": "已答复",
+            "answer": answer.strip()[:20],
+            "time": now,
+        },
         dedupe_key=f"need_answered:{need.id}",
     )
     db.session.commit()

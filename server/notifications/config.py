@@ -76,9 +76,17 @@ DEMO_TEMPLATES: dict[str, dict[str, Any]] = {
         "template_id": "TPL_REDEMPTION",
         "fields": {"thing1": "item", "phrase2": "status", "thing3": "station", "time4": "time"},
     },
+    "redemption_refunded": {
+        "template_id": "TPL_REDEMPTION",
+        "fields": {"thing1": "item", "phrase2": "status", "thing3": "station", "time4": "time"},
+    },
     "redemption_expiring": {
         "template_id": "TPL_REDEMPTION_EXPIRING",
         "fields": {"thing1": "item", "thing2": "station", "time3": "expires_at"},
+    },
+    "need_answered": {
+        "template_id": "TPL_NEED_ANSWERED",
+        "fields": {"thing1": "kind", "phrase2": "status", "thing3": "answer", "time4": "time"},
     },
     "points_adjusted": {
         "template_id": "TPL_POINTS",
@@ -109,6 +117,7 @@ SHARED_TEMPLATES: dict[str, str] = {
     "activity_rescheduled": "activity_cancelled",
     "activity_waitlist_promoted": "activity_cancelled",
     "redemption_fulfilled": "redemption_created",
+    "redemption_refunded": "redemption_created",
 }
 
 DEFAULTS: dict[str, Any] = {

@@ -621,7 +621,7 @@ def _close_and_refund(
         body=f"您兑换的「{redemption.reward_name}」已{word}，"
         f"{redemption.cost} 积分已退回您的账户。",
         page="pages/points/index",
-        data={"redemption_id": redemption.id, "refunded": redemption.cost},
+        data={**_notice(redemption, f"已{word}退回", now), "refunded": redemption.cost},
         dedupe_key=f"redemption_refunded:{redemption.id}",
     )
     return redemption

@@ -181,3 +181,24 @@ def test_staff_filtering_needs_by_a_street_get_its_communities_needs(client, uni
     assert listed["total"] == 2
     stats = client.get(f"/api/v1/admin/needs/stats?org_unit_id={s1}", headers=street).get_json()
     assert sum(month["total"] for month in stats["months"]) == 2
+
+
+def test_an_answer_notice_carries_what_its_template_shows(client, db, units, login):
+    """need_answered has a WeChat template (it went to the in-app inbox only): kind, status,
+    the answer and its time, not the send time and the title in their place."""
+    from tests.factories import assert_template_sources
+
+    rider = login("rider")
+    need = submit(client, rider).get_json()
+    answered = client.post(
+        f"/api/v1/admin/needs/{need['id']}/answer",
+        json={"answer": "已联系社区学校，7月起开办暑期托管班"},
+        headers=login("grid_worker", "A"),
+    )
+    assert answered.status_code == 200, answered.get_json()
+    [notice] = db.session.execute(
+        select(Notification).where(Notification.user_id == rider.user_id)
+    ).scalars()
+    shown = assert_template_sources(notice)
+    assert shown["thing1"]["value"] == "子女托管" and shown["phrase2"]["value"] == "已答复"
+    assert shown["thing3"]["value"].startswith("已联系社区学校")

@@ -666,3 +666,21 @@ def test_redemption_messages_carry_what_their_templates_show(client, login, unit
         notifications_of(db, rider.user_id, "redemption_expiring")[0]
     )
     assert expiring["time3"]["value"].startswith(f"{(NOON + dt.timedelta(days=7)).year}年")
+
+
+def test_a_refund_notice_carries_what_its_template_shows(client, login, units, db):
+    """redemption_refunded goes out with the redemption template (it had none: in-app only):
+    the item, 已取消退回, the station and the time."""
+    from tests.factories import assert_template_sources
+
+    reward = make_reward(units["A"], cost=30, stock=2)
+    rider = login("rider")
+    give_points(rider.user_id, 30)
+    made = redeem(client, rider, reward.id).get_json()
+    cancelled = client.post(f"/api/v1/redemptions/{made['id']}/cancel", headers=rider)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    [notice] = notifications_of(db, rider.user_id, "redemption_refunded")
+    shown = assert_template_sources(notice)
+    assert reward.name in shown["thing1"]["value"]
+    assert shown["phrase2"]["value"] == "已取消退回"
+    assert notice.data["refunded"] == 30
