@@ -14,6 +14,7 @@ const MOMENTS = {
   redemption: ['redemption_fulfilled', 'redemption_expiring'],
   activity: ['activity_reminder', 'activity_cancelled', 'activity_waitlist_promoted'],
   staffOnDuty: ['work_order_new', 'work_order_assigned', 'work_order_overdue'],
+  need: ['need_answered'],
 }
 
 // The server's last answer, kept for a later run whose prefetch fails (a weak network).

@@ -63,3 +63,24 @@ test('my needs refused: the message is shown, the form still works', async () =>
   expect(pageText(page)).toContain('请先完成社区报到')
   expect(page.querySelector('.submit')).toBeTruthy()
 })
+
+test('sending a need asks, inside the tap, for the answer by WeChat', async () => {
+  wx.requestSubscribeMessage = jest.fn((o) => o.success({ TPL_NEED: 'accept' }))
+  const server = mockServer({
+    'GET /me/subscriptions': () => ({ templates: { need_answered: 'TPL_NEED' }, credits: [] }),
+    'POST /me/subscriptions': () => ({ ok: true }),
+    'GET /me/needs': () => ({ items: [], total: 0 }),
+    'POST /needs': () => ({ id: 1, kind: 'employment', kind_name: '就业', status: 'open' }),
+  })
+  const page = render(id)
+  await page.instance.onLoad()
+  await flush()
+  page.instance.onInput({ detail: { value: '希望驿站晚上多开一小时' } })
+  const sent = page.instance.onSubmit()
+  expect(wx.requestSubscribeMessage).toHaveBeenCalledTimes(1) // before anything was awaited
+  expect(wx.requestSubscribeMessage.mock.calls[0][0].tmplIds).toEqual(['TPL_NEED'])
+  await sent
+  await flush()
+  expect(server.callsTo('POST /needs')).toHaveLength(1)
+  expect(server.callsTo('POST /me/subscriptions')).toHaveLength(1)
+})

@@ -4,6 +4,7 @@ const { newIdempotencyKey, serverDecided } = require('../../../services/request'
 const { formatTime } = require('../../../utils/format')
 const { latest } = require('../../../utils/list')
 const { errorMessage } = require('../../../utils/ui')
+const { askSubscribe, prefetch } = require('../../../services/subscribe')
 
 const toNeed = (n) => ({
   ...n,
@@ -17,6 +18,7 @@ Page({
   data: { kinds: needs.NEED_KINDS, kind: 'community_suggestion', content: '', sending: false, error: '', done: false, mine: [], mineError: '' },
 
   onLoad() {
+    prefetch() // the template ids, ready for the tap (askSubscribe must not wait)
     return this.loadMine()
   },
   onPullDownRefresh() {
@@ -50,6 +52,7 @@ Page({
       return
     }
     this.key = this.key || newIdempotencyKey()
+    askSubscribe('need') // inside the tap: the answer reaches them by WeChat, not only 我的
     this.setData({ sending: true, error: '' })
     try {
       await needs.submitNeed({ kind: this.data.kind, content }, { idempotencyKey: this.key })
