@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -129,6 +130,17 @@ class Enrolment(TimestampMixin, db.Model):
         UniqueConstraint("activity_id", "user_id"),
         Index("ix_activity_enrolments_activity_status_seq", "activity_id", "status", "seq"),
         Index("ix_activity_enrolments_user_signed_out", "user_id", "signed_out_at"),
+        # auto_sign_out_due: the few still signed in
+        Index(
+            "ix_activity_enrolments_signed_in_open",
+            "id",
+            sqlite_where=text(
+                "status = 'enrolled' AND signed_in_at IS NOT NULL AND signed_out_at IS NULL"
+            ),
+            postgresql_where=text(
+                "status = 'enrolled' AND signed_in_at IS NOT NULL AND signed_out_at IS NULL"
+            ),
+        ),
     )
 
 

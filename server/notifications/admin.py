@@ -59,17 +59,38 @@ def is_stuck(row: Notification, now: dt.datetime | None = None) -> bool:
     return False
 
 
+# The summary counts the live states (pending, sending) in full and the terminal ones (sent,
+# inbox, failed: the bulk of the table, growing for ever) over this recent window only
+# (by updated_at: when the row reached that state), through ix_notifications_status_updated.
+LIVE_STATUSES = ("pending", "sending")
+TERMINAL_STATUSES = ("sent", "inbox", "failed")
+SUMMARY_WINDOW = dt.timedelta(days=7)
+
+
 def outbox_summary() -> dict:
-    """How many notifications are in each delivery state, and how many are stuck."""
+    """How many notifications are pending or being sent, how many reached each terminal state
+    in the last SUMMARY_WINDOW, and how many are stuck."""
+    now = utcnow()
+    count = func.count(Notification.id)
     counts = dict(
         db.session.execute(
-            select(Notification.status, func.count(Notification.id)).group_by(Notification.status)
+            select(Notification.status, count)
+            .where(Notification.status.in_(LIVE_STATUSES))
+            .group_by(Notification.status)
         ).all()
     )
-    stuck = db.session.execute(
-        select(func.count(Notification.id)).where(stuck_clause(utcnow()))
-    ).scalar_one()
-    return {"counts": counts, "stuck": stuck}
+    counts.update(
+        db.session.execute(
+            select(Notification.status, count)
+            .where(
+                Notification.status.in_(TERMINAL_STATUSES),
+                Notification.updated_at >= now - SUMMARY_WINDOW,
+            )
+            .group_by(Notification.status)
+        ).all()
+    )
+    stuck = db.session.execute(select(count).where(stuck_clause(now))).scalar_one()
+    return {"counts": counts, "stuck": stuck, "window_days": SUMMARY_WINDOW.days}
 
 
 def retry(notification_id: int) -> Notification:

@@ -17,13 +17,21 @@ def outbox_cli():
 @outbox_cli.command("status")
 @with_appcontext
 def status():
-    """Count notifications by delivery state (and how many are stuck)."""
-    from server.notifications.admin import outbox_summary
+    """Count notifications by delivery state (and how many are stuck).
+
+    pending and sending are counted in full; sent, inbox and failed only over the recent
+    window (by when they reached that state), as the output says.
+    """
+    from server.notifications.admin import LIVE_STATUSES, TERMINAL_STATUSES, outbox_summary
 
     summary = outbox_summary()
-    for name, count in sorted(summary["counts"].items()):
-        click.echo(f"{name:10} {count}")
+    counts = summary["counts"]
+    for name in LIVE_STATUSES:
+        click.echo(f"{name:10} {counts.get(name, 0)}")
     click.echo(f"{'stuck':10} {summary['stuck']}")
+    click.echo(f"in the last {summary['window_days']} days:")
+    for name in TERMINAL_STATUSES:
+        click.echo(f"{name:10} {counts.get(name, 0)}")
 
 
 @outbox_cli.command("retry")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     or_,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,6 +61,17 @@ class Notification(TimestampMixin, db.Model):
         UniqueConstraint("user_id", "dedupe_key"),
         Index("ix_notifications_user_read", "user_id", "read_at"),
         Index("ix_notifications_status_next", "status", "next_attempt_at"),
+        # the inbox (services.inbox_query): a user's rows, unread first, newest first
+        Index(
+            "ix_notifications_user_inbox",
+            "user_id",
+            text("(read_at IS NOT NULL)"),
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        # the admin outbox by state, newest first (admin.outbox_query, outbox_summary;
+        # read backwards for updated_at DESC, id DESC)
+        Index("ix_notifications_status_updated", "status", "updated_at", "id"),
     )
 
     def __repr__(self) -> str:

@@ -70,8 +70,16 @@ class OutboxItemSchema(NotificationSchema):
 
 
 class OutboxSummarySchema(Schema):
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    counts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "pending and sending: all of them; sent, inbox and failed: those "
+            "whose last change falls in the last `window_days` days"
+        },
+    )
     stuck = fields.Integer()
+    window_days = fields.Integer(metadata={"description": "the window of the terminal counts"})
 
 
 class TestNotificationSchema(Schema):

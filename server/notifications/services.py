@@ -376,8 +376,10 @@ def inbox_query(user_id: int, unread_only: bool = False):
     stmt = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    unread_first = case((Notification.read_at.is_(None), 0), else_=1)
-    return stmt.order_by(unread_first, Notification.created_at.desc(), Notification.id.desc())
+    # false (unread) sorts before true; the same expression as ix_notifications_user_inbox,
+    # so the index gives the rows in this order (a CASE with bound values could not)
+    read = Notification.read_at.is_not(None)
+    return stmt.order_by(read, Notification.created_at.desc(), Notification.id.desc())
 
 
 def mark_read(user_id: int, notification_id: int) -> Notification:

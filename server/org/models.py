@@ -65,7 +65,11 @@ class OrgUnit(TimestampMixin, db.Model):
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side="OrgUnit.id")
 
-    __table_args__ = (Index("ix_org_units_path", "path"),)
+    # a subtree is `path LIKE 'prefix%'`: under a non-C collation only the pattern opclass
+    # serves it on PostgreSQL (SQLite: unaffected)
+    __table_args__ = (
+        Index("ix_org_units_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),
+    )
 
     def is_within(self, other: OrgUnit) -> bool:
         """True when self is `other` or below it."""

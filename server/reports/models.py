@@ -105,6 +105,15 @@ class Report(TimestampMixin, db.Model):
         Index("ix_reports_category_created", "category_id", "created_at"),
         Index("ix_reports_org_unit_id", "org_unit_id"),
         Index("ix_reports_status", "status"),
+        # possible_duplicates: same category, submitted in the last days
+        Index("ix_reports_category_submitted", "category_id", "submitted_at"),
+        # recheck_pending_reports: the few reports whose text check is still pending
+        Index(
+            "ix_reports_moderation_pending",
+            "id",
+            sqlite_where=text("moderation = 'pending'"),
+            postgresql_where=text("moderation = 'pending'"),
+        ),
     )
 
 

@@ -112,4 +112,6 @@ class CheckIn(db.Model):
         Index("ix_checkins_user_id_id", "user_id", "id"),
         Index("ix_checkins_station_id_id", "station_id", "id"),
         Index("ix_checkins_org_unit_id_id", "org_unit_id", "id"),
+        # admin_checkins with a date range: the scope's units, then the days
+        Index("ix_checkins_org_unit_day", "org_unit_id", "day"),
     )
