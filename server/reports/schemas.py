@@ -244,8 +244,13 @@ class WorkOrderDetailSchema(WorkOrderSchema):
 class StatsQuerySchema(Schema):
     unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     category_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
-    date_from = LocalDate()
-    date_to = LocalDate()
+    date_from = LocalDate(
+        metadata={
+            "description": "first day (Asia/Shanghai), inclusive; default: the last 12 calendar"
+            " months — the 1st of the month 11 months before date_to's (or today's) month"
+        }
+    )
+    date_to = LocalDate(metadata={"description": "last day (Asia/Shanghai), inclusive"})
 
 
 class StatsFiguresSchema(Schema):

@@ -213,7 +213,10 @@ class Stats(MethodView):
     @error_responses(404)
     @reads_from_replica
     def get(self, args):
-        """Work-order statistics of your area: received, resolved, on time, satisfaction."""
+        """Work-order statistics of your area: received, resolved, on time, satisfaction.
+
+        Without date_from, the last 12 calendar months (Asia/Shanghai) up to date_to or today;
+        the answer's date_from says which period was counted."""
         return stats.order_stats(current_scope(), args)
 
 

@@ -6,10 +6,21 @@ import csv
 import datetime as dt
 import io
 
+import pytest
+
 from server.reports.models import Report, WorkOrder
 from tests.reports.conftest import IN_A1, IN_A2, IN_B1
 
 T0 = dt.datetime(2026, 3, 10, 2, 0)  # UTC
+
+
+@pytest.fixture(autouse=True)
+def _stats_today(monkeypatch):
+    """The fixture's orders are of March and April 2026: the statistics' default period (the
+    last 12 months) is taken from a day that keeps holding them, whatever today is."""
+    from server.reports import stats
+
+    monkeypatch.setattr(stats, "local_today", lambda: dt.date(2026, 6, 15))
 
 
 def _shape(db, order_id, *, created, resolved=None, state=None, stars=None, late=(False, False)):
