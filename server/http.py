@@ -167,41 +167,135 @@ class FastJSONProvider(DefaultJSONProvider):
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")
 
 
-class PageQuerySchema(Schema):
-    """`page` (from 1) and `page_size` (at most 100)."""
+# A list page counts at most COUNT_CAP + 1 rows of its filtered set (`total` is exact below
+# the cap; above it `total` = COUNT_CAP and `total_capped` is true), and page numbers reach at
+# most the first MAX_OFFSET rows: counting or skipping more walks an index as long as the
+# history (a street's 1M check-ins: 170 ms a page). Past that a staff list ordered by id goes
+# on with `before_id` (keyset paging), every list with narrower filters.
+COUNT_CAP = 10_000
+MAX_OFFSET = 10_000
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+class PageQuerySchema(Schema):
+    """`page` (from 1) and `page_size` (at most 100); pages reach the first 10,000 rows."""
+
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=100_000),
+        metadata={
+            "description": f"From 1; (page − 1) × page_size must stay below {MAX_OFFSET}, "
+            "deeper is refused with 422 `paging.too_deep`"
+        },
+    )
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+class KeysetPageQuerySchema(PageQuerySchema):
+    """PageQuerySchema plus `before_id`, for staff lists ordered by id (newest first) that grow
+    without bound: only rows with a smaller id are listed, `page` counts from there."""
+
+    before_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={
+            "description": "List only rows with a smaller id (newest first): pass the previous "
+            "answer's `next_before_id` with page=1 to go on past the first 10,000 rows"
+        },
+    )
 
 
 _page_schemas: dict[str, type[Schema]] = {}
 
 
-def page_of(item_schema: type[Schema]) -> type[Schema]:
-    """The paginated envelope `{"items", "total", "page", "page_size"}` around a schema."""
+def page_of(item_schema: type[Schema], *, keyset: bool = False) -> type[Schema]:
+    """The paginated envelope `{"items", "total", "total_capped", "has_more", "page",
+    "page_size"}` around a schema (with `next_before_id` where the list takes `before_id`)."""
     name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
     if name not in _page_schemas:
-        _page_schemas[name] = type(
-            name,
-            (Schema,),
-            {
-                "items": fields.List(fields.Nested(item_schema), required=True),
-                "total": fields.Integer(required=True),
-                "page": fields.Integer(required=True),
-                "page_size": fields.Integer(required=True),
-            },
-        )
+        attrs: dict[str, Any] = {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "total": fields.Integer(
+                required=True,
+                metadata={
+                    "description": f"Rows matching the filters, exact up to {COUNT_CAP}; "
+                    f"when `total_capped` there are more than {COUNT_CAP} and this is "
+                    f"{COUNT_CAP}"
+                },
+            ),
+            "total_capped": fields.Boolean(
+                required=True,
+                metadata={"description": f"True when more than {COUNT_CAP} rows match"},
+            ),
+            "has_more": fields.Boolean(
+                required=True,
+                metadata={
+                    "description": "True when page + 1 can be fetched (it holds rows and is "
+                    "within the page-number depth)"
+                },
+            ),
+            "page": fields.Integer(required=True),
+            "page_size": fields.Integer(required=True),
+        }
+        if keyset:
+            attrs["next_before_id"] = fields.Integer(
+                required=True,
+                allow_none=True,
+                metadata={
+                    "description": "The last item's id when rows follow it (null at the "
+                    "end): `before_id` for the next stretch"
+                },
+            )
+        _page_schemas[name] = type(name, (Schema,), attrs)
     return _page_schemas[name]
 
 
-def paginate(stmt: Select, page: int, page_size: int, *, scalars: bool = True) -> dict[str, Any]:
-    """Run `stmt` for one page and count the whole; returns the page envelope."""
-    total = db.session.execute(
-        select(func.count()).select_from(stmt.order_by(None).subquery())
+def too_deep(page: int, page_size: int) -> None:
+    """422 `paging.too_deep` for a page starting at or beyond MAX_OFFSET rows."""
+    if (page - 1) * page_size >= MAX_OFFSET:
+        raise DomainError(
+            "paging.too_deep",
+            f"只能按页查看前 {MAX_OFFSET} 条记录，请缩小筛选条件（如日期范围）后再查看",
+            422,
+            {"max_offset": MAX_OFFSET},
+        )
+
+
+def paginate(
+    stmt: Select,
+    page: int,
+    page_size: int,
+    *,
+    scalars: bool = True,
+    keyset: Any = None,
+    before_id: int | None = None,
+) -> dict[str, Any]:
+    """Run `stmt` for one page and count its set up to COUNT_CAP; returns the page envelope.
+
+    `keyset`: the id column a staff list is ordered by (descending); with it `before_id`
+    lists only smaller ids and the envelope holds `next_before_id`."""
+    too_deep(page, page_size)
+    if keyset is not None and before_id is not None:
+        stmt = stmt.where(keyset < before_id)
+    counted = db.session.execute(
+        select(func.count()).select_from(stmt.order_by(None).limit(COUNT_CAP + 1).subquery())
     ).scalar_one()
-    rows = db.session.execute(stmt.limit(page_size).offset((page - 1) * page_size))
+    offset = (page - 1) * page_size
+    rows = db.session.execute(stmt.limit(page_size).offset(offset))
     items = list(rows.scalars() if scalars else rows.mappings())
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+    envelope = {
+        "items": items,
+        "total": min(counted, COUNT_CAP),
+        "total_capped": counted > COUNT_CAP,
+        "has_more": offset + len(items) < counted and page * page_size < MAX_OFFSET,
+        "page": page,
+        "page_size": page_size,
+    }
+    if keyset is not None:
+        more = bool(items) and offset + len(items) < counted
+        last = items[-1] if more else None
+        envelope["next_before_id"] = (
+            None if last is None else getattr(last, keyset.key) if scalars else last[keyset.key]
+        )
+    return envelope
 
 
 def idempotency_key() -> str | None:

@@ -148,10 +148,14 @@ def confirm_count(report_id: int) -> int:
     ).scalar_one()
 
 
-def report_summary(report: Report, viewer: str, viewer_id: int | None) -> dict[str, Any]:
-    """A list item: what the viewer may see, first photo as the thumbnail."""
-    first = uploads_for("report", [report.id])[report.id]
-    photos = _photos(first, viewer, viewer_id)
+def report_summary(
+    report: Report, viewer: str, viewer_id: int | None, uploads: list[Upload] | None = None
+) -> dict[str, Any]:
+    """A list item: what the viewer may see, first photo as the thumbnail. `uploads`: the
+    report's photos when the caller loaded a page's at once (else read here)."""
+    if uploads is None:
+        uploads = uploads_for("report", [report.id])[report.id]
+    photos = _photos(uploads, viewer, viewer_id)
     held = report.moderation != "pass" and viewer in ("public", "follower")
     return {
         "id": report.id,

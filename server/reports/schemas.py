@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.http import AwareInDateTime, LocalDate, LocalDateTime, PageQuerySchema, Text
+from server.http import (
+    AwareInDateTime,
+    KeysetPageQuerySchema,
+    LocalDate,
+    LocalDateTime,
+    PageQuerySchema,
+    Text,
+)
 from server.reports.models import STATE_NAMES, STATUS_NAMES
 from server.reports.workflow import ACTIONS
 from server.security import MAX_ID
@@ -187,7 +194,7 @@ class TransitionSchema(Schema):
     )
 
 
-class WorkOrderQuerySchema(PageQuerySchema):
+class WorkOrderQuerySchema(KeysetPageQuerySchema):
     # One state (`?state=received`) or several, the parameter repeated
     # (`?state=received&state=returned`: 待派单 is both).
     state = fields.List(
@@ -211,7 +218,7 @@ class WorkOrderQuerySchema(PageQuerySchema):
 
 class WorkOrderExportQuerySchema(WorkOrderQuerySchema):
     class Meta:
-        exclude = ("page", "page_size")
+        exclude = ("page", "page_size", "before_id")
 
 
 class WorkOrderSchema(Schema):

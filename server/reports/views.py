@@ -177,7 +177,7 @@ class Feedback(MethodView):
 class WorkOrders(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(WorkOrderQuerySchema, location="query")
-    @blp.response(200, page_of(WorkOrderSchema))
+    @blp.response(200, page_of(WorkOrderSchema, keyset=True))
     @error_responses(404)
     def get(self, args):
         """Work orders in your area (filters: state, category, unit, overdue, date…)."""

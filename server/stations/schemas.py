@@ -7,7 +7,7 @@ import copy
 from marshmallow import Schema, fields, validate
 from marshmallow.constants import missing
 
-from server.http import LocalDateTime, PageQuerySchema, Text
+from server.http import KeysetPageQuerySchema, LocalDateTime, PageQuerySchema, Text
 from server.security import MAX_ID
 from server.stations.models import DEFAULT_CHECKIN_RADIUS_M, KINDS, SERVICES
 
@@ -217,7 +217,7 @@ class CheckinResultSchema(Schema):
     replayed = fields.Boolean()
 
 
-class AdminCheckinQuerySchema(PageQuerySchema):
+class AdminCheckinQuerySchema(KeysetPageQuerySchema):
     station_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     status = fields.String(validate=validate.OneOf(["ok", "closed", "refused"]))

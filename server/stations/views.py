@@ -27,6 +27,7 @@ from server.http import (
     paginate,
 )
 from server.stations import checkins, qr, services
+from server.stations.models import CheckIn
 from server.stations.schemas import (
     AdminCheckinQuerySchema,
     AdminCheckinSchema,
@@ -213,7 +214,7 @@ def _printable(station) -> None:
 class AdminCheckins(MethodView):
     @staff_required("grid_worker")
     @blp.arguments(AdminCheckinQuerySchema, location="query")
-    @blp.response(200, page_of(AdminCheckinSchema))
+    @blp.response(200, page_of(AdminCheckinSchema, keyset=True))
     def get(self, args):
         """Check-ins and refused attempts in my subtree; `format=csv` exports them all (up to
         50,000 rows: more is refused with `export.too_many_rows`, narrow the dates)."""
@@ -221,7 +222,13 @@ class AdminCheckins(MethodView):
         if args["format"] == "csv":
             with replica_reads():
                 return _csv(stmt)
-        page = paginate(stmt, args["page"], args["page_size"])
+        page = paginate(
+            stmt,
+            args["page"],
+            args["page_size"],
+            keyset=CheckIn.id,
+            before_id=args.get("before_id"),
+        )
         page["items"] = checkins.with_station_names(page["items"])
         return page
 

@@ -15,6 +15,16 @@ function latest(owner, name, { start = true } = {}) {
 }
 
 /**
+ * Whether another page can be fetched. The server counts at most 10,000 rows (`total` is then
+ * 10,000 with `total_capped`) and answers `has_more`, which also turns false where page
+ * numbers stop (the first 10,000 rows); an older answer without it: what `total` says.
+ */
+function moreAfter(res, raw, all) {
+  if (typeof res.has_more === 'boolean') return res.has_more && raw.length > 0
+  return Boolean(res.total && raw.length && all.length < res.total)
+}
+
+/**
  * loadList(page, fetchPage, {reset, map}) — fetchPage(n) resolves {items,total,page,page_size}.
  * A failed first page shows the error state; a failed "more" keeps what is shown and toasts.
  * Only the latest reset may update the list (filters tapped in quick succession); one "more"
@@ -43,7 +53,7 @@ async function loadList(page, fetchPage, { reset = true, map } = {}) {
       items: all,
       page: nextPage,
       total: res.total || all.length,
-      hasMore: Boolean(res.total && raw.length && all.length < res.total),
+      hasMore: moreAfter(res, raw, all),
       loading: false,
       loadingMore: false,
     })
@@ -65,4 +75,4 @@ async function loadList(page, fetchPage, { reset = true, map } = {}) {
   }
 }
 
-module.exports = { loadList, latest }
+module.exports = { loadList, latest, moreAfter }
