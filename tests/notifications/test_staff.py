@@ -103,7 +103,7 @@ def test_admin_sees_failed_and_stuck_notifications_and_can_retry(
     )
     assert by_id[stuck_id]["stuck"] is True
     summary = client.get("/api/v1/admin/notifications/summary", headers=admin).get_json()
-    assert summary == {"counts": {"failed": 1, "sending": 1}, "stuck": 1}
+    assert summary == {"counts": {"failed": 1, "sending": 1}, "stuck": 1, "window_days": 7}
 
     response = client.post(f"/api/v1/admin/notifications/{failed_id}/retry", headers=admin)
     assert response.status_code == 200 and response.get_json()["status"] == "pending"
