@@ -188,7 +188,7 @@ if (!API_URL) {
     // the scan only looks it up: what it is, before anything is handed over
     expect(fulfil.data.error).toBe('')
     expect(fulfil.data.result).toBe(null)
-    expect(fulfil.data.voucher).toMatchObject({ code: state.voucher.code, rewardName: '湿巾 80 抽', status: 'pending', pending: true })
+    expect(fulfil.data.voucher).toMatchObject({ code: state.voucher.code, rewardName: '湿巾 80 抽', status: 'pending', canFulfil: true })
     await fulfil.onFulfil() // 确认发放
     expect(fulfil.data.error).toBe('')
     expect(fulfil.data.result).toMatchObject({ rewardName: '湿巾 80 抽', code: state.voucher.code })
