@@ -165,6 +165,18 @@ def update_activity(scope: Scope, activity_id: int, data: dict[str, Any]) -> Act
     return activity
 
 
+def _signed_up(activity: Activity) -> list[int]:
+    """Everyone holding a place or waiting for one: who is told of a change."""
+    return list(
+        db.session.execute(
+            select(Enrolment.user_id).where(
+                Enrolment.activity_id == activity.id,
+                Enrolment.status.in_(("enrolled", "waitlisted")),
+            )
+        ).scalars()
+    )
+
+
 def _notify_rescheduled(activity: Activity) -> None:
     """Tell everyone enrolled or waitlisted the new time (under the activity lock)."""
     starts, ends = local(activity.starts_at), local(activity.ends_at)
@@ -177,13 +189,7 @@ def _notify_rescheduled(activity: Activity) -> None:
     moved_to = (
         f"{activity.starts_at:%Y%m%d%H%M}-{activity.ends_at:%Y%m%d%H%M}@{utcnow():%Y%m%d%H%M%S}"
     )
-    people = db.session.execute(
-        select(Enrolment.user_id).where(
-            Enrolment.activity_id == activity.id,
-            Enrolment.status.in_(("enrolled", "waitlisted")),
-        )
-    ).scalars()
-    for user_id in people:
+    for user_id in _signed_up(activity):
         effects.notify_user(
             user_id,
             "activity_rescheduled",
@@ -252,13 +258,7 @@ def cancel_activity(scope: Scope, activity_id: int, reason: str | None) -> Activ
     activity.cancel_reason = reason
     close_cancelled(activity)
     if was_published:
-        people = db.session.execute(
-            select(Enrolment.user_id).where(
-                Enrolment.activity_id == activity.id,
-                Enrolment.status.in_(("enrolled", "waitlisted")),
-            )
-        ).scalars()
-        for user_id in people:
+        for user_id in _signed_up(activity):
             effects.notify_user(
                 user_id,
                 "activity_cancelled",

@@ -22,15 +22,20 @@ def _nginx() -> str:
     pytest.fail("nginx is not installed: apt-get install -y nginx-light (the Makefile does)")
 
 
+def _self_signed_pair(folder) -> None:
+    """privkey.pem and fullchain.pem in `folder`, standing in for the real certificate."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=api.example.gov.cn", "-keyout", str(folder / "privkey.pem"),
+         "-out", str(folder / "fullchain.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+
 def test_nginx_accepts_the_config(tmp_path):
     """`nginx -t` on deploy/nginx.conf with a self-signed pair in place of the placeholders."""
     nginx = _nginx()
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=api.example.gov.cn", "-keyout", str(tmp_path / "privkey.pem"),
-         "-out", str(tmp_path / "fullchain.pem")],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+    _self_signed_pair(tmp_path)
     conf = (DEPLOY / "nginx.conf").read_text()
     for placeholder in ("/etc/fengchao/tls/", "/var/log/nginx/", "/run/nginx.pid"):
         assert placeholder in conf
@@ -188,12 +193,7 @@ def test_nginx_answers_json_for_its_own_api_errors(tmp_path):
     from server.errors import HTTP_ERRORS
 
     nginx = _nginx()
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=api.example.gov.cn", "-keyout", str(tmp_path / "privkey.pem"),
-         "-out", str(tmp_path / "fullchain.pem")],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+    _self_signed_pair(tmp_path)
     http_port, https_port = _free_port(), _free_port()
     conf = (DEPLOY / "nginx.conf").read_text()
     for old, new in (
