@@ -33,6 +33,21 @@ def _wanted(ratio: float) -> int:
     return 0
 
 
+# What `clock_of` and the warning levels read of an order.
+CLOCK_COLUMNS = (
+    WorkOrder.id,
+    WorkOrder.state,
+    WorkOrder.hold_until,
+    WorkOrder.created_at,
+    WorkOrder.accepted_at,
+    WorkOrder.accept_due_at,
+    WorkOrder.resolve_due_at,
+    WorkOrder.clock_restarted_at,
+    WorkOrder.accept_warn,
+    WorkOrder.resolve_warn,
+)
+
+
 def _escalation_target(unit_id: int, steps: int) -> OrgUnit:
     """`steps` levels up the tree from the owning unit, never above the street."""
     unit = db.session.get(OrgUnit, unit_id)
@@ -47,37 +62,38 @@ def scan_overdue() -> int:
     """Mark orders yellow at 75 % and red at 100 % of their clock; notify and escalate."""
     now = utcnow()
     _resume_due_holds(now)
+    # The clocks of every open order in one read (the columns clock_of reads): most are not
+    # due, and loading each order to find that out was a statement per open order.
     candidates = db.session.execute(
-        select(WorkOrder.id).where(
+        select(*CLOCK_COLUMNS).where(
             WorkOrder.state.in_(ACTIVE),
             or_(
                 (WorkOrder.accepted_at.is_(None)) & (WorkOrder.accept_warn < MAX_WARN),
                 (WorkOrder.accepted_at.is_not(None)) & (WorkOrder.resolve_warn < MAX_WARN),
             ),
         )
-    ).scalars()
-    ids = list(candidates)
+    ).all()
     db.session.rollback()
     changed = 0
-    for order_id in ids:
-        order = db.session.get(WorkOrder, order_id)
-        clock = clock_of(order, now)
+    for seen in candidates:
+        clock = clock_of(seen, now)
         if clock["phase"] not in ("accept", "resolve"):
             continue
         column = WorkOrder.accept_warn if clock["phase"] == "accept" else WorkOrder.resolve_warn
-        current = order.accept_warn if clock["phase"] == "accept" else order.resolve_warn
+        current = seen.accept_warn if clock["phase"] == "accept" else seen.resolve_warn
         wanted = _wanted(clock["ratio"])
         if wanted <= current:
             continue
         won = db.session.execute(
             update(WorkOrder)
-            .where(WorkOrder.id == order.id, column == current, WorkOrder.state == order.state)
+            .where(WorkOrder.id == seen.id, column == current, WorkOrder.state == seen.state)
             .values({column.key: wanted})
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
             db.session.rollback()
             continue
+        order = db.session.get(WorkOrder, seen.id)
         db.session.refresh(order)
         _warn(order, clock, current, wanted)
         db.session.commit()
