@@ -19,8 +19,10 @@ counter) and read at scrape time: they are cluster-wide totals, the same on ever
 (aggregate them with max(), not sum(), across instances). A Redis failure never breaks the
 caller; the increment is lost and logged.
 
-Gauges computed at each scrape, from whatever exists (tables and queues appear as domains
-land; what is missing is skipped):
+Gauges computed at scrape time, from whatever exists (tables and queues appear as domains
+land; what is missing is skipped). The table counts are a GROUP BY over tables that grow
+with history (notifications: millions of rows), so one count serves every scrape of every
+node for GAUGE_CACHE_S (kept in Redis); the queue gauges are read at each scrape:
     fengchao_reports{status}                 reports by status (table `reports`)
     fengchao_work_orders{state}              work orders by state (table `work_orders`)
     fengchao_notifications{status}           the notification outbox by status
@@ -158,6 +160,32 @@ def _count_by(table: str, column: str) -> dict[str, int] | None:
         return {str(value): int(count) for value, count in conn.execute(sql)}
 
 
+GAUGE_CACHE_S = 30
+
+
+def _shared_count_by(table: str, column: str) -> dict[str, int] | None:
+    """`_count_by`, counted once per GAUGE_CACHE_S for the whole cluster (Redis); counted
+    here, uncached, when Redis cannot be read."""
+    key = f"metrics:gauge:{table}:{column}"
+    try:
+        from server.extensions import get_redis
+
+        redis = get_redis()
+        cached = redis.get(key)
+    except Exception as exc:
+        log.warning("metrics: gauge cache unavailable: %s", exc)
+        return _count_by(table, column)
+    if cached is not None:
+        return {str(value): int(count) for value, count in json.loads(cached).items()}
+    counts = _count_by(table, column)
+    if counts is not None:
+        try:
+            redis.set(key, json.dumps(counts), ex=GAUGE_CACHE_S)
+        except Exception as exc:
+            log.warning("metrics: gauge cache not written: %s", exc)
+    return counts
+
+
 def _queue_names() -> tuple[str, ...]:
     try:
         from server.notifications.queue import WORKER_QUEUES
@@ -184,7 +212,7 @@ class DomainCollector(Collector):
     def collect(self):
         for name, doc, table, column in self.GAUGES:
             try:
-                counts = _count_by(table, column)
+                counts = _shared_count_by(table, column)
             except Exception as exc:
                 log.warning("metrics: could not count %s by %s: %s", table, column, exc)
                 counts = None

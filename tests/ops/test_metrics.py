@@ -191,3 +191,41 @@ def test_official_account_messages_given_up_are_counted(client, db):
     samples = _samples(client)
     assert _value(samples, "fengchao_wechat_inbound", status="failed") == 1
     assert _value(samples, "fengchao_wechat_inbound", status="done") == 1
+
+
+def test_table_gauges_are_counted_once_for_every_scrape_within_their_cache(client, db, login):
+    """Each scrape of each node ran a GROUP BY over notifications (millions of rows): one
+    count now serves them all for GAUGE_CACHE_S, and the next after it counts again."""
+    from sqlalchemy import event
+
+    from server.extensions import get_redis
+    from server.notifications.models import Notification
+
+    auth = login("rider")
+    db.session.add(
+        Notification(user_id=auth.user_id, status="failed", kind="test", title="t", body="b")
+    )
+    db.session.commit()
+    counts: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "GROUP BY" in statement and "notifications" in statement:
+            counts.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        first, second = _samples(client), _samples(client)
+        assert len(counts) == 1
+        assert _value(first, "fengchao_notifications", status="failed") == 1
+        assert _value(second, "fengchao_notifications", status="failed") == 1
+        key = "metrics:gauge:notifications:status"
+        assert 0 < get_redis().ttl(key) <= metrics.GAUGE_CACHE_S
+        db.session.add(
+            Notification(user_id=auth.user_id, status="failed", kind="test", title="t", body="b")
+        )
+        db.session.commit()
+        get_redis().delete(key)  # the cache ran out
+        assert _value(_samples(client), "fengchao_notifications", status="failed") == 2
+        assert len(counts) == 2
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
