@@ -8,7 +8,7 @@ test('mine by default; filter chips change the query; tap opens detail', async (
   const page = render(id)
   await page.instance.onShow()
   await flush()
-  expect(server.callsTo('GET /work-orders')[0].query).toEqual({ mine: 'true', page: '1' })
+  expect(server.callsTo('GET /work-orders')[0].query).toMatchObject({ mine: 'true', page: '1' })
   expect(pageText(page)).toContain('经三路 12 号')
   expect(pageText(page)).toContain('私拉电线')
   expect(pageText(page)).toContain('已超时')
@@ -86,4 +86,24 @@ test('the due time under an order says what is due (the clock\'s phase): 接单,
   expect(all(page, '.work-order')).toHaveLength(4)
   // the accept deadline (2 h) is not a 办结 deadline (72 h); a resolved order has none
   expect(all(page, '.due').map((n) => n.dom.textContent.trim())).toEqual(['· 限 2024-05-01 14:00 前接单', '· 限 2024-05-04 12:00 前办结', '· 挂起至 2024-05-02 09:00'])
+})
+
+test('我的待办 is what is still mine to do; 处理中 is everything taken and not yet resolved', async () => {
+  const { urls } = listServer([
+    order(51, 'accepted'), order(52, 'on_hold'), order(53, 'resolved'), order(54, 'closed'), order(55, 'in_progress'), order(56, 'dispatched'),
+  ])
+  const page = render(id)
+  await page.instance.onShow()
+  await flush()
+  const asked = (n) => new URLSearchParams(urls.filter((u) => u.includes('/work-orders'))[n].split('?')[1])
+  expect(asked(0).get('mine')).toBe('true')
+  expect(asked(0).getAll('state')).toEqual(['dispatched', 'accepted', 'in_progress', 'on_hold'])
+  for (const open of [51, 52, 55, 56]) expect(pageText(page)).toContain(`经三路 ${open} 号`)
+  for (const done of [53, 54]) expect(pageText(page)).not.toContain(`经三路 ${done} 号`)
+  all(page, '.filter')[3].dispatchEvent('tap') // 处理中
+  await flush(20)
+  expect(asked(1).get('mine')).toBe(null)
+  expect(asked(1).getAll('state')).toEqual(['accepted', 'in_progress', 'on_hold'])
+  expect(pageText(page)).toContain('经三路 52 号') // on hold is still being handled
+  expect(pageText(page)).not.toContain('经三路 56 号')
 })

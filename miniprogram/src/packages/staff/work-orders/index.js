@@ -4,11 +4,13 @@ const { formatTime } = require('../../../utils/format')
 const { askSubscribe, prefetch } = require('../../../services/subscribe')
 
 const FILTERS = [
-  { key: 'mine', name: '我的待办', query: { mine: true } },
+  // 我的待办: assigned to me and still to be done (not those resolved, closed or merged)
+  { key: 'mine', name: '我的待办', query: { mine: true, state: ['dispatched', 'accepted', 'in_progress', 'on_hold'] } },
   { key: 'dispatched', name: '待接单', query: { state: 'dispatched' } },
   // 待派单: new orders and those a grid sent back (退回), both waiting for a dispatch
   { key: 'received', name: '待派单', query: { state: ['received', 'returned'] } },
-  { key: 'in_progress', name: '处理中', query: { state: 'in_progress' } },
+  // 处理中: taken and not yet resolved (accepted, being handled, on hold)
+  { key: 'in_progress', name: '处理中', query: { state: ['accepted', 'in_progress', 'on_hold'] } },
   { key: 'overdue', name: '已超时', query: { overdue: true } },
   { key: 'all', name: '全部', query: {} },
 ]
