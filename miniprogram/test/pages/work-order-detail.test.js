@@ -40,6 +40,7 @@ test('accept, then resolve with a note and an uploaded after-photo: POST /work-o
   expect(pageText(page)).toContain('已派单')
   expect(pageText(page)).toContain('私拉电线')
   expect(pageText(page)).toContain('经三路 12 号')
+  expect(pageText(page)).toContain('工单 #31') // the number another order's 合并 asks for
   expect(page.querySelector('.action-accept')).toBeTruthy() // the accept button is shown
   await page.instance.onAction({ currentTarget: { dataset: { code: 'accept' } } })
   await flush()

@@ -10,6 +10,7 @@ test('mine by default; filter chips change the query; tap opens detail', async (
   await flush()
   expect(server.callsTo('GET /work-orders')[0].query).toMatchObject({ mine: 'true', page: '1' })
   expect(pageText(page)).toContain('经三路 12 号')
+  expect(pageText(page)).toContain('#31') // the number 合并 asks for
   expect(pageText(page)).toContain('私拉电线')
   expect(pageText(page)).toContain('已超时')
   all(page, '.filter')[4].dispatchEvent('tap') // 已超时
