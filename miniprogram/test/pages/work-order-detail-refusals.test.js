@@ -215,3 +215,26 @@ test('every action\'s success toast fits a success icon (at most 7 汉字)', () 
     expect([...`${name}已生效`].length).toBeLessThanOrEqual(7)
   }
 })
+
+test('挂起 asks when it should go on: the chosen days set hold_until (it was always 24 h)', async () => {
+  const server = mockServer({
+    'GET /work-orders/:id': () => ORDER('accepted', ME),
+    'POST /work-orders/:id/:action': () => ORDER('on_hold', ME, [event(1, 'hold', ME)]),
+  })
+  const page = render(id)
+  await page.instance.onLoad({ id: '31' })
+  await flush()
+  expect(pageText(page)).toContain('挂起预计恢复')
+  const chips = page.querySelectorAll('.hold-day')
+  expect(chips.map((c) => c.dom.textContent.trim())).toEqual(['1 天后', '3 天后', '7 天后', '15 天后', '30 天后'])
+  chips[2].dispatchEvent('tap') // 7 天后
+  await flush()
+  page.instance.onNote({ detail: { value: '等待供电部门' } })
+  const before = Date.now()
+  await page.instance.onAction(tap('hold'))
+  await flush()
+  const [sent] = server.callsTo('POST /work-orders/31/hold')
+  const days = (Date.parse(sent.data.hold_until) - before) / (24 * 3600 * 1000)
+  expect(days).toBeGreaterThan(6.99)
+  expect(days).toBeLessThan(7.01)
+})

@@ -13,7 +13,9 @@ const PAGE_ACTIONS = ['accept', 'start', 'resolve', 'return', 'hold', 'resume', 
 const staffLabel = (s) =>
   `${s.role_name || me.ROLE_NAMES[s.role] || '工作人员'} · ${s.org_unit_name || ''}${s.is_on_duty ? ' · 在岗' : ''} · 编号 ${s.user_id}`
 const PRIMARY = ['accept', 'start', 'resolve', 'resume']
-const HOLD_HOURS = 24
+// 挂起: how long until the order is expected to go on (the server resumes it by itself then,
+// and its deadline moves by the time held); at most 30 days (workflow.MAX_HOLD_DAYS).
+const HOLD_DAYS = [1, 3, 7, 15, 30]
 const LIST = '/packages/staff/work-orders/index'
 // Refusals after which the page shows the order as it is now: 409 it moved on, 403 it is no
 // longer mine (reassigned), 404 it left my reach (returned up, moved to another grid).
@@ -25,6 +27,7 @@ Page({
     // dispatch / reassign / merge (community admins and above, when the server allows it)
     dispatchCode: '', dispatchName: '', targetMode: 'staff', staffOptions: [], unitOptions: [], staffIndex: -1, unitIndex: -1, targetsLoading: false, targetsError: '',
     canMerge: false, mergeInto: '',
+    canHold: false, holdDays: 1, holdChoices: HOLD_DAYS,
   },
 
   onLoad(options) {
@@ -66,6 +69,7 @@ Page({
       dispatchCode: dispatchCode || '',
       dispatchName: dispatchCode ? workOrders.ACTION_NAMES[dispatchCode] : '',
       canMerge: allowed.includes('merge'),
+      canHold: codes.includes('hold'),
       loading: false,
     })
     if (dispatchCode && !this.targetsLoaded) await this.loadTargets()
@@ -155,13 +159,18 @@ Page({
     await this.run('merge', { note: this.data.note.trim(), intoId })
   },
 
+  onHoldDays(e) {
+    this.setData({ holdDays: Number(e.currentTarget.dataset.days) })
+  },
+
   /** The Idempotency-Key of an action, kept across retries whose outcome is unknown (the
    * server answers such a retry with the order and applies nothing twice); with it what the
    * retry must send again unchanged (a hold's end). */
   pendingFor(code) {
-    if (!this.pending || this.pending.code !== code) {
-      const holdUntil = code === 'hold' ? new Date(Date.now() + HOLD_HOURS * 3600 * 1000).toISOString() : undefined
-      this.pending = { code, key: newIdempotencyKey(), holdUntil }
+    const holdDays = code === 'hold' ? this.data.holdDays : undefined
+    if (!this.pending || this.pending.code !== code || this.pending.holdDays !== holdDays) {
+      const holdUntil = holdDays ? new Date(Date.now() + holdDays * 24 * 3600 * 1000).toISOString() : undefined
+      this.pending = { code, key: newIdempotencyKey(), holdUntil, holdDays }
     }
     return this.pending
   },
