@@ -548,6 +548,20 @@ def voucher_in_scope(scope: Scope, code: str) -> Redemption:
     return redemption
 
 
+def voucher_lookup(scope: Scope, code: str) -> Redemption:
+    """`voucher_in_scope`, with who holds it as the keeper may see it: the masked name
+    (张**) and the phone's last four digits, to ask the person presenting it."""
+    from server.auth.models import User
+    from server.points.rankings import mask_name
+
+    redemption = voucher_in_scope(scope, code)
+    holder = db.session.get(User, redemption.user_id)
+    masked = holder.phone_masked if holder is not None else None
+    redemption.holder_name = mask_name(holder.display_name if holder is not None else None)
+    redemption.holder_phone_tail = masked[-4:] if masked and masked[-4:].isdigit() else None
+    return redemption
+
+
 def _reaches(scope: Scope, unit: OrgUnit | None) -> bool:
     return unit is not None and (scope.covers(unit) or unit.is_within(_voucher_reach(scope)))
 

@@ -144,6 +144,17 @@ class AdminRedemptionItemSchema(RedemptionItemSchema):
     fulfilled_by_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
+class VoucherLookupSchema(AdminRedemptionItemSchema):
+    """A voucher as the station keeper looks it up before handing the goods over: with who
+    holds it, masked, so the keeper can ask the person in front of them."""
+
+    holder_name = fields.String(metadata={"description": "the holder's name, masked: 张**"})
+    holder_phone_tail = fields.String(
+        allow_none=True,
+        metadata={"description": "the last 4 digits of the holder's phone number, if bound"},
+    )
+
+
 class AdminRedemptionSchema(AdminRedemptionItemSchema):
     """A redemption as fulfilling it answers: with the rider's balance."""
 

@@ -48,6 +48,7 @@ from server.points.schemas import (
     RuleDeleteQuerySchema,
     RuleQuerySchema,
     RuleSchema,
+    VoucherLookupSchema,
 )
 
 MY_POINTS, RANKING = MyPointsSchema(), RankingSchema()
@@ -185,11 +186,12 @@ class AdminRedemptions(MethodView):
 @blp.route("/admin/redemptions/<string:code>")
 class AdminRedemption(MethodView):
     @staff_required("grid_worker")
-    @blp.response(200, AdminRedemptionItemSchema)
+    @blp.response(200, VoucherLookupSchema)
     @error_responses(404)
     def get(self, code):
-        """Look a voucher up before handing the goods over."""
-        return redemptions.voucher_in_scope(current_scope(), code)
+        """Look a voucher up before handing the goods over: with its holder's masked name
+        and the last four digits of their phone, to ask the person presenting it."""
+        return redemptions.voucher_lookup(current_scope(), code)
 
 
 @blp.route("/admin/rewards")

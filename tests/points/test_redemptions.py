@@ -684,3 +684,25 @@ def test_a_refund_notice_carries_what_its_template_shows(client, login, units, d
     assert reward.name in shown["thing1"]["value"]
     assert shown["phrase2"]["value"] == "已取消退回"
     assert notice.data["refunded"] == 30
+
+
+def test_the_keeper_sees_who_holds_a_voucher_masked(client, login, units):
+    """The station keeper can ask the person presenting a voucher: the holder's name masked
+    (张**) and the last four digits of their phone — never the whole of either."""
+    reward = make_reward(units["A"], cost=10)
+    rider = login("rider", display_name="张三丰")
+    bound = client.post(
+        "/api/v1/me/phone", json={"code": "sandbox-phone:13900001234:v1"}, headers=rider
+    )
+    assert bound.status_code == 200, bound.get_json()
+    give_points(rider.user_id, 10)
+    code = redeem(client, rider, reward.id).get_json()["code"]
+    looked_up = client.get(f"/api/v1/admin/redemptions/{code}", headers=login("grid_worker", "A"))
+    body = looked_up.get_json()
+    assert (body["holder_name"], body["holder_phone_tail"]) == ("张**", "1234")
+    assert "三丰" not in str(body) and "13900001234" not in str(body)
+    nobody = login("rider")  # no phone bound, no name given
+    give_points(nobody.user_id, 10)
+    other = redeem(client, nobody, reward.id).get_json()["code"]
+    body = client.get(f"/api/v1/admin/redemptions/{other}", headers=login("grid_worker", "A"))
+    assert body.get_json()["holder_phone_tail"] is None

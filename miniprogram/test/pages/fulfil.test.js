@@ -9,7 +9,8 @@ afterEach(() => {
 
 const VOUCHER = (status = 'pending', extra = {}) => ({
   id: 3, code: 'AB12CD34', qr_payload: 'fc-voucher:AB12CD34', status, reward_id: 1, reward_name: '蓝牙耳机', cost: 300,
-  user_id: 9, station_id: 4, expires_at: '2099-05-08T04:00:00Z', fulfilled_at: null, fulfilled_by_id: null, ...extra,
+  user_id: 9, station_id: 4, expires_at: '2099-05-08T04:00:00Z', fulfilled_at: null, fulfilled_by_id: null,
+  holder_name: '张**', holder_phone_tail: '1234', ...extra,
 })
 const FULFILLED = VOUCHER('fulfilled', { fulfilled_at: '2024-05-01T04:00:00Z', fulfilled_by_id: 2 })
 
@@ -46,6 +47,7 @@ test('scan looks the voucher up, shows it, and hands over only on 确认发放',
   const text = pageText(page)
   expect(text).toContain('蓝牙耳机')
   expect(text).toContain('积分：300')
+  expect(text).toContain('兑换人：张**（手机尾号 1234）') // who to ask before handing it over
   expect(text).toContain('状态：待核销')
   expect(text).toContain('有效期至 2099-05-08 12:00')
   expect(text).not.toContain('核销成功')

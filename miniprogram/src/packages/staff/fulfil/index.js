@@ -34,6 +34,8 @@ function voucherView(r, code, me, now = Date.now()) {
     statusName,
     expiresAt: formatTime(r.expires_at),
     canFulfil: status === 'pending' && !mine,
+    // who holds it, masked (张**, the phone's last 4 digits): ask the person presenting it
+    holder: r.holder_name ? `${r.holder_name}${r.holder_phone_tail ? `（手机尾号 ${r.holder_phone_tail}）` : ''}` : '',
     note,
   }
 }
