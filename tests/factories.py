@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from server.demo import box
 from server.org.models import OrgUnit
 from server.org.services import create_org_unit
@@ -121,3 +124,23 @@ def assert_template_sources(notification) -> dict:
         names = [source] if isinstance(source, str) else list(source)
         assert given & set(names), f"{notification.kind}: {key} reads {names}, none written"
     return build_data(fields, notification)
+
+
+@contextmanager
+def recorded_statements() -> Iterator[list[str]]:
+    """The SQL statements sent while the block runs, whitespace collapsed (a query-count or
+    query-shape assertion)."""
+    from sqlalchemy import event
+
+    from server.extensions import db
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

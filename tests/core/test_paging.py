@@ -7,24 +7,19 @@ filters, and the staff lists that grow without bound go on with `before_id`."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from server import http
 from server.errors import DomainError
 from server.extensions import db
 from server.org.models import OrgUnit
+from tests.factories import recorded_statements
 
 
 @pytest.fixture
 def counted(app):
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    yield statements
-    event.remove(db.engine, "before_cursor_execute", record)
+    with recorded_statements() as statements:
+        yield statements
 
 
 def _units():

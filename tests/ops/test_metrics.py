@@ -196,26 +196,22 @@ def test_official_account_messages_given_up_are_counted(client, db):
 def test_table_gauges_are_counted_once_for_every_scrape_within_their_cache(client, db, login):
     """Each scrape of each node ran a GROUP BY over notifications (millions of rows): one
     count now serves them all for GAUGE_CACHE_S, and the next after it counts again."""
-    from sqlalchemy import event
-
     from server.extensions import get_redis
     from server.notifications.models import Notification
+    from tests.factories import recorded_statements
 
     auth = login("rider")
     db.session.add(
         Notification(user_id=auth.user_id, status="failed", kind="test", title="t", body="b")
     )
     db.session.commit()
-    counts: list[str] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if "GROUP BY" in statement and "notifications" in statement:
-            counts.append(statement)
+    def counts() -> list[str]:
+        return [s for s in sent if "GROUP BY" in s and "notifications" in s]
 
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements() as sent:
         first, second = _samples(client), _samples(client)
-        assert len(counts) == 1
+        assert len(counts()) == 1
         assert _value(first, "fengchao_notifications", status="failed") == 1
         assert _value(second, "fengchao_notifications", status="failed") == 1
         key = "metrics:gauge:notifications:status"
@@ -226,6 +222,4 @@ def test_table_gauges_are_counted_once_for_every_scrape_within_their_cache(clien
         db.session.commit()
         get_redis().delete(key)  # the cache ran out
         assert _value(_samples(client), "fengchao_notifications", status="failed") == 2
-        assert len(counts) == 2
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        assert len(counts()) == 2

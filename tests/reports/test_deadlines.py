@@ -231,13 +231,13 @@ def test_the_overdue_message_shows_the_deadline(order_in, db, team):
 def test_a_scan_reads_the_open_orders_clocks_in_one_statement(order_in, db):
     """Most open orders are not due: finding that out costs one read for all of them, not a
     statement per order (at a city's volumes: thousands every five minutes)."""
-    from tests.reports.test_order_list_queries import recorded
+    from tests.factories import recorded_statements
 
     clock.freeze(START)
     for _ in range(6):
         order_in("dispatched")
     clock.freeze(START + dt.timedelta(minutes=30))  # 25 %: none due
-    with recorded() as statements:
+    with recorded_statements() as statements:
         assert scan_overdue() == 0
     reads = [s for s in statements if s.startswith("SELECT") and "work_orders" in s]
     assert len(reads) == 2, reads  # the holds that came due, the open clocks

@@ -6,27 +6,13 @@ filter on a report column. What an item says is what the order's own page says."
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import insert, select, update
 
 from server import clock
 from server.extensions import db
 from server.reports.models import Report, WorkOrder
-
-
-@contextmanager
-def recorded():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+from tests.factories import recorded_statements
 
 
 def _copies(order_ids: list[int], n: int, units) -> None:
@@ -64,9 +50,9 @@ def test_a_page_costs_the_same_few_statements_for_20_and_for_100(client, order_i
     _orders(order_in, units)
     admin = team["admin_a"]
     _page(client, admin, "page_size=5")  # the caller's principal cached
-    with recorded() as twenty:
+    with recorded_statements() as twenty:
         assert len(_page(client, admin, "page_size=20")["items"]) == 20
-    with recorded() as hundred:
+    with recorded_statements() as hundred:
         assert len(_page(client, admin, "page_size=100")["items"]) == 100
     # count, page; photos, units, assignees once each for the page (and the caller's binding)
     assert len(twenty) == len(hundred), (twenty, hundred)
@@ -94,7 +80,7 @@ def test_an_item_reads_as_the_order_page_does(client, order_in, team, units):
 def test_reports_are_joined_only_for_the_moderation_filter(client, order_in, team, units):
     _orders(order_in, units)
     street = team["street"]
-    with recorded() as plain:
+    with recorded_statements() as plain:
         total = _page(client, street, "page_size=5")["total"]
     count = next(s for s in plain if s.startswith("SELECT count(*)"))
     assert "reports" not in count, count
@@ -104,7 +90,7 @@ def test_reports_are_joined_only_for_the_moderation_filter(client, order_in, tea
     db.session.execute(update(Report).values(moderation="pass"))
     db.session.execute(update(Report).where(Report.id.in_(held[:4])).values(moderation="review"))
     db.session.commit()
-    with recorded() as filtered:
+    with recorded_statements() as filtered:
         page = _page(client, street, "moderation=review&page_size=100")
     count = next(s for s in filtered if s.startswith("SELECT count(*)"))
     assert "JOIN reports" in count

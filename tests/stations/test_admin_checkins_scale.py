@@ -7,13 +7,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from server import clock, http
 from server.extensions import db
 from server.stations import checkins
 from server.stations.models import CheckIn
-from tests.factories import make_station
+from tests.factories import make_station, recorded_statements
 
 NOON = dt.datetime(2026, 11, 18, 4, 0)
 
@@ -84,16 +84,8 @@ def test_a_refused_export_loads_no_row(client, login, units, monkeypatch):
     _seed(login, units, 7)
     auth = login("grid_worker", "A")
     monkeypatch.setattr(checkins, "CSV_MAX_ROWS", 6)
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements() as statements:
         response = client.get("/api/v1/admin/checkins?format=csv", headers=auth)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 422
     assert response.get_json()["code"] == "export.too_many_rows"
     reads = [s for s in statements if "FROM checkins" in s]
